@@ -1,0 +1,1 @@
+"""Lab part: kubeapi."""
