@@ -4,6 +4,7 @@ ansible-test needs the collection at ``.../ansible_collections/vmnet/kubevirt`` 
 with its dependencies beside it. The copy under .sanity/ is refreshed from the files git
 tracks (or would track), so edits need no commit to be tested.
 """
+import fcntl
 import os
 import pathlib
 import shutil
@@ -51,6 +52,9 @@ def link_dependencies():
 
 def main():
     COPY.mkdir(parents=True, exist_ok=True)
+    # One run at a time: parallel runs would share the copy and ansible-test's output folder.
+    lock = open(TREE.parent / '.lock', 'w', encoding='utf-8')  # pylint: disable=consider-using-with
+    fcntl.flock(lock, fcntl.LOCK_EX)
     sync_copy(project_files())
     link_dependencies()
     if not (COPY / '.git').exists():
