@@ -1,0 +1,76 @@
+"""The host lab's nodes behave like separate machines reached over real SSH."""
+import json
+
+import pytest
+
+pytestmark = pytest.mark.lab_hosts
+
+
+def test_ansible_ping_reaches_every_node_over_ssh(host_lab):
+    result = host_lab.run_ansible('all', 'ansible.builtin.ping')
+    assert result.returncode == 0, result.stdout + result.stderr
+    for node in host_lab.nodes:
+        assert '%s | SUCCESS' % node.name in result.stdout
+
+
+def test_playbook_facts_show_each_node_as_its_own_host(host_lab, tmp_path):
+    playbook = tmp_path / 'facts.yml'
+    playbook.write_text(
+        '- hosts: all\n'
+        '  gather_facts: true\n'
+        '  gather_subset: [network]\n'
+        '  tasks:\n'
+        '    - ansible.builtin.copy:\n'
+        '        dest: "{{ out_dir }}/{{ inventory_hostname }}.json"\n'
+        '        content: "{{ {\'hostname\': ansible_facts.hostname, \'ip\': ansible_facts.default_ipv4.address,'
+        ' \'mac\': ansible_facts.default_ipv4.macaddress, \'iface\': ansible_facts.default_ipv4.interface} | to_json }}"\n'
+        '      delegate_to: localhost\n'
+        '      connection: local\n'
+        '      vars:\n'
+        '        ansible_python_interpreter: "{{ ansible_playbook_python }}"\n'
+    )
+    result = host_lab.run_playbook(playbook, extra_vars={'out_dir': str(tmp_path)})
+    assert result.rc == 0, result.stdout + result.stderr
+    assert set(result.recap) == {node.name for node in host_lab.nodes}
+    assert all(counts['failed'] == 0 and counts['unreachable'] == 0 for counts in result.recap.values())
+    for node in host_lab.nodes:
+        facts = json.loads((tmp_path / ('%s.json' % node.name)).read_text())
+        assert facts == {'hostname': node.name, 'ip': node.mgmt_ip, 'mac': node.mac, 'iface': 'eth1'}
+
+
+def test_each_node_sees_only_its_own_ovs_database(host_lab):
+    system_ids = set()
+    for node in host_lab.nodes:
+        uuid = node.exec(['ovs-vsctl', 'get', 'Open_vSwitch', '.', '_uuid']).stdout.strip()
+        system_ids.add(uuid)
+        db_pid = int(node.exec(['cat', '/run/openvswitch/ovsdb-server.pid']).stdout)
+        assert db_pid in node.pids()
+        assert all(db_pid not in other.pids() for other in host_lab.nodes if other is not node)
+    assert len(system_ids) == len(host_lab.nodes)
+
+
+def test_bridge_created_in_one_node_is_absent_in_the_others(host_lab):
+    first, *others = host_lab.nodes
+    first.exec(['ovs-vsctl', 'add-br', 'brtest', '--', 'set', 'Bridge', 'brtest', 'datapath_type=netdev'])
+    try:
+        assert first.exec(['ovs-vsctl', 'br-exists', 'brtest'], check=False).returncode == 0
+        assert 'brtest' in first.network_state()['ovs']
+        for node in others:
+            assert node.exec(['ovs-vsctl', 'br-exists', 'brtest'], check=False).returncode == 2
+            assert node.network_state()['ovs'] == {}
+            assert node.exec(['ip', 'link', 'show', 'brtest'], check=False).returncode != 0
+    finally:
+        first.exec(['ovs-vsctl', '--if-exists', 'del-br', 'brtest'])
+    assert first.network_state()['ovs'] == {}
+
+
+def test_node_files_stay_inside_the_node(host_lab):
+    first, second = host_lab.nodes[:2]
+    first.exec(['sh', '-c', 'echo only-on-node1 > /etc/vmnet-lab-marker'])
+    try:
+        assert first.exec(['cat', '/etc/vmnet-lab-marker']).stdout == 'only-on-node1\n'
+        assert second.exec(['test', '-e', '/etc/vmnet-lab-marker'], check=False).returncode == 1
+        assert not __import__('os').path.exists('/etc/vmnet-lab-marker')
+        assert (first.dir / 'upper' / 'etc' / 'vmnet-lab-marker').exists()
+    finally:
+        first.exec(['rm', '-f', '/etc/vmnet-lab-marker'])
