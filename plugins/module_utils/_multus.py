@@ -1,0 +1,355 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Multus CRs: parameters -> SpiderMultusConfig or NetworkAttachmentDefinition, and their rules.
+
+Pure code (no I/O). A SpiderMultusConfig (SMC) is validated as Spiderpool's webhook does
+(the ovs block, VLAN and trunk ranges, annotations); a plain NetworkAttachmentDefinition
+(NAD) carries the same ovs-cni + Spiderpool IPAM + coordinator config that Spiderpool's
+controller would generate from the SMC, so clusters without SMCs get the same result.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+import json
+import re
+
+from ansible_collections.vmnet.kubevirt.plugins.module_utils._spiderpool import (
+    API_VERSION, DNS1123_SUBDOMAIN, problem,
+)
+
+__metaclass__ = type  # pylint: disable=invalid-name
+
+SMC_KIND = 'SpiderMultusConfig'
+NAD_API_VERSION = 'k8s.cni.cncf.io/v1'
+NAD_KIND = 'NetworkAttachmentDefinition'
+CR_NAME_ANNOTATION = 'multus.spidernet.io/cr-name'
+CNI_VERSION_ANNOTATION = 'multus.spidernet.io/cni-version'
+CNI_CONFIG_NAME_ANNOTATION = 'cni.spidernet.io/cniconfig-name'
+RESOURCE_NAME_ANNOTATION = 'k8s.v1.cni.cncf.io/resourceName'
+FORBIDDEN_OVS_ANNOTATIONS = ('cni.spidernet.io/rdma-resource-inject', 'cni.spidernet.io/network-resource-inject')
+CNI_VERSIONS = ('0.3.0', '0.3.1', '0.4.0', '1.0.0')
+DEFAULT_CNI_VERSION = '0.3.1'
+# Linux interface names: at most 15 bytes, no '/', no whitespace, not "." or "..".
+IFNAME = re.compile(r'^[^/\s:]{1,15}$')
+
+# coordinator option -> SMC field; the last column: only in v1.x CRDs.
+COORDINATOR_FIELDS = (
+    ('mode', 'mode', False), ('pod_cidr_type', 'podCIDRType', False),
+    ('pod_default_route_nic', 'podDefaultRouteNIC', False), ('tune_pod_routes', 'tunePodRoutes', False),
+    ('hijack_cidr', 'hijackCIDR', False), ('pod_mac_prefix', 'podMACPrefix', False),
+    ('pod_rp_filter', 'podRPFilter', False), ('host_rule_table', 'hostRuleTable', False),
+    ('tx_queue_len', 'txQueueLen', False), ('veth_link_address', 'vethLinkAddress', False),
+    ('veth_mtu', 'vethMTU', True),
+)
+COORDINATOR_MODES = ('auto', 'underlay', 'overlay', 'disabled')
+
+
+def nad_name(params):
+    """The NAD's name: the cr-name override, else the CR's name."""
+    return params.get('nad_name') or params['name']
+
+
+def _trunk(trunks):
+    result = []
+    for item in trunks or []:
+        entry = {}
+        for option, field in (('min_id', 'minID'), ('max_id', 'maxID'), ('id', 'id')):
+            if item.get(option) is not None:
+                entry[field] = item[option]
+        result.append(entry)
+    return result
+
+
+def _pools(params):
+    pools = params.get('default_ip_pools') or {}
+    return {'ipv4': list(pools.get('ipv4') or []), 'ipv6': list(pools.get('ipv6') or [])}
+
+
+def annotations(params):
+    """SMC annotations: the user's plus cr-name / cni-version from their own options."""
+    result = dict(params.get('annotations') or {})
+    if params.get('nad_name'):
+        result[CR_NAME_ANNOTATION] = params['nad_name']
+    if params.get('cni_version'):
+        result[CNI_VERSION_ANNOTATION] = params['cni_version']
+    return result
+
+
+def coordinator_spec(params):
+    coordinator = params.get('coordinator') or {}
+    spec = {}
+    for option, field, _v1_only in COORDINATOR_FIELDS:
+        if coordinator.get(option) is not None:
+            spec[field] = coordinator[option]
+    return spec
+
+
+def coordinator_enabled(params):
+    if params.get('cni_type') == 'custom':
+        return False  # the webhook forces it off for custom
+    enabled = (params.get('coordinator') or {}).get('enabled')
+    return True if enabled is None else bool(enabled)
+
+
+def build_smc_spec(params):
+    """The SpiderMultusConfig spec for the user's options."""
+    cni_type = params.get('cni_type') or 'ovs'
+    spec = {'cniType': cni_type}
+    if cni_type == 'ovs':
+        ovs = params.get('ovs') or {}
+        block = {'bridge': ovs.get('bridge')}
+        if ovs.get('vlan') is not None:
+            block['vlan'] = ovs['vlan']
+        if ovs.get('trunk'):
+            block['trunk'] = _trunk(ovs['trunk'])
+        if ovs.get('device_id'):
+            block['deviceID'] = ovs['device_id']
+        block['ippools'] = _pools(params)
+        spec['ovs'] = block
+    elif cni_type in ('macvlan', 'ipvlan'):
+        options = params.get(cni_type) or {}
+        block = {'master': list(options.get('master') or [])}
+        if options.get('vlan_id') is not None:
+            block['vlanID'] = options['vlan_id']
+        block['ippools'] = _pools(params)
+        spec[cni_type] = block
+    else:
+        spec['customCNI'] = params.get('custom_cni')
+    if cni_type != 'custom':
+        spec['enableCoordinator'] = coordinator_enabled(params)
+        if spec['enableCoordinator']:
+            coordinator = coordinator_spec(params)
+            if coordinator:
+                spec['coordinator'] = coordinator
+    if params.get('disable_ipam') is not None:
+        spec['disableIPAM'] = params['disable_ipam']
+    return spec
+
+
+def smc_manifest(params):
+    meta = {'name': params['name'], 'namespace': params['namespace']}
+    notes = annotations(params)
+    if notes:
+        meta['annotations'] = notes
+    return {'apiVersion': API_VERSION, 'kind': SMC_KIND, 'metadata': meta, 'spec': build_smc_spec(params)}
+
+
+def nad_config(params):
+    """The CNI config Spiderpool's controller generates for an ovs SMC, as a dict.
+
+    Key order follows the generated NAD so the JSON text matches it byte for byte.
+    """
+    ovs = params.get('ovs') or {}
+    plugin = {'vlan': ovs.get('vlan') or 0, 'type': 'ovs', 'bridge': ovs.get('bridge')}
+    if ovs.get('trunk'):
+        plugin['trunk'] = _trunk(ovs['trunk'])
+    if ovs.get('device_id'):
+        plugin['deviceID'] = ovs['device_id']
+    if not params.get('disable_ipam'):
+        ipam = {'type': 'spiderpool'}
+        pools = _pools(params)
+        if pools['ipv4']:
+            ipam['default_ipv4_ippool'] = pools['ipv4']
+        if pools['ipv6']:
+            ipam['default_ipv6_ippool'] = pools['ipv6']
+        plugin['ipam'] = ipam
+    plugins = [plugin]
+    if coordinator_enabled(params):
+        coordinator = coordinator_spec(params)
+        conf = {'tunePodRoutes': coordinator.pop('tunePodRoutes', True), 'mode': coordinator.pop('mode', 'auto'),
+                'type': 'coordinator'}
+        conf.update(coordinator)
+        plugins.append(conf)
+    name = (params.get('annotations') or {}).get(CNI_CONFIG_NAME_ANNOTATION) or nad_name(params)
+    return {'cniVersion': params.get('cni_version') or DEFAULT_CNI_VERSION, 'name': name, 'plugins': plugins}
+
+
+def nad_manifest(params):
+    meta = {'name': nad_name(params), 'namespace': params['namespace']}
+    notes = dict(params.get('annotations') or {})
+    ovs = params.get('ovs') or {}
+    if ovs.get('device_id'):
+        notes[RESOURCE_NAME_ANNOTATION] = 'ovs-cni.network.kubevirt.io/%s' % ovs.get('bridge')
+    if notes:
+        meta['annotations'] = notes
+    config = json.dumps(nad_config(params), separators=(',', ':'))
+    return {'apiVersion': NAD_API_VERSION, 'kind': NAD_KIND, 'metadata': meta, 'spec': {'config': config}}
+
+
+# ---------------------------------------------------------------- rules
+def _vlan_problem(field, value, rule):
+    if value is not None and (not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= 4094):
+        return [problem(field, value, 'must be between 0 and 4094 (%s)' % rule)]
+    return []
+
+
+def validate(params, kind, served_fields=None):
+    """Every client-side rule for a Multus CR; returns the messages.
+
+    ``kind`` is the resolved kind (SpiderMultusConfig or NetworkAttachmentDefinition);
+    ``served_fields`` is ``{'coordinator': set(...), 'cni_types': set(...)}`` read from the
+    served SMC CRD (None: not known, version checks skipped).
+    """
+    errors = []
+    name, namespace = params.get('name'), params.get('namespace')
+    if not isinstance(name, str) or len(name) > 253 or not DNS1123_SUBDOMAIN.match(name):
+        errors.append(problem('name', name, 'must be a DNS-1123 subdomain (lower-case alphanumerics, "-" and ".")'))
+    if not isinstance(namespace, str) or len(namespace) > 63 or not re.match(r'^[a-z0-9]([-a-z0-9]*[a-z0-9])?$', namespace):
+        errors.append(problem('namespace', namespace, 'must be a DNS-1123 label'))
+    cni_type = params.get('cni_type') or 'ovs'
+    if served_fields and served_fields.get('cni_types') and cni_type not in served_fields['cni_types']:
+        errors.append(problem('cni_type', cni_type, 'is not served by this Spiderpool version (served: %s)'
+                              % ', '.join(sorted(served_fields['cni_types']))))
+    if kind == NAD_KIND and cni_type != 'ovs':
+        errors.append(problem('cni_type', cni_type, 'cannot be written as a plain NetworkAttachmentDefinition by this '
+                                                    'module; only ovs can (use kind SpiderMultusConfig)'))
+    # Blocks for another CNI than cni_type (webhook: no other CNI block may be present).
+    for other in ('ovs', 'macvlan', 'ipvlan'):
+        if other != cni_type and params.get(other):
+            errors.append(problem(other, params[other], 'must not be set with cni_type %s (webhook rule: no other CNI '
+                                                        'block may be present)' % cni_type))
+    if cni_type != 'custom' and params.get('custom_cni'):
+        errors.append(problem('custom_cni', params['custom_cni'], 'is only allowed with cni_type custom'))
+    if cni_type == 'ovs':
+        errors.extend(_validate_ovs(params.get('ovs')))
+    elif cni_type in ('macvlan', 'ipvlan'):
+        block = params.get(cni_type) or {}
+        masters = block.get('master') or []
+        if not masters:
+            errors.append(problem('%s.master' % cni_type, masters, 'is required for cni_type %s (webhook rule)' % cni_type))
+        for index, master in enumerate(masters):
+            if not isinstance(master, str) or not IFNAME.match(master) or master in ('.', '..'):
+                errors.append(problem('%s.master[%d]' % (cni_type, index), master,
+                                      'must be a Linux interface name (1-15 characters, no "/", ":" or whitespace)'))
+        errors.extend(_vlan_problem('%s.vlan_id' % cni_type, block.get('vlan_id'), 'webhook rule: vlanID'))
+    else:
+        custom = params.get('custom_cni')
+        if custom:
+            try:
+                json.loads(custom)
+            except ValueError as exc:
+                errors.append(problem('custom_cni', custom, 'must be valid JSON (webhook rule: customCNI): %s' % exc))
+    errors.extend(_validate_annotations(params, cni_type))
+    errors.extend(_validate_pools_names(params.get('default_ip_pools') or {}))
+    errors.extend(_validate_coordinator(params, served_fields))
+    return errors
+
+
+def _validate_ovs(ovs):
+    errors = []
+    if not ovs:
+        return [problem('ovs', ovs, 'is required for cni_type ovs (webhook rule: the ovs block is required)')]
+    bridge = ovs.get('bridge')
+    if not bridge:
+        errors.append(problem('ovs.bridge', bridge, 'is required (webhook rule: ovs.bridge)'))
+    elif not isinstance(bridge, str) or not IFNAME.match(bridge) or bridge in ('.', '..'):
+        errors.append(problem('ovs.bridge', bridge, 'must be a Linux interface name (1-15 characters, no "/", ":" or '
+                                                    'whitespace), as OVS bridges are'))
+    errors.extend(_vlan_problem('ovs.vlan', ovs.get('vlan'), 'webhook rule: ovs.vlan'))
+    for index, item in enumerate(ovs.get('trunk') or []):
+        field = 'ovs.trunk[%d]' % index
+        for option in ('min_id', 'max_id', 'id'):
+            errors.extend(_vlan_problem('%s.%s' % (field, option), item.get(option), 'webhook rule: trunk IDs'))
+        low, high = item.get('min_id'), item.get('max_id')
+        if item.get('id') is None and (low is None or high is None):
+            errors.append(problem(field, item, 'must set id, or both min_id and max_id (a trunk entry names VLANs)'))
+        if isinstance(low, int) and isinstance(high, int) and high < low:
+            errors.append(problem(field + '.max_id', high, 'must be greater than or equal to min_id %d (webhook rule: '
+                                                           'trunk maxID >= minID)' % low))
+    device = ovs.get('device_id')
+    if device and not re.match(r'^([0-9a-fA-F]{4}:)?[0-9a-fA-F]{2}:[0-9a-fA-F]{2}\.[0-7]$', device):
+        errors.append(problem('ovs.device_id', device, 'must be a PCI address like 0000:af:00.1 (the VF\'s deviceID)'))
+    return errors
+
+
+def _validate_annotations(params, cni_type):
+    errors = []
+    notes = params.get('annotations') or {}
+    cr_name = params.get('nad_name') or notes.get(CR_NAME_ANNOTATION)
+    if cr_name is not None and (not isinstance(cr_name, str) or len(cr_name) > 253 or not DNS1123_SUBDOMAIN.match(cr_name)):
+        errors.append(problem('nad_name', cr_name, 'must be a DNS-1123 subdomain (webhook rule: annotation %s)'
+                              % CR_NAME_ANNOTATION))
+    version = params.get('cni_version') or notes.get(CNI_VERSION_ANNOTATION)
+    if version is not None and version not in CNI_VERSIONS:
+        errors.append(problem('cni_version', version, 'must be one of %s (webhook rule: annotation %s)'
+                              % (', '.join(CNI_VERSIONS), CNI_VERSION_ANNOTATION)))
+    if cni_type == 'ovs':
+        for key in FORBIDDEN_OVS_ANNOTATIONS:
+            if key in notes:
+                errors.append(problem('annotations.%s' % key, notes[key], 'is forbidden for cni_type ovs (webhook rule)'))
+    return errors
+
+
+def _validate_pools_names(pools):
+    errors = []
+    for family in ('ipv4', 'ipv6'):
+        for index, pool in enumerate(pools.get(family) or []):
+            if not isinstance(pool, str) or len(pool) > 253 or not DNS1123_SUBDOMAIN.match(pool):
+                errors.append(problem('default_ip_pools.%s[%d]' % (family, index), pool, 'must be a SpiderIPPool name '
+                                                                                        '(DNS-1123 subdomain)'))
+    return errors
+
+
+def _validate_coordinator(params, served_fields):
+    errors = []
+    coordinator = params.get('coordinator') or {}
+    mode = coordinator.get('mode')
+    if mode is not None and mode not in COORDINATOR_MODES:
+        errors.append(problem('coordinator.mode', mode, 'must be one of %s' % ', '.join(COORDINATOR_MODES)))
+    mtu = coordinator.get('veth_mtu')
+    if mtu is not None and mtu < 1:
+        errors.append(problem('coordinator.veth_mtu', mtu, 'must be at least 1'))
+    served = (served_fields or {}).get('coordinator')
+    if served:
+        for option, field, _v1 in COORDINATOR_FIELDS:
+            if coordinator.get(option) is not None and field not in served:
+                errors.append(problem('coordinator.%s' % option, coordinator[option], 'is not served by this Spiderpool '
+                                                                                      'version (no coordinator.%s in the '
+                                                                                      'SpiderMultusConfig CRD)' % field))
+    if params.get('cni_type') == 'custom' and coordinator.get('enabled'):
+        errors.append(problem('coordinator.enabled', True, 'cannot be true for cni_type custom (the webhook forces '
+                                                           'enableCoordinator=false)'))
+    return errors
+
+
+def validate_against_pools(params, pools_by_name):
+    """The CR's default pools exist and each one's IP family matches its list."""
+    errors = []
+    for family, version in (('ipv4', 4), ('ipv6', 6)):
+        for index, name in enumerate((params.get('default_ip_pools') or {}).get(family) or []):
+            field = 'default_ip_pools.%s[%d]' % (family, index)
+            pool = pools_by_name.get(name)
+            if pool is None:
+                errors.append(problem(field, name, 'names a SpiderIPPool that does not exist'))
+                continue
+            actual = ((pool.get('spec') or {}).get('ipVersion'))
+            if actual != version:
+                errors.append(problem(field, name, 'is an IPv%s pool (subnet %s) listed as %s' % (
+                    actual, (pool.get('spec') or {}).get('subnet'), family)))
+    return errors
+
+
+def validate_update(params, existing):
+    """cr-name is immutable once set on an existing SMC."""
+    if not existing:
+        return []
+    old = ((existing.get('metadata') or {}).get('annotations') or {}).get(CR_NAME_ANNOTATION)
+    new = annotations(params).get(CR_NAME_ANNOTATION)
+    if old and new != old:
+        return [problem('nad_name', new, 'cannot change from %s: annotation %s is immutable once set (webhook rule)'
+                        % (json.dumps(old), CR_NAME_ANNOTATION))]
+    return []
+
+
+def served_smc_fields(crd):
+    """What the served SMC CRD offers: cniType enum and coordinator fields."""
+    if not crd:
+        return None
+    for version in (crd.get('spec') or {}).get('versions') or []:
+        if version.get('name') != 'v2beta1':
+            continue
+        spec = (((version.get('schema') or {}).get('openAPIV3Schema') or {}).get('properties') or {}).get('spec') or {}
+        props = spec.get('properties') or {}
+        return {'cni_types': set((props.get('cniType') or {}).get('enum') or []),
+                'coordinator': set(((props.get('coordinator') or {}).get('properties') or {}).keys())}
+    return None

@@ -1,0 +1,214 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The flow of the multus_cr and multus_cr_info modules (rules first, then one write)."""
+
+from __future__ import absolute_import, division, print_function
+
+import json
+
+from ansible_collections.vmnet.kubevirt.plugins.module_utils import _multus as mc
+from ansible_collections.vmnet.kubevirt.plugins.module_utils import _spiderpool as sp
+from ansible_collections.vmnet.kubevirt.plugins.module_utils._k8s import KubeApi, KubeApiError, auth_argument_spec
+from ansible_collections.vmnet.kubevirt.plugins.module_utils._spiderpool_runner import CRD_API_VERSION, CRD_KIND
+
+__metaclass__ = type  # pylint: disable=invalid-name
+
+
+def argument_spec():
+    spec = auth_argument_spec()
+    link = dict(type='dict', options=dict(master=dict(type='list', elements='str'), vlan_id=dict(type='int')))
+    spec.update(
+        name=dict(type='str', required=True),
+        namespace=dict(type='str', default='kube-system'),
+        state=dict(type='str', default='present', choices=['present', 'absent']),
+        kind=dict(type='str', default='auto', choices=['auto', 'SpiderMultusConfig', 'NetworkAttachmentDefinition']),
+        cni_type=dict(type='str', default='ovs', choices=['ovs', 'macvlan', 'ipvlan', 'custom']),
+        ovs=dict(type='dict', options=dict(
+            bridge=dict(type='str'),
+            vlan=dict(type='int'),
+            trunk=dict(type='list', elements='dict', options=dict(
+                min_id=dict(type='int'), max_id=dict(type='int'), id=dict(type='int'))),
+            device_id=dict(type='str'),
+        )),
+        macvlan=link,
+        ipvlan=dict(link),
+        custom_cni=dict(type='str'),
+        default_ip_pools=dict(type='dict', options=dict(ipv4=dict(type='list', elements='str'),
+                                                        ipv6=dict(type='list', elements='str'))),
+        coordinator=dict(type='dict', options=dict(
+            enabled=dict(type='bool'),
+            mode=dict(type='str', choices=list(mc.COORDINATOR_MODES)),
+            pod_cidr_type=dict(type='str', choices=['auto', 'cluster', 'calico', 'cilium', 'none']),
+            pod_default_route_nic=dict(type='str'),
+            tune_pod_routes=dict(type='bool'),
+            hijack_cidr=dict(type='list', elements='str'),
+            pod_mac_prefix=dict(type='str'),
+            pod_rp_filter=dict(type='int'),
+            host_rule_table=dict(type='int'),
+            tx_queue_len=dict(type='int'),
+            veth_link_address=dict(type='str'),
+            veth_mtu=dict(type='int'),
+        )),
+        disable_ipam=dict(type='bool'),
+        nad_name=dict(type='str'),
+        cni_version=dict(type='str'),
+        annotations=dict(type='dict'),
+        check_pools=dict(type='bool', default=True),
+    )
+    return spec
+
+
+def info_argument_spec():
+    spec = auth_argument_spec()
+    spec.update(name=dict(type='str'), namespace=dict(type='str'),
+                kind=dict(type='str', default='auto', choices=['auto', 'SpiderMultusConfig', 'NetworkAttachmentDefinition']))
+    return spec
+
+
+def _resolve_kind(api, requested):
+    smc_served = api.is_served(sp.API_VERSION, mc.SMC_KIND)
+    if requested == 'auto':
+        return mc.SMC_KIND if smc_served else mc.NAD_KIND
+    if requested == mc.SMC_KIND and not smc_served:
+        raise KubeApiError('SpiderMultusConfig %s is not served by this cluster: install Spiderpool, or use '
+                           'kind=NetworkAttachmentDefinition' % sp.API_VERSION)
+    return requested
+
+
+def _served_fields(api):
+    try:
+        return mc.served_smc_fields(api.get(CRD_API_VERSION, CRD_KIND, 'spidermultusconfigs.' + sp.GROUP))
+    except KubeApiError:
+        return None
+
+
+def _owner_smc(nad):
+    for ref in ((nad or {}).get('metadata') or {}).get('ownerReferences') or []:
+        if ref.get('kind') == mc.SMC_KIND:
+            return ref.get('name')
+    return None
+
+
+def run(module):
+    params = dict(module.params)
+    offline = mc.validate(params, mc.SMC_KIND if params['kind'] == 'SpiderMultusConfig' else params['kind'])
+    if offline and params['state'] == 'present':
+        module.fail_json(msg='; '.join(offline), errors=offline, changed=False)
+    try:
+        api = KubeApi.from_params(params, check_mode=module.check_mode)
+        kind = _resolve_kind(api, params['kind'])
+        api_version = sp.API_VERSION if kind == mc.SMC_KIND else mc.NAD_API_VERSION
+        if not api.is_served(api_version, kind):
+            module.fail_json(msg='%s %s is not served by this cluster' % (kind, api_version))
+        name = params['name'] if kind == mc.SMC_KIND else mc.nad_name(params)
+        existing = api.get(api_version, kind, name, params['namespace'])
+        if params['state'] == 'absent':
+            if kind == mc.NAD_KIND and _owner_smc(existing):
+                module.fail_json(msg='NetworkAttachmentDefinition %s/%s is generated by SpiderMultusConfig %s; delete that '
+                                     'one instead (kind=SpiderMultusConfig)' % (params['namespace'], name, _owner_smc(existing)))
+            _exit(module, api, api.delete(api_version, kind, name, params['namespace']), kind)
+            return
+        errors = mc.validate(params, kind, _served_fields(api) if kind == mc.SMC_KIND else None)
+        errors.extend(_cross_checks(api, params, kind, existing))
+        if errors:
+            module.fail_json(msg='; '.join(errors), errors=errors, changed=False)
+        definition = mc.smc_manifest(params) if kind == mc.SMC_KIND else mc.nad_manifest(params)
+        if kind == mc.NAD_KIND and existing and _same_config(existing, definition):
+            # Same CNI config, written differently (key order, spacing): leave it alone.
+            definition['spec'] = dict(existing.get('spec') or {})
+        outcome = api.ensure(definition, existing=existing, prefetched=True)
+    except KubeApiError as err:
+        module.fail_json(msg=str(err), status=err.status, reason=err.reason, changed=False)
+    _exit(module, api, outcome, kind)
+
+
+def _same_config(existing, definition):
+    try:
+        return json.loads(existing['spec']['config']) == json.loads(definition['spec']['config'])
+    except (KeyError, TypeError, ValueError):
+        return False
+
+
+def _cross_checks(api, params, kind, existing):
+    errors = []
+    pools_wanted = [p for family in ('ipv4', 'ipv6') for p in ((params.get('default_ip_pools') or {}).get(family) or [])]
+    if pools_wanted and params['check_pools'] and not params.get('disable_ipam'):
+        if not api.is_served(sp.API_VERSION, sp.POOL_KIND):
+            errors.append(sp.problem('default_ip_pools', params['default_ip_pools'], 'name SpiderIPPools, but SpiderIPPool '
+                                                                                     'is not served by this cluster'))
+        else:
+            pools = dict((sp._name(p), p) for p in api.list(sp.API_VERSION, sp.POOL_KIND))
+            errors.extend(mc.validate_against_pools(params, pools))
+    if kind == mc.SMC_KIND:
+        errors.extend(mc.validate_update(params, existing))
+        nad_name = mc.nad_name(params)
+        if api.is_served(mc.NAD_API_VERSION, mc.NAD_KIND):
+            nad = api.get(mc.NAD_API_VERSION, mc.NAD_KIND, nad_name, params['namespace'])
+            owner = _owner_smc(nad)
+            if owner and owner != params['name']:
+                errors.append(sp.problem('nad_name', nad_name, 'names NetworkAttachmentDefinition %s/%s, which is owned by '
+                                                               'SpiderMultusConfig %s (webhook rule: an SMC never takes over '
+                                                               'another SMC\'s NAD)' % (params['namespace'], nad_name, owner)))
+    elif existing and _owner_smc(existing):
+        errors.append(sp.problem('name', mc.nad_name(params), 'is a NetworkAttachmentDefinition generated by '
+                                                              'SpiderMultusConfig %s; Spiderpool would overwrite changes. '
+                                                              'Manage the SpiderMultusConfig instead' % _owner_smc(existing)))
+    return errors
+
+
+def _exit(module, api, outcome, kind):
+    result = dict(changed=outcome['changed'], action=outcome['action'], kind=kind, result=outcome['after'] or {},
+                  api_retries=api.retried)
+    if module._diff:  # pylint: disable=protected-access
+        result['diff'] = outcome['diff']
+    module.exit_json(**result)
+
+
+def describe_nad(nad):
+    """A NAD with its CNI config parsed (None when the config is not JSON)."""
+    try:
+        config = json.loads((nad.get('spec') or {}).get('config') or '')
+    except ValueError:
+        config = None
+    return {'name': sp._name(nad), 'namespace': (nad.get('metadata') or {}).get('namespace'), 'config': config,
+            'owner': _owner_smc(nad)}
+
+
+def run_info(module):
+    params = module.params
+    try:
+        api = KubeApi.from_params(params)
+        smcs = []
+        kind = params['kind']
+        if kind in ('auto', mc.SMC_KIND) and api.is_served(sp.API_VERSION, mc.SMC_KIND):
+            smcs = _read(api, sp.API_VERSION, mc.SMC_KIND, params)
+        elif kind == mc.SMC_KIND:
+            module.fail_json(msg='SpiderMultusConfig %s is not served by this cluster' % sp.API_VERSION)
+        nads = []
+        if api.is_served(mc.NAD_API_VERSION, mc.NAD_KIND):
+            if kind == mc.NAD_KIND or (kind == 'auto' and not params.get('name')):
+                nads = _read(api, mc.NAD_API_VERSION, mc.NAD_KIND, params)
+            else:
+                # The NADs generated from the SMCs found (named by cr-name or after the SMC).
+                for smc in smcs:
+                    meta = smc.get('metadata') or {}
+                    nad_name = (meta.get('annotations') or {}).get(mc.CR_NAME_ANNOTATION) or meta.get('name')
+                    nad = api.get(mc.NAD_API_VERSION, mc.NAD_KIND, nad_name, meta.get('namespace'))
+                    if nad:
+                        nads.append(nad)
+                if kind == 'auto' and params.get('name') and not smcs:
+                    nads = _read(api, mc.NAD_API_VERSION, mc.NAD_KIND, params)
+    except KubeApiError as err:
+        module.fail_json(msg=str(err), status=err.status)
+    module.exit_json(changed=False, multus_configs=smcs, network_attachment_definitions=nads,
+                     networks=[describe_nad(nad) for nad in nads])
+
+
+def _read(api, api_version, kind, params):
+    if params.get('name'):
+        if not params.get('namespace'):
+            found = [obj for obj in api.list(api_version, kind) if sp._name(obj) == params['name']]
+            return found
+        obj = api.get(api_version, kind, params['name'], params['namespace'])
+        return [obj] if obj else []
+    return api.list(api_version, kind, namespace=params.get('namespace'))

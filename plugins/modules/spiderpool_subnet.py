@@ -1,0 +1,142 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Module spiderpool_subnet: create, update or delete a Spiderpool SpiderSubnet."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type  # pylint: disable=invalid-name
+
+DOCUMENTATION = r'''
+module: spiderpool_subnet
+short_description: Manage Spiderpool SpiderSubnets with webhook-grade validation
+version_added: 0.1.0
+description:
+  - Creates, updates or deletes a C(SpiderSubnet) (C(spiderpool.spidernet.io/v2beta1), cluster scoped).
+  - The subnet webhook's rules are checked before anything is written - canonical CIDR of the IP
+    version, O(ips) and O(exclude_ips) inside the subnet, O(gateway) and O(routes), no overlap with
+    another subnet of the same IP version or with an orphan pool of a different subnet, orphan pools
+    of the same subnet inside O(ips), immutable O(subnet) and O(ip_version), and IPs used by the
+    subnet's pools that an update would remove.
+  - O(ips) and O(exclude_ips) are written merged and canonical. Options left unset are not changed
+    on an existing subnet.
+  - SpiderSubnets are only acted on by Spiderpool when C(ipam.spiderSubnet.enable=true) (the default).
+author:
+  - vmnet.kubevirt developers
+extends_documentation_fragment:
+  - kubernetes.core.k8s_auth_options
+options:
+  name:
+    description: Name of the subnet (a DNS-1123 subdomain).
+    type: str
+    required: true
+  state:
+    description: C(present) creates or updates the subnet, C(absent) deletes it.
+    type: str
+    default: present
+    choices: [present, absent]
+  subnet:
+    description: The CIDR in canonical form; required with O(state=present), immutable.
+    type: str
+  ip_version:
+    description: IP version, derived from O(subnet) when omitted; immutable.
+    type: int
+    choices: [4, 6]
+  ips:
+    description: Addresses pools may take from the subnet, each an address or a C(start-end) range.
+    type: list
+    elements: str
+  exclude_ips:
+    description: Addresses never handed out, same format as O(ips).
+    type: list
+    elements: str
+  gateway:
+    description: Gateway inherited by the subnet's pools; inside O(subnet).
+    type: str
+  routes:
+    description: Routes inherited by the subnet's pools.
+    type: list
+    elements: dict
+    suboptions:
+      dst:
+        description: Destination CIDR, not the default route.
+        type: str
+        required: true
+      gw:
+        description: Next hop, inside O(subnet).
+        type: str
+        required: true
+  vlan:
+    description: Deprecated VLAN field of Spiderpool v0.9.x (0-4094); refused when the served CRD lacks it.
+    type: int
+  labels:
+    description: Labels to set on the subnet.
+    type: dict
+  force:
+    description: With O(state=absent), delete even though IPs are still allocated from the subnet.
+    type: bool
+    default: false
+notes:
+  - Check mode sends the write as a server-side dry run. Supports diff mode. Part of the
+    C(vmnet.kubevirt.vmnet) action group.
+attributes:
+  check_mode:
+    support: full
+    description: Dry-run writes; nothing is stored.
+  diff_mode:
+    support: full
+    description: Returns the subnet before and after.
+requirements:
+  - kubernetes >= 28.1.0
+'''
+
+EXAMPLES = r'''
+- name: The VLAN 30 subnet
+  vmnet.kubevirt.spiderpool_subnet:
+    name: vlan30-v4
+    subnet: 172.30.0.0/16
+    ips: [172.30.10.1-172.30.10.250]
+    gateway: 172.30.0.1
+
+- name: Delete it
+  vmnet.kubevirt.spiderpool_subnet:
+    name: vlan30-v4
+    state: absent
+'''
+
+RETURN = r'''
+action:
+  description: What was done - C(created), C(updated), C(unchanged), C(deleted) or C(absent).
+  returned: always
+  type: str
+  sample: updated
+result:
+  description: The subnet as the server returned it; empty after delete.
+  returned: success
+  type: dict
+api_retries:
+  description: How many transient API failures were retried.
+  returned: success
+  type: int
+errors:
+  description: Every rule the input broke.
+  returned: failure by validation
+  type: list
+  elements: str
+'''
+
+from ansible.module_utils.basic import AnsibleModule  # noqa: E402
+from ansible_collections.vmnet.kubevirt.plugins.module_utils._spiderpool import SUBNET_KIND  # noqa: E402
+from ansible_collections.vmnet.kubevirt.plugins.module_utils._spiderpool_runner import (  # noqa: E402
+    address_argument_spec, run_address_module,
+)
+
+
+def main():
+    module = AnsibleModule(argument_spec=address_argument_spec(), supports_check_mode=True,
+                           required_if=[('state', 'present', ('subnet',))])
+    run_address_module(module, SUBNET_KIND)
+
+
+if __name__ == '__main__':
+    main()

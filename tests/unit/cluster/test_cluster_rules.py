@@ -1,0 +1,316 @@
+"""Client-side Spiderpool webhook rules: every invalid input and its exact message.
+
+Each case names the field, the offending value and the rule; the integration tests run a
+sample of these through the real modules and assert no write reached the API.
+"""
+import json
+
+import pytest
+
+from ansible_collections.vmnet.kubevirt.plugins.module_utils import _multus as mc
+from ansible_collections.vmnet.kubevirt.plugins.module_utils import _spiderpool as sp
+
+POOL, SUBNET = sp.POOL_KIND, sp.SUBNET_KIND
+
+
+def spec_errors(params, kind=POOL, **kwargs):
+    return sp.validate_spec(sp.normalize_spec(sp.build_spec(params, kind)), kind, **kwargs)
+
+
+S = '10.6.0.0/16'
+POOL_CASES = [
+    # rule 1
+    (dict(subnet=S, ip_version=5), 'ip_version: 5 must be 4 or 6 (webhook rule 1: ipVersion)'),
+    # rule 2
+    (dict(subnet=S, ip_version=6),
+     'subnet: "10.6.0.0/16" must be a valid canonical IPv6 CIDR: \'10.6.0.0/16\' is an IPv4 CIDR, IPv6 expected (webhook rule 2: subnet)'),
+    (dict(subnet='10.6.0.1/16'),
+     'subnet: "10.6.0.1/16" must be a valid canonical IPv4 CIDR: \'10.6.0.1/16\' is not a canonical CIDR (expected \'10.6.0.0/16\') '
+     '(webhook rule 2: subnet)'),
+    (dict(subnet='banana'), 'subnet: "banana" must be a valid canonical IPv4 or IPv6 CIDR (webhook rule 2: subnet)'),
+    (dict(subnet='10.6.0.0'), 'subnet: "10.6.0.0" must be a valid canonical IPv4 or IPv6 CIDR (webhook rule 2: subnet)'),
+    (dict(subnet='fd00:0::/64'),
+     'subnet: "fd00:0::/64" must be a valid canonical IPv6 CIDR: \'fd00:0::/64\' is not a canonical CIDR (expected \'fd00::/64\') '
+     '(webhook rule 2: subnet)'),
+    (dict(subnet='10.6.0.0/40'), 'subnet: "10.6.0.0/40" must be a valid canonical IPv4 or IPv6 CIDR (webhook rule 2: subnet)'),
+    # rule 5
+    (dict(subnet=S, ips=['10.7.0.1']),
+     'ips[0]: "10.7.0.1" lies outside subnet 10.6.0.0/16 (webhook rule 5: every ips/excludeIPs entry must be inside subnet)'),
+    (dict(subnet=S, ips=['10.6.255.250-10.7.0.5']),
+     'ips[0]: "10.6.255.250-10.7.0.5" lies outside subnet 10.6.0.0/16 (webhook rule 5: every ips/excludeIPs entry must be inside subnet)'),
+    (dict(subnet=S, exclude_ips=['10.5.0.1']),
+     'exclude_ips[0]: "10.5.0.1" lies outside subnet 10.6.0.0/16 (webhook rule 5: every ips/excludeIPs entry must be inside subnet)'),
+    (dict(subnet=S, ips=['10.6.0.0/24']),
+     'ips[0]: "10.6.0.0/24" must be an IP address or a "start-end" range: \'10.6.0.0/24\' is a CIDR; entries must be an address or a '
+     '"start-end" range (webhook rule 5: ips/excludeIPs)'),
+    (dict(subnet=S, exclude_ips=['10.6.0.9-10.6.0.1']),
+     'exclude_ips[0]: "10.6.0.9-10.6.0.1" must be an IP address or a "start-end" range: \'10.6.0.9-10.6.0.1\' is not a valid IP range '
+     '(start is after end) (webhook rule 5: ips/excludeIPs)'),
+    (dict(subnet=S, ips=['10.6.0.1-fd00::1']),
+     'ips[0]: "10.6.0.1-fd00::1" must be an IP address or a "start-end" range: \'10.6.0.1-fd00::1\' mixes IPv4 and IPv6 addresses '
+     '(webhook rule 5: ips/excludeIPs)'),
+    (dict(subnet=S, ips=['10.6.0.300']),
+     'ips[0]: "10.6.0.300" must be an IP address or a "start-end" range: \'10.6.0.300\' is not a valid IP address '
+     '(webhook rule 5: ips/excludeIPs)'),
+    (dict(subnet=S, ips=['fd00::1']), 'ips[0]: "fd00::1" must be an IPv4 address or range like ipVersion (webhook rule 5: ips/excludeIPs)'),
+    (dict(subnet='fd00::/64', ips=['fd01::1-fd01::9']),
+     'ips[0]: "fd01::1-fd01::9" lies outside subnet fd00::/64 (webhook rule 5: every ips/excludeIPs entry must be inside subnet)'),
+    # rule 7
+    (dict(subnet=S, gateway='10.7.0.1'), 'gateway: "10.7.0.1" lies outside subnet 10.6.0.0/16 (webhook rule 7: gateway must be inside subnet)'),
+    (dict(subnet=S, ips=['10.6.0.1-10.6.0.10'], gateway='10.6.0.1'),
+     'gateway: "10.6.0.1" lies inside ips but is not listed in exclude_ips (webhook rule 7: gateway must not be allocatable)'),
+    (dict(subnet=S, gateway='fd00::1'),
+     'gateway: "fd00::1" must be an IPv4 address: \'fd00::1\' is an IPv6 address, IPv4 expected (webhook rule 7: gateway)'),
+    (dict(subnet=S, gateway='gw'), 'gateway: "gw" must be an IPv4 address: \'gw\' is not a valid IP address (webhook rule 7: gateway)'),
+    # rule 8
+    (dict(subnet=S, routes=[dict(dst='0.0.0.0/0', gw='10.6.0.1')]),
+     'routes[0].dst: "0.0.0.0/0" is the default route 0.0.0.0/0; set gateway instead (webhook rule 8: routes)'),
+    (dict(subnet='fd00::/64', routes=[dict(dst='::/0', gw='fd00::1')]),
+     'routes[0].dst: "::/0" is the default route ::/0; set gateway instead (webhook rule 8: routes)'),
+    (dict(subnet=S, routes=[dict(dst='10.9.0.0/16', gw='10.6.0.1'), dict(dst='10.9.0.0/16', gw='10.6.0.2')]),
+     'routes[1].dst: "10.9.0.0/16" is a duplicate route destination (webhook rule 8: routes)'),
+    (dict(subnet=S, routes=[dict(dst='10.9.0.0/33', gw='10.6.0.1')]),
+     'routes[0].dst: "10.9.0.0/33" must be a valid IPv4 CIDR: \'10.9.0.0/33\' is not a valid CIDR (webhook rule 8: routes)'),
+    (dict(subnet=S, routes=[dict(dst='10.9.0.0/16', gw='10.8.0.1')]),
+     'routes[0].gw: "10.8.0.1" lies outside subnet 10.6.0.0/16 (webhook rule 8: route gw must be inside subnet)'),
+    # rule 9
+    (dict(subnet=S, pod_affinity={}),
+     'pod_affinity: {} is set but empty; give match_labels or match_expressions or leave it unset (webhook rule 9: podAffinity)'),
+    (dict(subnet=S, pod_affinity={'match_expressions': [{'key': 'app', 'operator': 'Maybe'}]}),
+     'pod_affinity.match_expressions[0].operator: "Maybe" must be one of In, NotIn, Exists, DoesNotExist (webhook rule 9: podAffinity)'),
+    (dict(subnet=S, pod_affinity={'match_expressions': [{'key': 'app', 'operator': 'In', 'values': []}]}),
+     'pod_affinity.match_expressions[0].values: [] must be non-empty for operator In (webhook rule 9: podAffinity)'),
+    (dict(subnet=S, pod_affinity={'match_labels': {'bad key!': 'x'}}),
+     'pod_affinity.match_labels: "bad key!" must be a valid label key ([prefix/]name, name at most 63 characters) (webhook rule 9: podAffinity)'),
+    (dict(subnet=S, node_affinity={'match_expressions': [{'key': 'zone', 'operator': 'Exists', 'values': ['a']}]}),
+     'node_affinity.match_expressions[0].values: ["a"] must be empty for operator Exists (label selector rules)'),
+    # other fields
+    (dict(subnet=S, vlan=5),
+     'vlan: 5 is not served by this Spiderpool version: SpiderIPPool.spec.vlan exists only in v0.9.x CRDs (removed in v1.0)'),
+    (dict(subnet=S, multus_name=['a/b/c']),
+     'multus_name[0]: "a/b/c" must be "namespace/name" or a bare name (the Spiderpool namespace), each part a DNS-1123 name'),
+    (dict(subnet=S, namespace_name=['Tenant_A']), 'namespace_name[0]: "Tenant_A" must be a DNS-1123 name'),
+]
+
+
+@pytest.mark.parametrize('params,message', POOL_CASES, ids=[m.split(':')[0] + '-%d' % i for i, (_p, m) in enumerate(POOL_CASES)])
+def test_pool_rule_message(params, message):
+    assert spec_errors(params) == [message]
+
+
+def test_vlan_allowed_where_served_and_range_checked():
+    assert spec_errors(dict(subnet=S, vlan=5), supports_vlan=True) == []
+    assert spec_errors(dict(subnet=S, vlan=5000), supports_vlan=True) == ['vlan: 5000 must be between 0 and 4094']
+
+
+def test_disabled_family_is_rule_1():
+    assert spec_errors(dict(subnet='fd00::/64'), enabled_families=(4,)) == [
+        'ip_version: 6 names an IP family that is disabled in Spiderpool (ipam.enableIPv6=false) (webhook rule 1: ipVersion)']
+
+
+def test_subnet_kind_uses_the_same_rules():
+    assert spec_errors(dict(subnet=S, ips=['10.7.0.1']), SUBNET) == [
+        'ips[0]: "10.7.0.1" lies outside subnet 10.6.0.0/16 (webhook rule 5: every ips/excludeIPs entry must be inside subnet)']
+    assert spec_errors(dict(subnet=S, vlan=3), SUBNET)[0].startswith('vlan: 3 is not served by this Spiderpool version: SpiderSubnet.spec.vlan')
+
+
+def test_valid_pool_has_no_errors_and_is_normalized():
+    params = dict(subnet=S, ips=['10.6.0.20-10.6.0.30', '10.6.0.10-10.6.0.21'], exclude_ips=['10.6.0.15'], gateway='10.6.0.1',
+                  routes=[dict(dst='10.9.0.0/16', gw='10.6.0.254')], pod_affinity={'match_labels': {'app': 'vm'}})
+    spec = sp.normalize_spec(sp.build_spec(params, POOL))
+    assert sp.validate_spec(spec, POOL) == []
+    assert spec['ipVersion'] == 4
+    assert spec['ips'] == ['10.6.0.10-10.6.0.30']
+    assert spec['podAffinity'] == {'matchLabels': {'app': 'vm'}}
+
+
+def test_name_rule():
+    assert sp.validate_name('Pool_1') == [
+        'name: "Pool_1" must be a DNS-1123 subdomain (lower-case alphanumerics, "-" and ".", at most 253 characters, '
+        'starting and ending alphanumeric)']
+
+
+def pool(name, subnet, ips, exclude=(), owner=None, allocated=None):
+    obj = {'metadata': {'name': name}, 'spec': {'subnet': subnet, 'ipVersion': 6 if ':' in subnet else 4, 'ips': list(ips),
+                                                'excludeIPs': list(exclude)}}
+    if owner:
+        obj['metadata']['labels'] = {sp.OWNER_SUBNET_LABEL: owner}
+    if allocated:
+        obj['status'] = {'allocatedIPs': json.dumps(dict((ip, {'pod': 'ns/p'}) for ip in allocated)), 'allocatedIPCount': len(allocated)}
+    return obj
+
+
+def subnet(name, cidr, ips):
+    return {'metadata': {'name': name}, 'spec': {'subnet': cidr, 'ipVersion': 4, 'ips': list(ips)}}
+
+
+def test_rule_4_overlapping_different_subnet():
+    spec = {'subnet': '10.6.0.0/16', 'ipVersion': 4, 'ips': ['10.6.0.1']}
+    assert sp.validate_pool_against_cluster('new', spec, [pool('other', '10.6.5.0/24', ['10.6.5.1'])], []) == [
+        'subnet: "10.6.0.0/16" overlaps subnet 10.6.5.0/24 of SpiderIPPool other; pools of one IP version must use the identical '
+        'subnet or non-overlapping ones (webhook rule 4)']
+    # identical subnet, disjoint IPs: allowed; other family: ignored; itself: ignored
+    assert sp.validate_pool_against_cluster('new', spec, [pool('same', S, ['10.6.0.2']), pool('v6', 'fd00::/64', ['fd00::1']),
+                                                          pool('new', '10.6.0.0/24', ['10.6.0.1'])], []) == []
+
+
+def test_rule_6_overlapping_effective_ips():
+    spec = {'subnet': S, 'ipVersion': 4, 'ips': ['10.6.0.1-10.6.0.20'], 'excludeIPs': ['10.6.0.5']}
+    errors = sp.validate_pool_against_cluster('new', spec, [pool('other', S, ['10.6.0.5-10.6.0.6', '10.6.0.20'])], [])
+    assert errors == ['ips: ["10.6.0.1-10.6.0.20"] overlap the IPs of SpiderIPPool other (same subnet 10.6.0.0/16) at 10.6.0.6, 10.6.0.20 '
+                      '(webhook rule 6: effective IPs must not overlap another pool)']
+    # the other pool excluding the shared address makes it legal
+    assert sp.validate_pool_against_cluster('new', spec, [pool('other', S, ['10.6.0.20-10.6.0.30'], ['10.6.0.20'])], []) == []
+
+
+def test_rule_10_pool_inside_subnet_ips():
+    spec = {'subnet': S, 'ipVersion': 4, 'ips': ['10.6.0.1-10.6.0.20']}
+    assert sp.validate_pool_against_cluster('new', spec, [], [subnet('sn', S, ['10.6.0.1-10.6.0.10'])]) == [
+        'ips: ["10.6.0.1-10.6.0.20"] are not a subset of the IPs of SpiderSubnet sn: 10.6.0.11-10.6.0.20 '
+        '(webhook rule 10: a pool\'s IPs must lie in its subnet\'s ips)']
+    assert sp.validate_pool_against_cluster('new', spec, [], [subnet('sn', S, ['10.6.0.0-10.6.0.255'])]) == []
+
+
+def test_subnet_cross_rules():
+    spec = {'subnet': S, 'ipVersion': 4, 'ips': ['10.6.0.1-10.6.0.10']}
+    assert sp.validate_subnet_against_cluster('sn', spec, [subnet('other', '10.0.0.0/8', [])], []) == [
+        'subnet: "10.6.0.0/16" overlaps subnet 10.0.0.0/8 of SpiderSubnet other (subnet rule: subnets of one IP version must not overlap)']
+    assert sp.validate_subnet_against_cluster('sn', spec, [], [pool('orphan', '10.6.1.0/24', ['10.6.1.1'])]) == [
+        'subnet: "10.6.0.0/16" overlaps subnet 10.6.1.0/24 of orphan SpiderIPPool orphan (subnet rule: no overlap with a pool of a '
+        'different subnet)']
+    assert sp.validate_subnet_against_cluster('sn', spec, [], [pool('orphan', S, ['10.6.0.5-10.6.0.12'])]) == [
+        'ips: ["10.6.0.1-10.6.0.10"] do not cover the IPs of SpiderIPPool orphan with the same subnet: missing 10.6.0.11-10.6.0.12 '
+        '(subnet rule: a pool\'s IPs must lie in the subnet\'s ips)']
+    # a pool owned by another subnet is that subnet's business
+    assert sp.validate_subnet_against_cluster('sn', spec, [], [pool('owned', '10.6.1.0/24', ['10.6.1.1'], owner='x')]) == []
+
+
+def test_update_rules():
+    existing = pool('p', S, ['10.6.0.1-10.6.0.10'], allocated=['10.6.0.9'])
+    assert sp.validate_update(POOL, existing, {'subnet': '10.7.0.0/16', 'ipVersion': 4}) == [
+        'subnet: "10.7.0.0/16" cannot change from "10.6.0.0/16": subnet is immutable (webhook update rule)']
+    assert sp.validate_update(POOL, existing, {'subnet': S, 'ipVersion': 4, 'ips': ['10.6.0.1-10.6.0.5']}) == [
+        'ips: ["10.6.0.1-10.6.0.5"] would remove allocated IPs 10.6.0.9 (webhook update rule: an allocated IP cannot be removed)']
+    assert sp.validate_update(POOL, existing, {'subnet': S, 'ipVersion': 4, 'ips': ['10.6.0.1-10.6.0.20']}) == []
+    existing['metadata']['deletionTimestamp'] = '2026-01-01T00:00:00Z'
+    assert sp.validate_update(POOL, existing, {'subnet': S}) == [
+        'name: "p" is terminating and cannot be updated (webhook update rule)']
+    sub = subnet('sn', S, ['10.6.0.1-10.6.0.50'])
+    assert sp.validate_update(SUBNET, sub, {'subnet': S, 'ipVersion': 4, 'ips': ['10.6.0.1-10.6.0.9']},
+                              [pool('child', S, ['10.6.0.5-10.6.0.12'])]) == [
+        'ips: ["10.6.0.1-10.6.0.9"] would remove IPs used by its controlled pools: 10.6.0.10-10.6.0.12 (subnet update rule)']
+
+
+def test_delete_refusal():
+    busy = pool('p', S, ['10.6.0.1-10.6.0.10'], allocated=['10.6.0.2', '10.6.0.3'])
+    assert sp.delete_refusal(POOL, busy, force=False) == (
+        'state: "absent" refused: SpiderIPPool p still has 2 allocated IP(s); Spiderpool\'s finalizer would hold it until they '
+        'are released. Release them or set force=true')
+    assert sp.delete_refusal(POOL, busy, force=True) is None
+    assert sp.delete_refusal(POOL, pool('idle', S, ['10.6.0.1']), force=False) is None
+
+
+def test_summary_counts_are_computed():
+    summary = sp.summarize(pool('p', S, ['10.6.0.1-10.6.0.10'], ['10.6.0.10'], allocated=['10.6.0.2', '10.6.0.3']))
+    assert (summary['total_ip_count'], summary['allocated_ip_count'], summary['free_ip_count']) == (9, 2, 7)
+
+
+# ---------------------------------------------------------------- Multus CRs
+SMC_BASE = dict(name='ovs-vlan30', namespace='kube-system', cni_type='ovs', ovs=dict(bridge='br1'))
+SERVED_V1 = {'cni_types': {'ovs', 'macvlan', 'ipvlan', 'custom', 'vlan'}, 'coordinator': {'mode', 'podCIDRType', 'tunePodRoutes', 'vethMTU'}}
+SERVED_V09 = {'cni_types': {'ovs', 'macvlan', 'ipvlan', 'custom'}, 'coordinator': {'mode', 'podCIDRType', 'tunePodRoutes'}}
+MULTUS_CASES = [
+    (dict(ovs=None), 'ovs: null is required for cni_type ovs (webhook rule: the ovs block is required)'),
+    (dict(ovs=dict(bridge='')), 'ovs.bridge: "" is required (webhook rule: ovs.bridge)'),
+    (dict(ovs=dict(bridge='a-very-long-bridge-name')),
+     'ovs.bridge: "a-very-long-bridge-name" must be a Linux interface name (1-15 characters, no "/", ":" or whitespace), as OVS bridges are'),
+    (dict(ovs=dict(bridge='br1', vlan=4095)), 'ovs.vlan: 4095 must be between 0 and 4094 (webhook rule: ovs.vlan)'),
+    (dict(ovs=dict(bridge='br1', vlan=-1)), 'ovs.vlan: -1 must be between 0 and 4094 (webhook rule: ovs.vlan)'),
+    (dict(ovs=dict(bridge='br1', trunk=[dict(min_id=200, max_id=100)])),
+     'ovs.trunk[0].max_id: 100 must be greater than or equal to min_id 200 (webhook rule: trunk maxID >= minID)'),
+    (dict(ovs=dict(bridge='br1', trunk=[dict(id=5000)])), 'ovs.trunk[0].id: 5000 must be between 0 and 4094 (webhook rule: trunk IDs)'),
+    (dict(ovs=dict(bridge='br1', trunk=[dict(min_id=10)])),
+     'ovs.trunk[0]: {"min_id": 10} must set id, or both min_id and max_id (a trunk entry names VLANs)'),
+    (dict(ovs=dict(bridge='br1', device_id='zz')), 'ovs.device_id: "zz" must be a PCI address like 0000:af:00.1 (the VF\'s deviceID)'),
+    (dict(macvlan=dict(master=['eth0'])),
+     'macvlan: {"master": ["eth0"]} must not be set with cni_type ovs (webhook rule: no other CNI block may be present)'),
+    (dict(nad_name='Bad_Name'), 'nad_name: "Bad_Name" must be a DNS-1123 subdomain (webhook rule: annotation multus.spidernet.io/cr-name)'),
+    (dict(cni_version='0.2.0'),
+     'cni_version: "0.2.0" must be one of 0.3.0, 0.3.1, 0.4.0, 1.0.0 (webhook rule: annotation multus.spidernet.io/cni-version)'),
+    (dict(annotations={'cni.spidernet.io/rdma-resource-inject': 'x'}),
+     'annotations.cni.spidernet.io/rdma-resource-inject: "x" is forbidden for cni_type ovs (webhook rule)'),
+    (dict(annotations={'cni.spidernet.io/network-resource-inject': 'x'}),
+     'annotations.cni.spidernet.io/network-resource-inject: "x" is forbidden for cni_type ovs (webhook rule)'),
+    (dict(default_ip_pools=dict(ipv4=['Bad Pool'])), 'default_ip_pools.ipv4[0]: "Bad Pool" must be a SpiderIPPool name (DNS-1123 subdomain)'),
+    (dict(coordinator=dict(veth_mtu=1400)),
+     'coordinator.veth_mtu: 1400 is not served by this Spiderpool version (no coordinator.vethMTU in the SpiderMultusConfig CRD)'),
+    (dict(name='UPPER'), 'name: "UPPER" must be a DNS-1123 subdomain (lower-case alphanumerics, "-" and ".")'),
+    (dict(namespace='a.b'), 'namespace: "a.b" must be a DNS-1123 label'),
+    (dict(cni_type='macvlan', ovs=None, macvlan=dict(master=[])), 'macvlan.master: [] is required for cni_type macvlan (webhook rule)'),
+    (dict(cni_type='ipvlan', ovs=None, ipvlan=dict(master=['eth0'], vlan_id=5000)),
+     'ipvlan.vlan_id: 5000 must be between 0 and 4094 (webhook rule: vlanID)'),
+    (dict(cni_type='custom', ovs=None, custom_cni='{}', coordinator=dict(enabled=True)),
+     'coordinator.enabled: true cannot be true for cni_type custom (the webhook forces enableCoordinator=false)'),
+]
+
+
+@pytest.mark.parametrize('params,message', MULTUS_CASES, ids=[m.split(':')[0] + '-%d' % i for i, (_p, m) in enumerate(MULTUS_CASES)])
+def test_multus_rule_message(params, message):
+    assert mc.validate(dict(SMC_BASE, **params), mc.SMC_KIND, SERVED_V09) == [message]
+
+
+def test_invalid_custom_json_and_nad_kind_limits():
+    errors = mc.validate(dict(SMC_BASE, cni_type='custom', ovs=None, custom_cni='{bad'), mc.SMC_KIND)
+    assert len(errors) == 1 and errors[0].startswith('custom_cni: "{bad" must be valid JSON (webhook rule: customCNI): ')
+    assert mc.validate(dict(SMC_BASE, cni_type='macvlan', ovs=None, macvlan=dict(master=['eth0'])), mc.NAD_KIND) == [
+        'cni_type: "macvlan" cannot be written as a plain NetworkAttachmentDefinition by this module; only ovs can (use kind SpiderMultusConfig)']
+    assert mc.validate(dict(SMC_BASE, coordinator=dict(veth_mtu=1400)), mc.SMC_KIND, SERVED_V1) == []
+
+
+def test_default_pools_must_exist_and_match_family():
+    pools = {'v4': {'spec': {'ipVersion': 4, 'subnet': S}}, 'v6': {'spec': {'ipVersion': 6, 'subnet': 'fd00::/64'}}}
+    params = dict(SMC_BASE, default_ip_pools=dict(ipv4=['v4', 'v6', 'nope'], ipv6=['v6']))
+    assert mc.validate_against_pools(params, pools) == [
+        'default_ip_pools.ipv4[1]: "v6" is an IPv6 pool (subnet fd00::/64) listed as ipv4',
+        'default_ip_pools.ipv4[2]: "nope" names a SpiderIPPool that does not exist']
+
+
+def test_cr_name_is_immutable():
+    existing = {'metadata': {'annotations': {mc.CR_NAME_ANNOTATION: 'old-nad'}}}
+    assert mc.validate_update(dict(SMC_BASE, nad_name='new-nad'), existing) == [
+        'nad_name: "new-nad" cannot change from "old-nad": annotation multus.spidernet.io/cr-name is immutable once set (webhook rule)']
+    assert mc.validate_update(dict(SMC_BASE, nad_name='old-nad'), existing) == []
+
+
+def test_nad_config_matches_the_generated_one_byte_for_byte():
+    params = dict(SMC_BASE, name='ovs-vlan30', ovs=dict(bridge='br1', vlan=30), default_ip_pools=dict(ipv4=['vlan30-v4']))
+    nad = mc.nad_manifest(params)
+    assert nad['spec']['config'] == (
+        '{"cniVersion":"0.3.1","name":"ovs-vlan30","plugins":[{"vlan":30,"type":"ovs","bridge":"br1","ipam":{"type":"spiderpool",'
+        '"default_ipv4_ippool":["vlan30-v4"]}},{"tunePodRoutes":true,"mode":"auto","type":"coordinator"}]}')
+    assert nad['metadata'] == {'name': 'ovs-vlan30', 'namespace': 'kube-system'}
+
+
+def test_nad_config_optional_keys():
+    params = dict(SMC_BASE, nad_name='custom-nad', cni_version='1.0.0', disable_ipam=False,
+                  ovs=dict(bridge='br1', trunk=[dict(min_id=10, max_id=20), dict(id=30)], device_id='0000:af:00.1'),
+                  default_ip_pools=dict(ipv6=['v6']), coordinator=dict(enabled=False))
+    nad = mc.nad_manifest(params)
+    config = json.loads(nad['spec']['config'])
+    assert config == {'cniVersion': '1.0.0', 'name': 'custom-nad', 'plugins': [
+        {'vlan': 0, 'type': 'ovs', 'bridge': 'br1', 'trunk': [{'minID': 10, 'maxID': 20}, {'id': 30}], 'deviceID': '0000:af:00.1',
+         'ipam': {'type': 'spiderpool', 'default_ipv6_ippool': ['v6']}}]}
+    assert nad['metadata']['annotations'] == {'k8s.v1.cni.cncf.io/resourceName': 'ovs-cni.network.kubevirt.io/br1'}
+    no_ipam = json.loads(mc.nad_manifest(dict(SMC_BASE, disable_ipam=True))['spec']['config'])
+    assert 'ipam' not in no_ipam['plugins'][0]
+
+
+def test_smc_spec():
+    params = dict(SMC_BASE, ovs=dict(bridge='br1', vlan=30), default_ip_pools=dict(ipv4=['p4']), nad_name='n1',
+                  coordinator=dict(mode='underlay', pod_default_route_nic='net1'))
+    smc = mc.smc_manifest(params)
+    assert smc['metadata'] == {'name': 'ovs-vlan30', 'namespace': 'kube-system', 'annotations': {mc.CR_NAME_ANNOTATION: 'n1'}}
+    assert smc['spec'] == {'cniType': 'ovs', 'ovs': {'bridge': 'br1', 'vlan': 30, 'ippools': {'ipv4': ['p4'], 'ipv6': []}},
+                           'enableCoordinator': True, 'coordinator': {'mode': 'underlay', 'podDefaultRouteNIC': 'net1'}}
+    custom = mc.smc_manifest(dict(SMC_BASE, cni_type='custom', ovs=None, custom_cni='{"type":"x"}'))
+    assert custom['spec'] == {'cniType': 'custom', 'customCNI': '{"type":"x"}'}
