@@ -1,0 +1,260 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Pure preflight for vm_network: plan the cluster reads, then judge a batch against them.
+
+``plan_reads(entries)`` says what to read (in bulk: one LIST per kind and namespace, never
+one GET per pool); the module reads it through ``_k8s`` into a ``ClusterFacts`` and
+``check(entries, facts)`` returns every problem at once plus what rendering needs from the
+cluster (the NAD each Multus CR generates, each CR's default pools).
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import json
+
+from ansible_collections.vmnet.kubevirt.plugins.module_utils import _ipmath
+from ansible_collections.vmnet.kubevirt.plugins.module_utils._vm_spec import split_multus_ref
+
+SPIDER_API = 'spiderpool.spidernet.io/v2beta1'
+NAD_API = 'k8s.cni.cncf.io/v1'
+CR_NAME_ANNOTATION = 'multus.spidernet.io/cr-name'
+FAMILIES = {'ipv4': 4, 'ipv6': 6}
+
+
+class ClusterFacts:
+    """What preflight read from the cluster (plain data; built by the module or a test)."""
+
+    def __init__(self, vm_served=True, spiderpool_served=True, nad_served=True, smcs=(), nads=(), pools=(),
+                 namespaces=None, existing_vms=None, spiderpool_namespace='kube-system'):
+        self.vm_served = vm_served
+        self.spiderpool_served = spiderpool_served
+        self.nad_served = nad_served
+        self.smcs = dict(('%s/%s' % (o['metadata'].get('namespace'), o['metadata']['name']), o) for o in smcs)
+        self.nads = dict(('%s/%s' % (o['metadata'].get('namespace'), o['metadata']['name']), o) for o in nads)
+        self.pools = dict((o['metadata']['name'], o) for o in pools)
+        # namespace name -> labels, or None when the namespace does not exist; absent key = not read
+        self.namespaces = namespaces or {}
+        self.existing_vms = existing_vms or {}
+        self.spiderpool_namespace = spiderpool_namespace
+
+
+def plan_reads(entries):
+    """What the batch needs read: ``{'bridge': bool, 'cr_namespaces': [...], 'vm_namespaces': [...]}``."""
+    present = [e for e in entries if e['state'] == 'present']
+    bridge = [e for e in present if e['mode'] == 'bridge']
+    cr_namespaces = sorted(set(n['multus_cr'].split('/', 1)[0] for e in bridge for n in e['nics'] if n.get('multus_cr')))
+    vm_namespaces = sorted(set(e['namespace'] for e in entries))
+    return {'bridge': bool(bridge), 'cr_namespaces': cr_namespaces, 'vm_namespaces': vm_namespaces}
+
+
+def selector_matches(selector, labels):
+    """metav1.LabelSelector semantics (matchLabels and matchExpressions)."""
+    labels = labels or {}
+    for key, value in ((selector or {}).get('matchLabels') or {}).items():
+        if labels.get(key) != value:
+            return False
+    for expr in (selector or {}).get('matchExpressions') or []:
+        key, operator, values = expr.get('key'), expr.get('operator'), expr.get('values') or []
+        if operator == 'In' and labels.get(key) not in values:
+            return False
+        if operator == 'NotIn' and key in labels and labels[key] in values:
+            return False
+        if operator == 'Exists' and key not in labels:
+            return False
+        if operator == 'DoesNotExist' and key in labels:
+            return False
+    return True
+
+
+def _nad_plugins(nad):
+    try:
+        config = json.loads((nad.get('spec') or {}).get('config') or '{}')
+    except ValueError:
+        return None
+    if not isinstance(config, dict):
+        return None
+    plugins = config.get('plugins')
+    if isinstance(plugins, list):
+        return [p for p in plugins if isinstance(p, dict)]
+    return [config]
+
+
+def resolve_multus_cr(ref, facts):
+    """``{'kind', 'cni_type', 'nad', 'default_pools'}`` for a Multus CR ref, or None if missing."""
+    smc = facts.smcs.get(ref)
+    if smc is not None:
+        spec = smc.get('spec') or {}
+        namespace = smc['metadata'].get('namespace')
+        nad_name = ((smc['metadata'].get('annotations') or {}).get(CR_NAME_ANNOTATION)) or smc['metadata']['name']
+        ippools = (spec.get('ovs') or {}).get('ippools') or {}
+        return {'kind': 'SpiderMultusConfig', 'cni_type': spec.get('cniType') or 'custom', 'nad': '%s/%s' % (namespace, nad_name),
+                'default_pools': dict((f, list(ippools[f])) for f in ('ipv4', 'ipv6') if ippools.get(f))}
+    nad = facts.nads.get(ref)
+    if nad is not None:
+        plugins = _nad_plugins(nad)
+        if plugins is None:
+            return {'kind': 'NetworkAttachmentDefinition', 'cni_type': 'unparsable', 'nad': ref, 'default_pools': {}}
+        main = next((p for p in plugins if p.get('type') == 'ovs'), plugins[0] if plugins else {})
+        ipam = main.get('ipam') or {}
+        pools = {}
+        for family, key in (('ipv4', 'default_ipv4_ippool'), ('ipv6', 'default_ipv6_ippool')):
+            if ipam.get(key):
+                pools[family] = list(ipam[key])
+        return {'kind': 'NetworkAttachmentDefinition', 'cni_type': main.get('type') or 'unknown', 'nad': ref, 'default_pools': pools}
+    return None
+
+
+def pool_family(pool):
+    spec = pool.get('spec') or {}
+    if spec.get('ipVersion') in (4, 6):
+        return spec['ipVersion']
+    try:
+        return _ipmath.ip_family(spec.get('subnet'))
+    except (ValueError, TypeError):
+        return None
+
+
+def pool_free_ips(pool):
+    """Usable addresses not yet allocated, from spec.ips/excludeIPs and status."""
+    spec = pool.get('spec') or {}
+    status = pool.get('status') or {}
+    raw = status.get('allocatedIPs')
+    allocated = {}
+    if raw:
+        try:
+            allocated = json.loads(raw) if isinstance(raw, str) else raw
+        except ValueError:
+            allocated = {}
+    try:
+        if allocated:
+            return _ipmath.free_ip_count(spec.get('ips') or [], spec.get('excludeIPs') or [], list(allocated), pool_family(pool))
+        total = _ipmath.count_ips(spec.get('ips') or [], spec.get('excludeIPs') or [], pool_family(pool))
+    except ValueError:
+        return 0
+    count = status.get('allocatedIPCount') or 0
+    return max(0, total - count)
+
+
+def _existing_nic_names(vm):
+    tspec = (((vm or {}).get('spec') or {}).get('template') or {}).get('spec') or {}
+    return set(i.get('name') for i in ((tspec.get('domain') or {}).get('devices') or {}).get('interfaces') or [] if i.get('state') != 'absent')
+
+
+def check(entries, facts):
+    """Judge the batch. Returns ``{'problems': [...], 'warnings': [...], 'nad_refs': {...}, 'default_pools': {...}}``.
+
+    Problems name the field (``vms[1].nics[0].ip_pools.ipv4[0]``), the value and the rule.
+    """
+    problems, warnings = [], []
+    nad_refs, default_pools = {}, {}
+    present = [e for e in entries if e['state'] == 'present']
+    if not facts.vm_served:
+        problems.append('cluster: VirtualMachine kubevirt.io/v1 is not served: the rule is that KubeVirt is installed')
+    bridge = [e for e in present if e['mode'] == 'bridge']
+    if bridge and not facts.spiderpool_served:
+        problems.append('%snetwork_mode: %r needs Spiderpool, but SpiderIPPool/SpiderMultusConfig %s are not served: the rule is that '
+                        'Spiderpool is installed for bridge mode' % (bridge[0]['path'], 'bridge', SPIDER_API))
+    for entry in present:
+        if entry['namespace'] in facts.namespaces and facts.namespaces[entry['namespace']] is None:
+            problems.append('%snamespace: %r does not exist: the rule is an existing namespace' % (entry['path'], entry['namespace']))
+    if bridge and facts.spiderpool_served:
+        _check_bridge(bridge, facts, problems, warnings, nad_refs, default_pools)
+    return {'problems': problems, 'warnings': warnings, 'nad_refs': nad_refs, 'default_pools': default_pools}
+
+
+def _check_bridge(entries, facts, problems, warnings, nad_refs, default_pools):
+    cluster_default = dict((f, [n for n, p in sorted(facts.pools.items())
+                                if (p.get('spec') or {}).get('default') and not (p.get('spec') or {}).get('disable') and pool_family(p) == v])
+                           for f, v in FAMILIES.items())
+    free = dict((name, pool_free_ips(pool)) for name, pool in facts.pools.items())
+    shortages = {}
+    for entry in entries:
+        existing_nics = _existing_nic_names(facts.existing_vms.get((entry['namespace'], entry['name'])))
+        template_labels = dict(entry['labels'], **{'kubevirt.io/vm': entry['name'], 'vm.kubevirt.io/name': entry['name']})
+        for nic in entry['nics']:
+            ref = nic.get('multus_cr')
+            if not ref:
+                continue
+            field = nic['path']
+            info = resolve_multus_cr(ref, facts)
+            if info is None:
+                problems.append('%smultus_cr: %r does not exist: the rule is an existing SpiderMultusConfig or '
+                                'NetworkAttachmentDefinition (namespace/name)' % (field, ref))
+                continue
+            if info['cni_type'] != 'ovs':
+                problems.append('%smultus_cr: %r is a %s of type %s: the rule is a Multus CR of type ovs for bridge mode'
+                                % (field, ref, info['kind'], info['cni_type']))
+                continue
+            nad_refs[ref] = info['nad']
+            default_pools[ref] = info['default_pools']
+            if nic['use_default_ip_pool']:
+                pools = info['default_pools'] or cluster_default
+                if not any(pools.values()):
+                    problems.append('%suse_default_ip_pool: %r but %s has no default IP pools and no SpiderIPPool has default: true: the '
+                                    'rule is default pools on the Multus CR (or use_default_ip_pool: false with ip_pools)' % (field, True, ref))
+                    continue
+                pool_field = '%smultus_cr(%s default pools).' % (field, ref)
+            else:
+                pools = nic['ip_pools']
+                pool_field = '%sip_pools.' % field
+            needs_ip = nic['name'] not in existing_nics
+            for family, names in sorted(pools.items()):
+                usable = []
+                for index, pool_name in enumerate(names):
+                    pfield = '%s%s[%d]' % (pool_field, family, index)
+                    if _check_pool(pool_name, pfield, family, entry, info['nad'], template_labels, facts, problems, warnings):
+                        usable.append(pool_name)
+                if needs_ip and usable and len(usable) == len(names):
+                    # Spiderpool tries the pools in order: take from the first one with room.
+                    taker = next((p for p in usable if free[p] > 0), None)
+                    if taker is None:
+                        shortages.setdefault(tuple(usable), []).append('%s/%s %s' % (entry['namespace'], entry['name'], nic['name']))
+                    else:
+                        free[taker] -= 1
+    for pools, nics in sorted(shortages.items()):
+        problems.append('ip_pools: %r have no free IP left for %d NIC(s) of this batch (%s): the rule is enough free IPs in the pools '
+                        'for every NIC that draws from them' % (list(pools), len(nics), ', '.join(nics[:5]) + (', ...' if len(nics) > 5 else '')))
+
+
+def _check_pool(pool_name, field, family, entry, nad, template_labels, facts, problems, warnings):
+    pool = facts.pools.get(pool_name)
+    if pool is None:
+        problems.append('%s: %r does not exist: the rule is an existing SpiderIPPool' % (field, pool_name))
+        return False
+    spec = pool.get('spec') or {}
+    ok = True
+    if spec.get('disable'):
+        problems.append('%s: %r is disabled: the rule is an enabled SpiderIPPool (spec.disable: false)' % (field, pool_name))
+        ok = False
+    version = pool_family(pool)
+    if version != FAMILIES[family]:
+        problems.append('%s: %r is an IPv%s pool: the rule is an IPv%d pool under %s' % (field, pool_name, version, FAMILIES[family], family))
+        ok = False
+    multus_names = spec.get('multusName') or []
+    if multus_names:
+        allowed = set(m if '/' in m else '%s/%s' % (facts.spiderpool_namespace, m) for m in multus_names)
+        if nad not in allowed:
+            problems.append('%s: %r admits only Multus CRs %s (multusName), not %s: the rule is that the pool\'s multusName lists the NIC\'s '
+                            'Multus CR' % (field, pool_name, sorted(allowed), nad))
+            ok = False
+    if spec.get('namespaceName') and entry['namespace'] not in spec['namespaceName']:
+        problems.append('%s: %r admits only namespaces %s (namespaceName), not %s: the rule is that the pool admits the VM\'s namespace'
+                        % (field, pool_name, spec['namespaceName'], entry['namespace']))
+        ok = False
+    if spec.get('namespaceAffinity'):
+        labels = facts.namespaces.get(entry['namespace'])
+        if entry['namespace'] not in facts.namespaces:
+            warnings.append('%s: %r has a namespaceAffinity that could not be checked (namespace %s not readable)' % (field, pool_name, entry['namespace']))
+        elif labels is not None and not selector_matches(spec['namespaceAffinity'], labels):
+            problems.append('%s: %r namespaceAffinity does not select namespace %s (labels %s): the rule is that the pool admits the VM\'s '
+                            'namespace' % (field, pool_name, entry['namespace'], labels))
+            ok = False
+    if spec.get('podAffinity') and not selector_matches(spec['podAffinity'], template_labels):
+        problems.append('%s: %r podAffinity does not select this VM\'s pod labels %s: the rule is that the pool admits the VM (add labels)'
+                        % (field, pool_name, template_labels))
+        ok = False
+    if spec.get('nodeAffinity') or spec.get('nodeName'):
+        warnings.append('%s: %r is limited to some nodes (nodeAffinity/nodeName); schedule the VM there' % (field, pool_name))
+    return ok

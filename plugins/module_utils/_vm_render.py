@@ -1,0 +1,270 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Pure builders: a normalised VM entry (see ``_vm_spec``) -> KubeVirt VirtualMachine.
+
+Masquerade writes the ``masquerade`` binding explicitly on the pod network (KubeVirt would
+otherwise default to ``bridge``). Bridge makes the first NIC the VM's default network through
+Multus (``multus.default: true``, no pod network) and writes the pools chosen by hand as
+Spiderpool's ``ipam.spidernet.io/ippools`` template annotation: one item per active NIC in
+the order of the VM's networks, without interface names (KubeVirt names the pod interfaces
+itself, so Spiderpool maps items by order).
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import copy
+import json
+
+from ansible_collections.vmnet.kubevirt.plugins.module_utils._vm_spec import normalize_mac
+
+API_VERSION = 'kubevirt.io/v1'
+KIND = 'VirtualMachine'
+POOLS_ANNOTATION = 'ipam.spidernet.io/ippools'
+MANAGED_BY = {'app.kubernetes.io/managed-by': 'vmnet.kubevirt'}
+TEMPLATE_VM_LABEL = 'kubevirt.io/vm'
+ROOT_DISK = 'rootdisk'
+CLOUD_INIT_DISK = 'cloudinitdisk'
+NETWORK_DATA_LIMIT = 2048  # KubeVirt's admission limit for cloud-init networkData
+
+
+class RenderError(ValueError):
+    """Input that is valid alone but cannot be rendered (message names field, value, rule)."""
+
+
+def deep_merge(base, extra):
+    """``extra`` merged onto a copy of ``base``: dicts recurse, everything else replaces."""
+    result = copy.deepcopy(base)
+    for key, value in (extra or {}).items():
+        if isinstance(value, dict) and isinstance(result.get(key), dict):
+            result[key] = deep_merge(result[key], value)
+        else:
+            result[key] = copy.deepcopy(value)
+    return result
+
+
+def pools_annotation_value(items):
+    """Spiderpool's ippools annotation text: stable JSON so re-runs compare equal."""
+    return json.dumps(items, sort_keys=True, separators=(',', ':'))
+
+
+def network_data(nics):
+    """Cloud-init network config v2: every NIC matched by MAC, DHCP (bridge binding hands the
+    pool IP to the guest by DHCP); only the first NIC takes routes, so the default route stays
+    on the VM's default network."""
+    lines = ['version: 2', 'ethernets:']
+    for index, nic in enumerate(nics):
+        lines.append('  %s:' % nic['name'])
+        lines.append('    match:')
+        lines.append('      macaddress: "%s"' % nic['mac_address'])
+        lines.append('    dhcp4: true')
+        if index > 0:
+            lines.append('    dhcp4-overrides:')
+            lines.append('      use-routes: false')
+    return '\n'.join(lines) + '\n'
+
+
+def user_data(cloud_init):
+    if cloud_init.get('user_data'):
+        return cloud_init['user_data']
+    lines = ['#cloud-config']
+    if cloud_init.get('user'):
+        lines.append('user: %s' % json.dumps(cloud_init['user']))
+    if cloud_init.get('password'):
+        lines.append('password: %s' % json.dumps(cloud_init['password']))
+        lines.append('chpasswd: {expire: false}')
+    if cloud_init.get('ssh_authorized_keys'):
+        lines.append('ssh_authorized_keys:')
+        lines.extend('  - %s' % json.dumps(key) for key in cloud_init['ssh_authorized_keys'])
+    return '\n'.join(lines) + '\n'
+
+
+def _interface(entry, nic):
+    iface = {'name': nic['name'], 'macAddress': nic['mac_address']}
+    if entry['mode'] == 'masquerade':
+        iface['masquerade'] = {}
+        if entry['ports']:
+            iface['ports'] = copy.deepcopy(entry['ports'])
+    else:
+        iface['bridge'] = {}
+    if nic.get('model'):
+        iface['model'] = nic['model']
+    return iface
+
+
+def _network(entry, nic, index, nad_refs):
+    if entry['mode'] == 'masquerade':
+        return {'name': nic['name'], 'pod': {}}
+    multus = {'networkName': nad_refs.get(nic['multus_cr'], nic['multus_cr'])}
+    if index == 0:
+        multus['default'] = True
+    return {'name': nic['name'], 'multus': multus}
+
+
+def _disk_parts(entry):
+    """(disks, volumes, dataVolumeTemplates) for the root disk and cloud-init."""
+    disks, volumes, templates = [], [], []
+    disk = entry.get('disk')
+    if disk:
+        disks.append({'name': ROOT_DISK, 'disk': {'bus': disk['bus']}})
+        if disk['type'] == 'container_disk':
+            volumes.append({'name': ROOT_DISK, 'containerDisk': {'image': disk['image']}})
+        elif disk['type'] == 'pvc':
+            volumes.append({'name': ROOT_DISK, 'persistentVolumeClaim': {'claimName': disk['claim_name']}})
+        else:
+            dv_name = '%s-%s' % (entry['name'], ROOT_DISK)
+            url = disk['source_url']
+            source = {'registry': {'url': url}} if url.startswith('docker://') else {'http': {'url': url}}
+            storage = {'resources': {'requests': {'storage': disk['size']}}}
+            if disk.get('storage_class'):
+                storage['storageClassName'] = disk['storage_class']
+            if disk.get('access_modes'):
+                storage['accessModes'] = list(disk['access_modes'])
+            templates.append({'metadata': {'name': dv_name}, 'spec': {'source': source, 'storage': storage}})
+            volumes.append({'name': ROOT_DISK, 'dataVolume': {'name': dv_name}})
+    return disks, volumes, templates
+
+
+def _existing_template_spec(existing):
+    return (((existing or {}).get('spec') or {}).get('template') or {}).get('spec') or {}
+
+
+def _reconcile_nics(entry, existing, warnings):
+    """Desired NICs plus existing ones to keep as ``state: absent``; existing MACs win."""
+    spec = _existing_template_spec(existing)
+    old_ifaces = ((spec.get('domain') or {}).get('devices') or {}).get('interfaces') or []
+    old_nets = dict((n.get('name'), n) for n in spec.get('networks') or [])
+    old_by_name = dict((i.get('name'), i) for i in old_ifaces)
+    nics = []
+    for nic in entry['nics']:
+        nic = dict(nic)
+        old = old_by_name.get(nic['name'])
+        if old and not nic.get('mac_given') and old.get('macAddress'):
+            nic['mac_address'] = normalize_mac(old['macAddress'])  # never change a guest's MAC behind its back
+        nics.append(nic)
+    wanted = set(n['name'] for n in nics)
+    kept_absent = []
+    for old in old_ifaces:
+        name = old.get('name')
+        if name in wanted:
+            continue
+        net = old_nets.get(name) or {}
+        multus = net.get('multus') or {}
+        if 'bridge' in old and multus and not multus.get('default'):
+            iface = copy.deepcopy(old)
+            iface['state'] = 'absent'  # hot-unplug: KubeVirt removes it from the guest, then from the spec
+            kept_absent.append((iface, copy.deepcopy(net)))
+        else:
+            warnings.append('%s/%s: NIC %s is removed from the spec; it is not a secondary bridge NIC, so KubeVirt cannot hot-unplug it '
+                            'and the VM needs a restart (RestartRequired)' % (entry['namespace'], entry['name'], name))
+    if existing:
+        first_old = old_ifaces[0].get('name') if old_ifaces else None
+        if first_old and nics and nics[0]['name'] != first_old and first_old in wanted | set(i['name'] for i, _n in kept_absent):
+            warnings.append('%s/%s: the default network changes from %s to %s; KubeVirt applies that only after a restart'
+                            % (entry['namespace'], entry['name'], first_old, nics[0]['name']))
+        added = [n['name'] for n in nics if n['name'] not in old_by_name]
+        for nic in nics:
+            if nic['name'] in added and nic.get('model') not in (None, 'virtio') and entry['mode'] == 'bridge':
+                warnings.append('%s/%s: NIC %s is added with model %s; KubeVirt hot-plugs virtio NICs only, so it will wait for a restart'
+                                % (entry['namespace'], entry['name'], nic['name'], nic['model']))
+    return nics, kept_absent
+
+
+def pools_items(entry, nics, default_pools):
+    """The ippools annotation items (or None when every NIC uses its CR's default pools)."""
+    if entry['mode'] != 'bridge' or all(n['use_default_ip_pool'] for n in nics):
+        return None
+    items = []
+    for nic in nics:
+        if nic['use_default_ip_pool']:
+            pools = (default_pools or {}).get(nic['multus_cr'])
+            if pools is None:
+                raise RenderError('%sip_pools: %r uses the default pools of %s while another NIC picks pools by hand; Spiderpool maps the '
+                                  'ippools annotation to NICs by order, so that CR\'s default pools must be read from the cluster: the rule is '
+                                  'preflight on (not render_only) or ip_pools given for every NIC'
+                                  % (nic['path'], None, nic['multus_cr']))
+        else:
+            pools = nic['ip_pools']
+        item = {}
+        for family in ('ipv4', 'ipv6'):
+            if pools.get(family):
+                item[family] = list(pools[family])
+        items.append(item)
+    return items
+
+
+def render_vm(entry, existing=None, nad_refs=None, default_pools=None):
+    """Return ``(manifest, body, nics, warnings)``.
+
+    ``manifest`` is the VirtualMachine to show the user; ``body`` is what to send (for an
+    update it also clears a pools annotation that is no longer wanted). ``nics`` are the
+    effective NICs (with MACs and pools); ``existing`` is the VM on the server, if any.
+    """
+    warnings = []
+    nad_refs = nad_refs or {}
+    name, namespace = entry['name'], entry['namespace']
+    nics, kept_absent = _reconcile_nics(entry, existing, warnings)
+    interfaces = [_interface(entry, nic) for nic in nics] + [iface for iface, _net in kept_absent]
+    networks = [_network(entry, nic, index, nad_refs) for index, nic in enumerate(nics)] + [net for _iface, net in kept_absent]
+    items = pools_items(entry, nics, default_pools)
+
+    disks, volumes, dv_templates = _disk_parts(entry)
+    cloud_init = entry['cloud_init']
+    if cloud_init['enabled']:
+        net_data = cloud_init['network_data'] if cloud_init['network_data'] is not None else network_data(nics)
+        if len(net_data.encode('utf-8')) > NETWORK_DATA_LIMIT:
+            raise RenderError('%scloud_init.network_data: %d bytes for %d NICs is too long: the rule is KubeVirt\'s limit of %d bytes for '
+                              'cloud-init networkData' % (entry['path'], len(net_data.encode('utf-8')), len(nics), NETWORK_DATA_LIMIT))
+        disks.append({'name': CLOUD_INIT_DISK, 'disk': {'bus': 'virtio'}})
+        volumes.append({'name': CLOUD_INIT_DISK, 'cloudInitNoCloud': {'userData': user_data(cloud_init), 'networkData': net_data}})
+
+    template_meta = {'labels': dict(entry['labels'], **{TEMPLATE_VM_LABEL: name})}
+    template_annotations = dict(entry['annotations'])
+    if items is not None:
+        template_annotations[POOLS_ANNOTATION] = pools_annotation_value(items)
+    if template_annotations:
+        template_meta['annotations'] = template_annotations
+
+    domain = {'cpu': {'cores': entry['cpu_cores']}, 'memory': {'guest': entry['memory']},
+              'devices': {'interfaces': interfaces}}
+    if disks:
+        domain['devices']['disks'] = disks
+    template_spec = {'domain': domain, 'networks': networks}
+    if volumes:
+        template_spec['volumes'] = volumes
+    spec = {'runStrategy': entry['run_strategy'], 'template': {'metadata': template_meta, 'spec': template_spec}}
+    if dv_templates:
+        spec['dataVolumeTemplates'] = dv_templates
+    spec = deep_merge(spec, entry['spec'])
+    if 'running' in spec:
+        raise RenderError('%sspec.running: %r is deprecated and conflicts with runStrategy: the rule is run_strategy (spec.runStrategy)'
+                          % (entry['path'], spec['running']))
+
+    metadata = {'name': name, 'namespace': namespace, 'labels': dict(entry['labels'], **MANAGED_BY)}
+    if entry['annotations']:
+        metadata['annotations'] = dict(entry['annotations'])
+    manifest = {'apiVersion': API_VERSION, 'kind': KIND, 'metadata': metadata, 'spec': spec}
+
+    body = manifest
+    old_annotations = ((((existing or {}).get('spec') or {}).get('template') or {}).get('metadata') or {}).get('annotations') or {}
+    if POOLS_ANNOTATION in old_annotations and items is None:
+        body = copy.deepcopy(manifest)
+        body['spec']['template']['metadata'].setdefault('annotations', {})[POOLS_ANNOTATION] = None  # merge patch: remove it
+
+    nic_results = []
+    for index, nic in enumerate(nics):
+        if entry['mode'] == 'bridge':
+            pools = items[index] if items is not None else (default_pools or {}).get(nic['multus_cr']) or {}
+        else:
+            pools = {}
+        nic_results.append({'name': nic['name'], 'mode': entry['mode'], 'multus_cr': nic['multus_cr'],
+                            'use_default_ip_pool': nic['use_default_ip_pool'] if entry['mode'] == 'bridge' else None,
+                            'ip_pools': pools, 'mac_address': nic['mac_address'], 'fixed_ip': entry['mode'] == 'bridge',
+                            'ip_addresses': [], 'state': 'up'})
+    for iface, net in kept_absent:
+        nic_results.append({'name': iface['name'], 'mode': 'bridge', 'multus_cr': (net.get('multus') or {}).get('networkName'),
+                            'use_default_ip_pool': None, 'ip_pools': {}, 'mac_address': iface.get('macAddress'), 'fixed_ip': True,
+                            'ip_addresses': [], 'state': 'absent'})
+    return manifest, body, nic_results, warnings
+

@@ -1,0 +1,216 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The vm_network flow: params -> validate -> (bulk reads, preflight) -> render -> verdict -> apply -> result.
+
+Every problem found before the apply step fails the whole run with nothing written. During the
+apply step a VM that fails (after the API seam's bounded retries) is reported in its own result
+and the others carry on.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+from ansible_collections.vmnet.kubevirt.plugins.module_utils._k8s import KubeApiError
+from ansible_collections.vmnet.kubevirt.plugins.module_utils import _vm_preflight as preflight
+from ansible_collections.vmnet.kubevirt.plugins.module_utils._vm_render import API_VERSION, KIND, RenderError, render_vm
+from ansible_collections.vmnet.kubevirt.plugins.module_utils._vm_spec import normalize_request
+from ansible_collections.vmnet.kubevirt.plugins.module_utils._vm_status import vmi_addresses
+from ansible_collections.vmnet.kubevirt.plugins.module_utils._vm_verdict import verdict
+
+VMI_KIND = 'VirtualMachineInstance'
+MAX_LISTED_PROBLEMS = 50
+
+
+def _fail(problems, vms=None):
+    shown = problems[:MAX_LISTED_PROBLEMS]
+    more = len(problems) - len(shown)
+    msg = '%d problem(s), nothing was written: %s%s' % (len(problems), '; '.join(shown), ' (and %d more)' % more if more else '')
+    return {'failed': True, 'changed': False, 'msg': msg, 'problems': problems, 'vms': vms or []}
+
+
+def gather_facts(api, entries, spiderpool_namespace):
+    """Bulk reads for the batch: one LIST per kind and namespace, never one GET per pool or VM."""
+    plan = preflight.plan_reads(entries)
+    vm_served = api.is_served(API_VERSION, KIND)
+    spider_served = nad_served = True
+    smcs, nads, pools = [], [], []
+    if plan['bridge']:
+        spider_served = api.is_served(preflight.SPIDER_API, 'SpiderIPPool') and api.is_served(preflight.SPIDER_API, 'SpiderMultusConfig')
+        nad_served = api.is_served(preflight.NAD_API, 'NetworkAttachmentDefinition')
+        if spider_served:
+            pools = api.list(preflight.SPIDER_API, 'SpiderIPPool')
+            for namespace in plan['cr_namespaces']:
+                smcs.extend(api.list(preflight.SPIDER_API, 'SpiderMultusConfig', namespace=namespace))
+        if nad_served:
+            for namespace in plan['cr_namespaces']:
+                nads.extend(api.list(preflight.NAD_API, 'NetworkAttachmentDefinition', namespace=namespace))
+    namespaces = {}
+    for namespace in plan['vm_namespaces']:
+        try:
+            obj = api.get('v1', 'Namespace', namespace)
+        except KubeApiError as err:
+            if err.status != 403:  # not allowed to read namespaces: judge without their labels
+                raise
+            continue
+        namespaces[namespace] = ((obj.get('metadata') or {}).get('labels') or {}) if obj is not None else None
+    existing = read_existing(api, entries) if vm_served else {}
+    return preflight.ClusterFacts(vm_served=vm_served, spiderpool_served=spider_served, nad_served=nad_served, smcs=smcs, nads=nads,
+                                  pools=pools, namespaces=namespaces, existing_vms=existing, spiderpool_namespace=spiderpool_namespace)
+
+
+def read_existing(api, entries):
+    """(namespace, name) -> VM, by one GET for a single VM or one LIST per namespace for a batch."""
+    if len(entries) == 1:
+        entry = entries[0]
+        vm = api.get(API_VERSION, KIND, entry['name'], entry['namespace'])
+        return {(entry['namespace'], entry['name']): vm} if vm else {}
+    existing = {}
+    for namespace in sorted(set(e['namespace'] for e in entries)):
+        for vm in api.list(API_VERSION, KIND, namespace=namespace):
+            existing[(namespace, vm['metadata']['name'])] = vm
+    return existing
+
+
+def _render_all(entries, facts, nad_refs, default_pools, problems):
+    rendered = []
+    for entry in entries:
+        if entry['state'] != 'present':
+            rendered.append(None)
+            continue
+        existing = facts.existing_vms.get((entry['namespace'], entry['name'])) if facts else None
+        try:
+            rendered.append(render_vm(entry, existing=existing, nad_refs=nad_refs, default_pools=default_pools))
+        except RenderError as err:
+            problems.append(str(err))
+            rendered.append(None)
+    return rendered
+
+
+def _base_result(entry):
+    return {'name': entry['name'], 'namespace': entry['namespace'], 'state': entry['state'], 'changed': False, 'failed': False,
+            'action': None, 'manifest': None, 'nics': [], 'live_migratable': None, 'live_migration_blockers': [],
+            'live_migration_notes': [], 'warnings': []}
+
+
+def run(params, connect, check_mode=False, want_diff=False):
+    """Run vm_network. ``connect()`` returns a ``KubeApi`` (called only when a cluster is needed)."""
+    entries, found = normalize_request(params)
+    if found:
+        return _fail(found.items)
+    render_only = params.get('render_only')
+    problems, warnings = [], []
+    facts = None
+    nad_refs, default_pools = {}, {}
+    api = None
+    if not render_only:
+        api = connect()
+        facts = gather_facts(api, entries, params.get('spiderpool_namespace') or 'kube-system')
+        if params.get('preflight', True):
+            judged = preflight.check(entries, facts)
+            problems.extend(judged['problems'])
+            warnings.extend(judged['warnings'])
+            nad_refs, default_pools = judged['nad_refs'], judged['default_pools']
+    rendered = _render_all(entries, facts, nad_refs, default_pools, problems)
+    results = []
+    for entry, output in zip(entries, rendered):
+        result = _base_result(entry)
+        if output is not None:
+            manifest, _body, nics, vm_warnings = output
+            migratable, blockers, notes = verdict(manifest)
+            result.update(manifest=manifest, nics=nics, live_migratable=migratable, live_migration_blockers=blockers,
+                          live_migration_notes=notes, warnings=vm_warnings)
+            warnings.extend(vm_warnings)
+            if not migratable and entry['live_migration'] == 'required':
+                problems.append('%slive_migration: %r but %s/%s is not live-migratable: %s: the rule is no blockers when live migration is required'
+                                % (entry['path'], 'required', entry['namespace'], entry['name'], '; '.join(blockers)))
+            elif not migratable and entry['live_migration'] == 'preferred':
+                warnings.append('%s/%s is not live-migratable: %s' % (entry['namespace'], entry['name'], '; '.join(blockers)))
+            elif notes and entry['live_migration'] == 'required':
+                warnings.append('%s/%s live migration: %s' % (entry['namespace'], entry['name'], '; '.join(notes)))
+        results.append(result)
+    if problems:
+        out = _fail(problems, results)
+        out['warnings'] = warnings
+        return out
+    if render_only:
+        for result in results:
+            result['action'] = 'rendered' if result['state'] == 'present' else 'absent'
+        return {'changed': False, 'vms': results, 'warnings': warnings}
+
+    diffs = _apply(api, entries, rendered, results, facts)
+    failed = [r for r in results if r['failed']]
+    if params.get('wait') and not check_mode:
+        _wait(api, entries, results, params.get('wait_timeout') or 120)
+        failed = [r for r in results if r['failed']]
+    _fill_addresses(api, entries, results)
+    out = {'changed': any(r['changed'] for r in results), 'vms': results, 'warnings': warnings, 'api_retries': api.retried}
+    if want_diff:
+        out['diff'] = diffs
+    if failed:
+        out['failed'] = True
+        out['msg'] = '%d of %d VM(s) failed: %s' % (len(failed), len(results), '; '.join('%s/%s: %s' % (r['namespace'], r['name'], r['msg'])
+                                                                                     for r in failed[:MAX_LISTED_PROBLEMS]))
+    return out
+
+
+def _apply(api, entries, rendered, results, facts):
+    diffs = []
+    for entry, output, result in zip(entries, rendered, results):
+        key = (entry['namespace'], entry['name'])
+        try:
+            if entry['state'] == 'absent':
+                outcome = api.delete(API_VERSION, KIND, entry['name'], entry['namespace'])
+            else:
+                _manifest, body, _nics, _warnings = output
+                outcome = api.ensure(body, existing=facts.existing_vms.get(key), prefetched=True)
+        except KubeApiError as err:
+            result.update(failed=True, action='failed', msg=str(err))
+            continue
+        result.update(changed=outcome['changed'], action=outcome['action'])
+        if outcome['changed']:
+            diff = dict(outcome['diff'])
+            diff['before_header'] = diff['after_header'] = '%s/%s' % key
+            diffs.append(diff)
+    return diffs
+
+
+def _ready(run_strategy):
+    def predicate(vm):
+        status = (vm or {}).get('status') or {}
+        if run_strategy == 'Halted':
+            return vm is not None and status.get('printableStatus') in ('Stopped', None) and not status.get('ready')
+        return bool(status.get('ready'))
+    return predicate
+
+
+def _wait(api, entries, results, timeout):
+    for entry, result in zip(entries, results):
+        if result['failed'] or entry['state'] != 'present':
+            continue
+        try:
+            ok, _vm = api.wait(API_VERSION, KIND, entry['name'], entry['namespace'], _ready(entry['run_strategy']), timeout=timeout)
+        except KubeApiError as err:
+            result.update(failed=True, msg=str(err))
+            continue
+        if not ok:
+            result.update(failed=True, msg='not ready after %s seconds' % timeout)
+
+
+def _fill_addresses(api, entries, results):
+    """IPs from the VMI status: one LIST of VMIs per namespace."""
+    namespaces = sorted(set(e['namespace'] for e, r in zip(entries, results) if e['state'] == 'present' and not r['failed']))
+    vmis = {}
+    for namespace in namespaces:
+        try:
+            for vmi in api.list(API_VERSION, VMI_KIND, namespace=namespace):
+                vmis[(namespace, vmi['metadata']['name'])] = vmi
+        except KubeApiError:
+            return  # addresses are informative; never fail an apply for them
+    for entry, result in zip(entries, results):
+        vmi = vmis.get((entry['namespace'], entry['name']))
+        if not vmi:
+            continue
+        seen = vmi_addresses(vmi)
+        for nic in result['nics']:
+            nic['ip_addresses'] = (seen.get(nic['name']) or {}).get('ip_addresses') or []

@@ -1,0 +1,82 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Pure read-back: a VirtualMachine (and its VMI, if running) -> the NIC view users see."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import json
+
+from ansible_collections.vmnet.kubevirt.plugins.module_utils._vm_render import POOLS_ANNOTATION
+from ansible_collections.vmnet.kubevirt.plugins.module_utils._vm_verdict import verdict
+
+BINDINGS = ('masquerade', 'bridge', 'sriov', 'passtBinding', 'binding', 'slirp', 'macvtap', 'passt')
+
+
+def _binding(iface):
+    return next((b for b in BINDINGS if b in iface), 'bridge')
+
+
+def vm_network_mode(nics):
+    """masquerade, bridge, or mixed (something this collection does not render)."""
+    modes = set(n['mode'] for n in nics if n['state'] != 'absent')
+    if modes == {'masquerade'}:
+        return 'masquerade'
+    if modes == {'bridge'} and all(n['multus_cr'] for n in nics if n['state'] != 'absent'):
+        return 'bridge'
+    return 'mixed' if modes else 'none'
+
+
+def _pool_items(template):
+    raw = ((template.get('metadata') or {}).get('annotations') or {}).get(POOLS_ANNOTATION)
+    if not raw:
+        return None
+    try:
+        items = json.loads(raw)
+    except ValueError:
+        return None
+    return items if isinstance(items, list) else None
+
+
+def vmi_addresses(vmi):
+    """NIC name -> IP addresses (and MAC) from the VMI status."""
+    result = {}
+    for status in ((vmi or {}).get('status') or {}).get('interfaces') or []:
+        ips = list(status.get('ipAddresses') or ([status['ipAddress']] if status.get('ipAddress') else []))
+        result[status.get('name')] = {'ip_addresses': ips, 'mac': status.get('mac')}
+    return result
+
+
+def describe_vm(vm, vmi=None, pvc_access_modes=None):
+    """The vm_network result shape for any VirtualMachine: name, namespace, nics, verdict."""
+    template = (vm.get('spec') or {}).get('template') or {}
+    tspec = template.get('spec') or {}
+    networks = dict((n.get('name'), n) for n in tspec.get('networks') or [])
+    items = _pool_items(template)
+    addresses = vmi_addresses(vmi)
+    nics = []
+    multus_index = 0
+    for iface in ((tspec.get('domain') or {}).get('devices') or {}).get('interfaces') or []:
+        name = iface.get('name')
+        net = networks.get(name) or {}
+        multus = net.get('multus')
+        state = iface.get('state') or 'up'
+        pools = {}
+        if multus is not None and state != 'absent':
+            # Spiderpool maps the annotation's items to the active Multus networks by order.
+            if items is not None and multus_index < len(items) and isinstance(items[multus_index], dict):
+                pools = dict((f, items[multus_index][f]) for f in ('ipv4', 'ipv6') if items[multus_index].get(f))
+            multus_index += 1
+        binding = _binding(iface)
+        mode = 'masquerade' if binding == 'masquerade' else 'bridge' if binding == 'bridge' else binding
+        seen = addresses.get(name) or {}
+        nics.append({'name': name, 'mode': mode, 'multus_cr': (multus or {}).get('networkName'), 'ip_pools': pools,
+                     'mac_address': iface.get('macAddress') or seen.get('mac'), 'fixed_ip': bool(multus) and binding == 'bridge',
+                     'ip_addresses': seen.get('ip_addresses') or [], 'state': state, 'model': iface.get('model')})
+    migratable, blockers, notes = verdict(vm, pvc_access_modes, vmi)
+    status = vm.get('status') or {}
+    return {'name': vm['metadata']['name'], 'namespace': vm['metadata'].get('namespace'), 'network_mode': vm_network_mode(nics),
+            'nics': nics, 'run_strategy': (vm.get('spec') or {}).get('runStrategy'), 'printable_status': status.get('printableStatus'),
+            'ready': bool(status.get('ready')), 'live_migratable': migratable, 'live_migration_blockers': blockers,
+            'live_migration_notes': notes}
