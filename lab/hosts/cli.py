@@ -15,7 +15,16 @@ def build_parser():
     parser = argparse.ArgumentParser(prog='python -m lab hosts', description='Multi-node host lab: nodes in namespaces reached over real SSH, '
                                      'each with its own Open vSwitch.')
     parser.add_argument('--name', default=DEFAULT_NAME, help='lab name (default %(default)s); several labs can run at once')
+    # --name is accepted before or after the command.
+    named = argparse.ArgumentParser(add_help=False)
+    named.add_argument('--name', default=argparse.SUPPRESS, help='lab name')
     commands = parser.add_subparsers(dest='command', required=True)
+    add_parser = commands.add_parser
+
+    def add_command(*args, **kwargs):
+        return add_parser(*args, parents=[named], **kwargs)
+
+    commands.add_parser = add_command
     up = commands.add_parser('up', help='start N nodes and print the inventory path')
     up.add_argument('count', type=int)
     up.add_argument('--without-ovs', action='store_true',
