@@ -454,6 +454,7 @@ api_retries:
 
 import copy
 
+from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 from ansible_collections.kubernetes.core.plugins.module_utils.k8s.core import AnsibleK8SModule
 from ansible_collections.vmnet.kubevirt.plugins.module_utils._k8s import KubeApi, KubeApiError, auth_argument_spec
 from ansible_collections.vmnet.kubevirt.plugins.module_utils._vm_run import run
@@ -522,10 +523,39 @@ def argument_spec():
     return spec
 
 
+def coerce_vm_entries(vms):
+    """Type-check the structured options inside ``vms`` entries with the same specs as at the top level.
+
+    Returns ``(problems, secrets)``; secrets (cloud-init passwords) must be added to no_log.
+    """
+    problems, secrets = [], set()
+    structured = dict(nics=('list', NIC_SPEC), ports=('list', PORT_SPEC), disk=('dict', DISK_SPEC), cloud_init=('dict', CLOUD_INIT_SPEC))
+    for index, entry in enumerate(vms or []):
+        for key, (kind, spec) in structured.items():
+            value = entry.get(key)
+            if value is None:
+                continue
+            validator = ArgumentSpecValidator({key: dict(type=kind, elements='dict', options=spec) if kind == 'list'
+                                               else dict(type=kind, options=spec)})
+            checked = validator.validate({key: value})
+            secrets.update(checked._no_log_values)  # pylint: disable=protected-access
+            for message in checked.error_messages:
+                if 'Supported parameters' in message:
+                    message = 'unsupported option %s' % message
+                problems.append('vms[%d].%s: %s' % (index, key, message))
+            if not checked.error_messages:
+                entry[key] = checked.validated_parameters[key]
+    return problems, secrets
+
+
 def main():
     module = AnsibleK8SModule(argument_spec=argument_spec(), mutually_exclusive=[('name', 'vms')], supports_check_mode=True,
                               check_k8s=False, check_pyyaml=False)
     params = module.params
+    problems, secrets = coerce_vm_entries(params.get('vms'))
+    module._module.no_log_values.update(secrets)  # pylint: disable=protected-access
+    if problems:
+        module.fail_json(msg='%d problem(s), nothing was written: %s' % (len(problems), '; '.join(problems)), problems=problems, vms=[])
 
     def connect():
         return KubeApi.from_params(params, check_mode=module.check_mode)

@@ -1,0 +1,191 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r'''
+---
+module: vm_network_info
+short_description: Read back the network of KubeVirt VMs
+version_added: 0.1.0
+description:
+  - For each KubeVirt C(VirtualMachine) returns its NICs with their mode, Multus CR, IP pools (from Spiderpool's
+    C(ipam.spidernet.io/ippools) annotation, in NIC order), MACs and the IPs reported in the VMI status, plus the
+    live-migration verdict with its blockers.
+  - Reads one VM by O(name), or every VM of O(namespace) (or of all namespaces) matching O(label_selectors), with one
+    LIST of VMs and one LIST of VMIs per namespace.
+author:
+  - vmnet.kubevirt contributors
+extends_documentation_fragment:
+  - kubernetes.core.k8s_auth_options
+options:
+  name:
+    description: Name of one VM. Requires O(namespace).
+    type: str
+  namespace:
+    description: Namespace to read; all namespaces when left out.
+    type: str
+  label_selectors:
+    description: Label selectors (ANDed), for example C(app=web).
+    type: list
+    elements: str
+    default: []
+  read_volumes:
+    description:
+      - Read the access modes of the VMs' PersistentVolumeClaims (one LIST per namespace) so the verdict can judge
+        storage; without it unknown access modes are reported as notes.
+    type: bool
+    default: true
+notes:
+  - Check mode changes nothing (this module only reads).
+seealso:
+  - module: vmnet.kubevirt.vm_network
+'''
+
+EXAMPLES = r'''
+- name: Read one VM
+  vmnet.kubevirt.vm_network_info:
+    name: db1
+    namespace: vms
+  register: db1
+
+- name: Show the IPs of its NICs
+  ansible.builtin.debug:
+    msg: "{{ db1.vms[0].nics | map(attribute='ip_addresses') | list }}"
+
+- name: Every VM managed by this collection in a namespace
+  vmnet.kubevirt.vm_network_info:
+    namespace: vms
+    label_selectors:
+      - app.kubernetes.io/managed-by=vmnet.kubevirt
+'''
+
+RETURN = r'''
+vms:
+  description: One entry per VM found (empty when none matches).
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    name:
+      description: VM name.
+      type: str
+    namespace:
+      description: VM namespace.
+      type: str
+    network_mode:
+      description: C(masquerade), C(bridge), C(mixed) (not a layout this collection renders) or C(none).
+      type: str
+    run_strategy:
+      description: C(spec.runStrategy).
+      type: str
+    printable_status:
+      description: KubeVirt's C(status.printableStatus).
+      type: str
+    ready:
+      description: KubeVirt's C(status.ready).
+      type: bool
+    nics:
+      description: The VM's NICs in spec order.
+      type: list
+      elements: dict
+      contains:
+        name:
+          description: NIC name.
+          type: str
+        mode:
+          description: Binding, C(masquerade) or C(bridge) (or another KubeVirt binding).
+          type: str
+        multus_cr:
+          description: Multus network (C(namespace/name)), null on the pod network.
+          type: str
+        ip_pools:
+          description: Pools chosen by hand for this NIC (empty when it takes its CR's defaults).
+          type: dict
+        mac_address:
+          description: MAC from the spec, else from the VMI status.
+          type: str
+        fixed_ip:
+          description: Whether the NIC keeps its IP (bridge binding through Multus with Spiderpool).
+          type: bool
+        ip_addresses:
+          description: IPs in the VMI status (empty when not running).
+          type: list
+          elements: str
+        state:
+          description: C(up), C(down) or C(absent).
+          type: str
+        model:
+          description: NIC model, when set.
+          type: str
+    live_migratable:
+      description: The live-migration verdict.
+      type: bool
+    live_migration_blockers:
+      description: Why the VM cannot live-migrate.
+      type: list
+      elements: str
+    live_migration_notes:
+      description: Doubts and unchecked points.
+      type: list
+      elements: str
+'''
+
+from ansible_collections.kubernetes.core.plugins.module_utils.k8s.core import AnsibleK8SModule
+from ansible_collections.vmnet.kubevirt.plugins.module_utils._k8s import KubeApi, KubeApiError, auth_argument_spec
+from ansible_collections.vmnet.kubevirt.plugins.module_utils._vm_render import API_VERSION, KIND
+from ansible_collections.vmnet.kubevirt.plugins.module_utils._vm_status import describe_vm
+
+
+def read_vms(api, name=None, namespace=None, label_selectors=(), read_volumes=True):
+    """VMs, VMIs (and PVC access modes) with one LIST per kind and namespace."""
+    selector = ','.join(label_selectors) if label_selectors else None
+    if name:
+        vm = api.get(API_VERSION, KIND, name, namespace)
+        vms = [vm] if vm else []
+    else:
+        vms = api.list(API_VERSION, KIND, namespace=namespace, label_selector=selector)
+    namespaces = sorted(set(vm['metadata'].get('namespace') for vm in vms))
+    vmis, claims = {}, {}
+    for ns in namespaces:
+        if name:
+            vmi = api.get(API_VERSION, 'VirtualMachineInstance', name, ns)
+            items = [vmi] if vmi else []
+        else:
+            items = api.list(API_VERSION, 'VirtualMachineInstance', namespace=ns)
+        for vmi in items:
+            vmis[(ns, vmi['metadata']['name'])] = vmi
+        if read_volumes:
+            try:
+                for pvc in api.list('v1', 'PersistentVolumeClaim', namespace=ns):
+                    claims[(ns, pvc['metadata']['name'])] = (pvc.get('spec') or {}).get('accessModes') or []
+            except KubeApiError as err:
+                if err.status not in (403, 404):
+                    raise
+    result = []
+    for vm in vms:
+        ns = vm['metadata'].get('namespace')
+        modes = dict((claim, m) for (cns, claim), m in claims.items() if cns == ns)
+        result.append(describe_vm(vm, vmis.get((ns, vm['metadata']['name'])), modes))
+    return result
+
+
+def main():
+    spec = auth_argument_spec()
+    spec.update(name=dict(type='str'), namespace=dict(type='str'), label_selectors=dict(type='list', elements='str', default=[]),
+                read_volumes=dict(type='bool', default=True))
+    module = AnsibleK8SModule(argument_spec=spec, required_by={'name': 'namespace'}, supports_check_mode=True, check_pyyaml=False)
+    params = module.params
+    try:
+        api = KubeApi.from_params(params)
+        vms = read_vms(api, params['name'], params['namespace'], params['label_selectors'], params['read_volumes'])
+    except KubeApiError as err:
+        module.fail_json(msg=str(err), vms=[])
+    module.exit_json(changed=False, vms=vms)
+
+
+if __name__ == '__main__':
+    main()
