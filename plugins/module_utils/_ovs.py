@@ -1,0 +1,114 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The one place that runs ovs-vsctl, ip, ping and TCP probes on a host (argv lists only).
+
+Standard library only, Python 3.9+: it also runs inside the detached commit-confirm agent,
+after the Ansible module process has gone.
+"""
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import json
+import os
+import socket
+import subprocess
+
+from ansible_collections.vmnet.kubevirt.plugins.module_utils._ovs_plan import parse_ovsdb
+
+READ_COLUMNS = (
+    ('Bridge', '_uuid,name,ports,datapath_type,fail_mode,external_ids,other_config'),
+    ('Port', '_uuid,name,interfaces,tag,trunks,vlan_mode,bond_mode,lacp,external_ids,other_config'),
+    ('Interface', '_uuid,name,type,options'),
+)
+
+
+class HostCommandError(RuntimeError):
+    def __init__(self, argv, rc, stderr):
+        self.argv, self.rc, self.stderr = argv, rc, stderr
+        super(HostCommandError, self).__init__('%s exited %d: %s' % (' '.join(argv[:3]), rc, stderr.strip()))
+
+
+def _path():
+    # Ansible may run modules with a minimal PATH; the tools live in the sbin directories.
+    extra = ['/usr/local/sbin', '/usr/local/bin', '/usr/sbin', '/usr/bin', '/sbin', '/bin']
+    parts = os.environ.get('PATH', '').split(os.pathsep)
+    return os.pathsep.join(parts + [item for item in extra if item not in parts])
+
+
+class HostIO:
+    """Commands against this host's OVS and kernel network stack."""
+
+    def __init__(self):
+        self.env = dict(os.environ, PATH=_path(), LC_ALL='C')
+
+    def run(self, argv, data=None, check=True, timeout=60):
+        proc = subprocess.run(argv, input=data, capture_output=True, text=True, env=self.env,
+                              timeout=timeout, check=False)
+        if check and proc.returncode != 0:
+            raise HostCommandError(argv, proc.returncode, proc.stderr)
+        return proc.returncode, proc.stdout, proc.stderr
+
+    def read_ovsdb(self):
+        """All bridges and port owners in ONE ovs-vsctl read (the re-run path stays lean)."""
+        argv = ['ovs-vsctl', '--timeout=10', '--format=json']
+        for table, columns in READ_COLUMNS:
+            argv += ['--', '--columns=' + columns, 'list', table]
+        output = self.run(argv)[1]
+        tables = [json.loads(line) for line in output.splitlines() if line.strip()]
+        return parse_ovsdb(*tables)
+
+    def read_network(self):
+        """``ip -j addr`` (links with their addresses) and all IPv4 and IPv6 routes."""
+        links = json.loads(self.run(['ip', '-j', '-d', 'addr', 'show'])[1] or '[]')
+        routes = json.loads(self.run(['ip', '-j', 'route', 'show', 'table', 'all'])[1] or '[]')
+        routes += json.loads(self.run(['ip', '-j', '-6', 'route', 'show', 'table', 'all'])[1] or '[]')
+        return links, routes
+
+    def ovs_transaction(self, argv):
+        if argv:
+            self.run(argv)
+
+    def ip_batch(self, lines):
+        """All lines in one ``ip`` process; ``-force`` goes on past a failed line."""
+        if lines:
+            return self.run(['ip', '-force', '-batch', '-'], data='\n'.join(lines) + '\n', check=False)
+        return 0, '', ''
+
+    def ping(self, address, wait=1):
+        argv = ['ping', '-n', '-c', '1', '-W', str(wait), address]
+        return self.run(argv, check=False, timeout=wait + 5)[0] == 0
+
+    def ping_from(self, interface, address, count=2, wait=1):
+        argv = ['ping', '-n', '-c', str(count), '-W', str(wait), '-I', interface, address]
+        return self.run(argv, check=False, timeout=count * wait + 5)[0] == 0
+
+    @staticmethod
+    def tcp(host, port, wait=1.0):
+        try:
+            with socket.create_connection((host, port), timeout=wait):
+                return True
+        except (OSError, socket.timeout):
+            return False
+
+
+def write_file_atomic(path, content, mode=0o644):
+    """Write ``content`` to ``path`` through a temporary file and a rename."""
+    directory = os.path.dirname(path)
+    if directory and not os.path.isdir(directory):
+        os.makedirs(directory, 0o755)
+    temporary = '%s.vmnet-tmp' % path
+    with open(temporary, 'w') as handle:
+        handle.write(content)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.chmod(temporary, mode)
+    os.rename(temporary, path)
+
+
+def read_text(path):
+    try:
+        with open(path) as handle:
+            return handle.read()
+    except (IOError, OSError):
+        return None

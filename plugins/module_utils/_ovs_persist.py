@@ -1,0 +1,346 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Boot-time configuration for an OVS bridge that carries the node's addresses (pure, 3.9+).
+
+OVSDB already keeps bridges and ports across reboots; what the host must re-create is the
+bridge's addresses and routes and the uplink being a bridge port rather than an IP interface.
+Three renderers, one per network configuration system:
+
+- ``render_ifupdown``: ``/etc/network/interfaces.d/vmnet-<bridge>`` with the OVS ifupdown
+  stanzas of Debian's openvswitch-switch, and ``disable_ifupdown_stanzas`` to comment out the
+  uplink's own stanzas in ``/etc/network/interfaces``.
+- ``render_netplan``: ``/etc/netplan/60-vmnet-<bridge>.yaml`` (networkd renderer, openvswitch).
+- ``render_networkmanager``: keyfiles for ovs-bridge, ovs-port, ovs-interface and the uplink.
+
+``choose_persist(requested, facts)`` resolves ``auto`` from what the host runs.
+"""
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import json
+import re
+import uuid
+
+HEADER = 'Managed by vmnet.kubevirt.ovs_bridge: changes here are overwritten.'
+IFUPDOWN_DIR = '/etc/network/interfaces.d'
+IFUPDOWN_MAIN = '/etc/network/interfaces'
+NETPLAN_DIR = '/etc/netplan'
+NM_DIR = '/etc/NetworkManager/system-connections'
+DEFAULT_DESTINATIONS = ('default', '0.0.0.0/0', '::/0')
+
+
+class PersistError(ValueError):
+    pass
+
+
+def choose_persist(requested, facts):
+    """``auto`` -> netplan when /etc/netplan holds configuration, NetworkManager when it runs,
+    ifupdown when /etc/network/interfaces is used; otherwise a clear refusal."""
+    if requested != 'auto':
+        return requested
+    if facts.get('netplan'):
+        return 'netplan'
+    if facts.get('networkmanager'):
+        return 'networkmanager'
+    if facts.get('ifupdown'):
+        return 'ifupdown'
+    raise PersistError('persist: auto found no netplan, NetworkManager or ifupdown on this host; '
+                       'install one of them or set persist: none')
+
+
+def _cidr(address):
+    return '%s/%d' % (address['local'], address['prefixlen'])
+
+
+def _route_words(route, dev):
+    words = ['ip', 'route', 'replace']
+    dst = route.get('dst', 'default')
+    words.append(dst)
+    if route.get('gateway'):
+        words += ['via', route['gateway']]
+    words += ['dev', dev]
+    for key, keyword in (('prefsrc', 'src'), ('metric', 'metric'), ('table', 'table'), ('scope', 'scope')):
+        if route.get(key) not in (None, '', 'main', 'global'):
+            words += [keyword, str(route[key])]
+    if 'onlink' in (route.get('flags') or []):
+        words.append('onlink')
+    return ' '.join(words)
+
+
+def _ovs_port_options(port):
+    options = []
+    if port.get('tag') is not None:
+        options.append('tag=%d' % port['tag'])
+    if port.get('trunks'):
+        options.append('trunks=%s' % ','.join(str(vlan) for vlan in port['trunks']))
+    if port.get('vlan_mode'):
+        options.append('vlan_mode=%s' % port['vlan_mode'])
+    return options
+
+
+def render_ifupdown(bridge, state, uplink_port, addresses, routes):
+    """Text of ``/etc/network/interfaces.d/vmnet-<bridge>``."""
+    port = state['ports'][uplink_port] if uplink_port else None
+    lines = ['# ' + HEADER, 'auto %s' % bridge, 'allow-ovs %s' % bridge]
+    families = [('inet', [a for a in addresses if a['family'] == 'inet']),
+                ('inet6', [a for a in addresses if a['family'] == 'inet6'])]
+    extra = []
+    if state.get('datapath_type'):
+        extra.append('set bridge ${IFACE} datapath_type=%s' % state['datapath_type'])
+    if state.get('other_config', {}).get('hwaddr'):
+        extra.append('set bridge ${IFACE} other-config:hwaddr=\\"%s\\"' % state['other_config']['hwaddr'])
+    first = True
+    for family, family_addresses in families:
+        if not family_addresses and not (first and family == 'inet'):
+            continue
+        method = 'static' if family_addresses else 'manual'
+        lines.append('iface %s %s %s' % (bridge, family, method))
+        if family_addresses:
+            lines.append('    address %s' % _cidr(family_addresses[0]))
+            for address in family_addresses[1:]:
+                lines.append('    up ip address add %s dev ${IFACE}' % _cidr(address))
+        family_routes = [r for r in routes if (':' in (r.get('gateway') or r.get('dst', ''))) == (family == 'inet6')]
+        for route in family_routes:
+            if route.get('dst') in DEFAULT_DESTINATIONS and route.get('gateway') and not route.get('metric') \
+                    and not route.get('table') and family_addresses:
+                lines.append('    gateway %s' % route['gateway'])
+            else:
+                lines.append('    up %s' % _route_words(route, '${IFACE}'))
+        if first:
+            lines.append('    ovs_type OVSBridge')
+            if uplink_port:
+                lines.append('    ovs_ports %s' % uplink_port)
+            if extra:
+                lines.append('    ovs_extra %s' % ' -- '.join(extra))
+            first = False
+        lines.append('')
+    if port:
+        members = sorted(port['interfaces'])
+        lines += ['allow-%s %s' % (bridge, uplink_port), 'iface %s inet manual' % uplink_port,
+                  '    ovs_bridge %s' % bridge]
+        if len(members) > 1:
+            lines += ['    ovs_type OVSBond', '    ovs_bonds %s' % ' '.join(members)]
+            bond_options = ['bond_mode=%s' % port['bond_mode']] if port.get('bond_mode') else []
+            bond_options += ['lacp=%s' % port['lacp']] if port.get('lacp') else []
+            options = _ovs_port_options(port) + bond_options
+        else:
+            lines.append('    ovs_type OVSPort')
+            options = _ovs_port_options(port)
+        if options:
+            lines.append('    ovs_options %s' % ' '.join(options))
+        lines.append('')
+    return '\n'.join(lines)
+
+
+def disable_ifupdown_stanzas(text, interfaces, bridge):
+    """Comment out ``auto``/``allow-*``/``iface`` stanzas of ``interfaces`` in the main file.
+
+    Returns the new text (unchanged when there is nothing to do). The source line for
+    interfaces.d is added when the main file lacks it.
+    """
+    marker = '# vmnet.kubevirt: moved to OVS bridge %s: ' % bridge
+    out, in_stanza = [], False
+    names = set(interfaces)
+    for line in (text or '').splitlines():
+        words = line.split()
+        if words and words[0] == 'iface':
+            in_stanza = len(words) > 1 and words[1] in names
+        elif words and (words[0] in ('auto', 'mapping', 'source', 'source-directory') or words[0].startswith('allow-')):
+            in_stanza = False
+            if words[0] != 'mapping' and words[0] not in ('source', 'source-directory') and \
+                    any(word in names for word in words[1:]):
+                kept = [word for word in words[1:] if word not in names]
+                out.append(marker + line)
+                if kept:
+                    out.append('%s %s' % (words[0], ' '.join(kept)))
+                continue
+        if in_stanza and line.strip():
+            out.append(marker + line)
+            continue
+        out.append(line)
+    result = '\n'.join(out) + '\n'
+    if not re.search(r'^\s*(source\s+/etc/network/interfaces\.d/\*|source-directory\s+/etc/network/interfaces\.d/?)\s*$',
+                     result, re.M):
+        result += 'source %s/vmnet-*\n' % IFUPDOWN_DIR
+    return result
+
+
+def _yaml_scalar(value):
+    return json.dumps(value)
+
+
+def render_netplan(bridge, state, uplink_port, addresses, routes):
+    """Text of ``/etc/netplan/60-vmnet-<bridge>.yaml`` (JSON-style YAML flow values)."""
+    port = state['ports'][uplink_port] if uplink_port else None
+    members = sorted(port['interfaces']) if port else []
+    lines = ['# ' + HEADER, 'network:', '  version: 2', '  renderer: networkd']
+    if members:
+        lines.append('  ethernets:')
+        for member in members:
+            lines += ['    %s:' % member, '      dhcp4: false', '      dhcp6: false', '      accept-ra: false']
+    bond_name = uplink_port if len(members) > 1 else None
+    if bond_name:
+        lines += ['  bonds:', '    %s:' % bond_name, '      interfaces: %s' % _yaml_scalar(members),
+                  '      parameters:', '        mode: %s' % port.get('bond_mode', 'active-backup')]
+        if port.get('lacp') and port['lacp'] != 'off':
+            lines += ['        lacp-rate: fast']
+        lines += ['      openvswitch:', '        lacp: %s' % (port.get('lacp') or 'off')]
+    lines += ['  bridges:', '    %s:' % bridge]
+    if uplink_port:
+        lines.append('      interfaces: %s' % _yaml_scalar([bond_name] if bond_name else members))
+    hwaddr = state.get('other_config', {}).get('hwaddr')
+    if hwaddr:
+        lines.append('      macaddress: %s' % _yaml_scalar(hwaddr))
+    if addresses:
+        lines.append('      addresses: %s' % _yaml_scalar([_cidr(address) for address in addresses]))
+    else:
+        lines += ['      dhcp4: false', '      dhcp6: false']
+    if routes:
+        lines.append('      routes:')
+        for route in routes:
+            destination = route.get('dst', 'default')
+            lines.append('        - to: %s' % _yaml_scalar('default' if destination in DEFAULT_DESTINATIONS else destination))
+            if route.get('gateway'):
+                lines.append('          via: %s' % _yaml_scalar(route['gateway']))
+            for key, word in (('metric', 'metric'), ('table', 'table'), ('prefsrc', 'from'), ('scope', 'scope')):
+                if route.get(key) not in (None, '', 'main', 'global'):
+                    value = route[key]
+                    lines.append('          %s: %s' % (word, value if key in ('metric', 'table') else _yaml_scalar(value)))
+            if 'onlink' in (route.get('flags') or []):
+                lines.append('          on-link: true')
+    lines.append('      openvswitch:')
+    if state.get('fail_mode'):
+        lines.append('        fail-mode: %s' % state['fail_mode'])
+    external_ids = state.get('external_ids') or {}
+    other_config = dict((k, v) for k, v in (state.get('other_config') or {}).items() if k != 'hwaddr')
+    if external_ids:
+        lines.append('        external-ids: %s' % _yaml_scalar(external_ids))
+    if other_config:
+        lines.append('        other-config: %s' % _yaml_scalar(other_config))
+    if not (state.get('fail_mode') or external_ids or other_config):
+        lines[-1] = '      openvswitch: {}'
+    return '\n'.join(lines) + '\n'
+
+
+def _stable_uuid(*parts):
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, 'vmnet.kubevirt/ovs_bridge/' + '/'.join(parts)))
+
+
+def _keyfile(sections):
+    out = ['# ' + HEADER]
+    for name, items in sections:
+        out.append('[%s]' % name)
+        out += ['%s=%s' % (key, value) for key, value in items]
+        out.append('')
+    return '\n'.join(out)
+
+
+def render_networkmanager(bridge, state, uplink_port, addresses, routes):
+    """``{file name: keyfile text}`` for NetworkManager's OVS connection types.
+
+    The bridge's addresses sit on an ovs-interface named like the bridge (NetworkManager's
+    model); the uplink is an ovs-port with an ethernet connection enslaved to it.
+    """
+    files = {}
+
+    def connection(con_id, con_type, interface, master=None, slave_type=None):
+        items = [('id', con_id), ('uuid', _stable_uuid(bridge, con_id)), ('type', con_type),
+                 ('interface-name', interface), ('autoconnect', 'true')]
+        if master:
+            items += [('master', master), ('slave-type', slave_type)]
+        return ('connection', items)
+
+    files['vmnet-%s.nmconnection' % bridge] = _keyfile([
+        connection('vmnet-%s' % bridge, 'ovs-bridge', bridge),
+        ('ovs-bridge', [('fail-mode', state['fail_mode'])] if state.get('fail_mode') else []),
+    ])
+    files['vmnet-%s-port-int.nmconnection' % bridge] = _keyfile([
+        connection('vmnet-%s-port-int' % bridge, 'ovs-port', bridge, bridge, 'ovs-bridge'),
+        ('ovs-port', []),
+    ])
+    ipv4 = [a for a in addresses if a['family'] == 'inet']
+    ipv6 = [a for a in addresses if a['family'] == 'inet6']
+
+    def ip_section(name, family_addresses, family_routes):
+        if not family_addresses:
+            return (name, [('method', 'disabled' if name == 'ipv4' else 'ignore')])
+        items = [('method', 'manual')]
+        items += [('address%d' % (index + 1), _cidr(address)) for index, address in enumerate(family_addresses)]
+        index = 0
+        for route in family_routes:
+            destination = route.get('dst', 'default')
+            if destination in DEFAULT_DESTINATIONS and route.get('gateway') and not route.get('table'):
+                items.append(('gateway', route['gateway']))
+                if route.get('metric'):
+                    items.append(('route-metric', str(route['metric'])))
+                continue
+            index += 1
+            value = destination
+            if route.get('gateway'):
+                value += ',%s' % route['gateway']
+            elif route.get('metric') is not None:
+                value += ',::' if name == 'ipv6' else ',0.0.0.0'
+            if route.get('metric') is not None:
+                value += ',%s' % route['metric']
+            items.append(('route%d' % index, value))
+        return (name, items)
+
+    is6 = [r for r in routes if ':' in (r.get('gateway') or r.get('dst', ''))]
+    is4 = [r for r in routes if r not in is6]
+    interface_sections = [
+        connection('vmnet-%s-if' % bridge, 'ovs-interface', bridge, 'vmnet-%s-port-int' % bridge, 'ovs-port'),
+        ('ovs-interface', [('type', 'internal')]),
+    ]
+    hwaddr = state.get('other_config', {}).get('hwaddr')
+    if hwaddr:
+        interface_sections.append(('ethernet', [('cloned-mac-address', hwaddr)]))
+    interface_sections += [ip_section('ipv4', ipv4, is4), ip_section('ipv6', ipv6, is6)]
+    files['vmnet-%s-if.nmconnection' % bridge] = _keyfile(interface_sections)
+    port = state['ports'].get(uplink_port) if uplink_port else None
+    if port:
+        port_items = []
+        if port.get('tag') is not None:
+            port_items.append(('tag', str(port['tag'])))
+        if port.get('vlan_mode'):
+            port_items.append(('vlan-mode', port['vlan_mode']))
+        if port.get('trunks'):
+            port_items.append(('trunks', ','.join(str(vlan) for vlan in port['trunks'])))
+        members = sorted(port['interfaces'])
+        if len(members) > 1:
+            if port.get('bond_mode'):
+                port_items.append(('bond-mode', port['bond_mode']))
+            if port.get('lacp'):
+                port_items.append(('lacp', port['lacp']))
+        port_id = 'vmnet-%s-port-%s' % (bridge, uplink_port)
+        files['%s.nmconnection' % port_id] = _keyfile([
+            connection(port_id, 'ovs-port', uplink_port, bridge, 'ovs-bridge'), ('ovs-port', port_items)])
+        for member in members:
+            member_id = 'vmnet-%s-%s' % (bridge, member)
+            files['%s.nmconnection' % member_id] = _keyfile([
+                connection(member_id, 'ethernet', member, port_id, 'ovs-port'), ('ethernet', [])])
+    return files
+
+
+def persistence_files(kind, bridge, state, uplink_port, addresses, routes, main_interfaces_text=None):
+    """``[{'path', 'content', 'mode'}]`` for ``kind`` (empty for ``none``)."""
+    if kind == 'none' or state is None:
+        return []
+    if kind == 'ifupdown':
+        files = [{'path': '%s/vmnet-%s' % (IFUPDOWN_DIR, bridge), 'mode': 0o644,
+                  'content': render_ifupdown(bridge, state, uplink_port, addresses, routes)}]
+        if uplink_port:
+            members = sorted(state['ports'][uplink_port]['interfaces'])
+            names = members + ([uplink_port] if uplink_port not in members else [])
+            new_main = disable_ifupdown_stanzas(main_interfaces_text, names, bridge)
+            if new_main != main_interfaces_text:
+                files.append({'path': IFUPDOWN_MAIN, 'mode': 0o644, 'content': new_main})
+        return files
+    if kind == 'netplan':
+        return [{'path': '%s/60-vmnet-%s.yaml' % (NETPLAN_DIR, bridge), 'mode': 0o600,
+                 'content': render_netplan(bridge, state, uplink_port, addresses, routes)}]
+    if kind == 'networkmanager':
+        rendered = render_networkmanager(bridge, state, uplink_port, addresses, routes)
+        return [{'path': '%s/%s' % (NM_DIR, name), 'mode': 0o600, 'content': text}
+                for name, text in sorted(rendered.items())]
+    raise PersistError('persist: %r must be one of auto, ifupdown, netplan, networkmanager, none' % kind)

@@ -1,0 +1,568 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r'''
+---
+module: ovs_bridge
+short_description: Desired state of an Open vSwitch bridge, with a safe uplink move
+version_added: 0.1.0
+description:
+  - Reconciles one OVS bridge and its ports (tags, trunks, VLAN mode, external_ids, other_config)
+    in a single C(ovs-vsctl) transaction, so OVSDB applies all of it or none of it.
+  - With O(uplink), the NIC (or a bond of NICs) becomes a bridge port and, with
+    O(uplink.migrate_ip), its addresses and routes move onto the bridge in one C(ip -batch) step
+    while the bridge keeps the NIC's MAC address (C(other-config:hwaddr)).
+  - "Risky changes (anything that touches the uplink port or moves addresses) are protected by
+    commit-confirm: a detached process on the node applies the change, runs the local O(probes),
+    and restores the exact previous state (bridge, ports, addresses, routes) unless the probes pass
+    and M(vmnet.kubevirt.ovs_bridge_confirm) confirms over a new SSH connection within
+    O(confirm_timeout) seconds. The returned C(commit.token) is what the confirmation needs."
+  - Preflight refuses, before writing anything, a missing NIC, a NIC of another bridge, bridging
+    the NIC that carries the default route unless O(uplink.allow_default_route=true), and uplink
+    VLAN settings that would drop the untagged management traffic.
+  - A second identical run reads OVSDB once, finds nothing to do and writes nothing.
+author:
+  - vmnet.kubevirt developers
+requirements:
+  - Open vSwitch (C(ovs-vsctl)) and iproute2 (C(ip)) on the managed node.
+  - C(ping) on the managed node for the gateway and address probes.
+notes:
+  - Map values (O(external_ids), O(other_config) and the port ones) are merged into what OVSDB
+    holds, so keys written by others (ovs-cni, OVN) are kept; give a key the value V(null) to
+    remove it. Port C(tag), C(trunks) and C(vlan_mode) of listed ports are fully managed.
+  - "Commit-confirm state lives under C(/run/vmnet-kubevirt/ovs_bridge) on the node. Keep the SSH
+    keepalive window (C(ServerAliveInterval) x C(ServerAliveCountMax)) longer than
+    O(confirm_timeout) plus O(probes.timeout), or reset the connection before confirming."
+  - The role M(vmnet.kubevirt.ovs_bridge) runs this module, resets the connection and confirms.
+  - Persistence with O(persist=ifupdown) comments out the uplink's own stanzas in
+    C(/etc/network/interfaces); O(state=absent) removes the files this module wrote but does not
+    uncomment those stanzas.
+extends_documentation_fragment: []
+attributes:
+  check_mode:
+    support: full
+    description: Computes the transaction, the address move and the files without running them.
+  diff_mode:
+    support: full
+    description: Shows the bridge, its addresses and routes, and the persistence files before and after.
+  platform:
+    platforms: posix
+    support: full
+    description: Linux hosts with Open vSwitch.
+options:
+  name:
+    description: Name of the bridge (a Linux interface name, at most 15 characters).
+    type: str
+    required: true
+  state:
+    description:
+      - V(present) creates or updates the bridge; V(absent) deletes it.
+      - With V(absent), a bridge that carries addresses is only deleted when O(uplink.interface)
+        names the NIC to move them back to (a commit-confirmed move).
+    type: str
+    choices: [present, absent]
+    default: present
+  datapath_type:
+    description:
+      - OVS datapath of the bridge. V(system) is the kernel datapath (OVS's default),
+        V(netdev) the userspace one. Unset keeps what the bridge has.
+    type: str
+    choices: [system, netdev]
+  fail_mode:
+    description: What the bridge does without an OpenFlow controller. Unset keeps the current value.
+    type: str
+    choices: [standalone, secure]
+  uplink:
+    description: The bridge's uplink, either one NIC (O(uplink.interface)) or a bond (O(uplink.bond)).
+    type: dict
+    suboptions:
+      interface:
+        description: The NIC to make a bridge port.
+        type: str
+      bond:
+        description: A bond of NICs as the uplink port.
+        type: dict
+        suboptions:
+          name:
+            description: Name of the bond port.
+            type: str
+            required: true
+          interfaces:
+            description: The member NICs (at least two).
+            type: list
+            elements: str
+            required: true
+          mode:
+            description: OVS bond mode.
+            type: str
+            choices: [active-backup, balance-slb, balance-tcp]
+            default: active-backup
+          lacp:
+            description: LACP negotiation; V(balance-tcp) needs V(active) or V(passive).
+            type: str
+            choices: [active, passive, 'off']
+            default: 'off'
+      migrate_ip:
+        description: Move the NIC's global addresses and its routes onto the bridge.
+        type: bool
+        default: true
+      allow_default_route:
+        description:
+          - Allow moving a NIC that carries the default route (usually the node's own path).
+          - Without it, preflight refuses such a move before anything is changed.
+        type: bool
+        default: false
+      tag:
+        description: Native VLAN of the uplink port (with O(uplink.vlan_mode) V(native-untagged) or V(native-tagged)).
+        type: int
+      trunks:
+        description:
+          - VLANs the uplink carries, as ids or V(first-last) ranges. Empty means all VLANs.
+          - When management addresses ride the bridge, untagged traffic must stay on VLAN 0:
+            include V(0) or use O(uplink.vlan_mode=native-untagged) without a tag.
+        type: list
+        elements: raw
+      vlan_mode:
+        description: OVS VLAN mode of the uplink port.
+        type: str
+        choices: [access, trunk, native-tagged, native-untagged]
+  ports:
+    description: Further ports of the bridge.
+    type: list
+    elements: dict
+    default: []
+    suboptions:
+      name:
+        description: Port (and interface) name.
+        type: str
+        required: true
+      type:
+        description: V(system) for an existing device, V(internal) for an OVS internal port, V(patch) for a patch port.
+        type: str
+        choices: [system, internal, patch]
+        default: system
+      peer:
+        description: Peer of a patch port.
+        type: str
+      tag:
+        description: Access VLAN (1-4094).
+        type: int
+      trunks:
+        description: Trunked VLANs as ids or V(first-last) ranges.
+        type: list
+        elements: raw
+      vlan_mode:
+        description: OVS VLAN mode of the port.
+        type: str
+        choices: [access, trunk, native-tagged, native-untagged]
+      external_ids:
+        description: Port external_ids to set (V(null) removes a key).
+        type: dict
+      other_config:
+        description: Port other_config to set (V(null) removes a key).
+        type: dict
+  purge_ports:
+    description: Remove ports of the bridge that are neither the uplink nor listed in O(ports).
+    type: bool
+    default: false
+  external_ids:
+    description: Bridge external_ids to set (V(null) removes a key; other keys are kept).
+    type: dict
+  other_config:
+    description:
+      - Bridge other_config to set (V(null) removes a key; other keys are kept).
+      - C(hwaddr) defaults to the uplink's MAC address.
+    type: dict
+  confirm_timeout:
+    description:
+      - Seconds the node waits, after the probes pass, for M(vmnet.kubevirt.ovs_bridge_confirm)
+        before it restores the previous state. V(0) turns the controller confirmation off
+        (the probes still guard the change).
+    type: int
+    default: 30
+  probes:
+    description: Local checks the node runs after a risky change; any failure rolls the change back.
+    type: dict
+    suboptions:
+      gateway:
+        description: Ping the gateways of the moved routes.
+        type: bool
+        default: true
+      ping:
+        description: Further addresses to ping.
+        type: list
+        elements: str
+      tcp:
+        description: TCP endpoints (V(host:port), V([v6]:port)) that must accept a connection.
+        type: list
+        elements: str
+      api_server:
+        description: The Kubernetes API server (V(https://host:port) or V(host:port)), probed over TCP.
+        type: str
+      timeout:
+        description: Seconds the probes may retry before they count as failed.
+        type: int
+        default: 10
+  persist:
+    description:
+      - Make the bridge's addresses, routes and uplink come back after a reboot.
+      - V(auto) picks netplan where C(/etc/netplan) holds configuration, NetworkManager where it
+        runs, ifupdown where C(/etc/network/interfaces) and C(ifup) exist. It writes nothing when
+        the bridge has neither an uplink nor addresses (OVSDB keeps bridges by itself).
+      - V(none) writes nothing.
+    type: str
+    choices: [auto, ifupdown, netplan, networkmanager, none]
+    default: auto
+'''
+
+EXAMPLES = r'''
+- name: Bridge eth1 with the node's IP moved onto br1, trunking VLANs 100-199 plus untagged
+  vmnet.kubevirt.ovs_bridge:
+    name: br1
+    uplink:
+      interface: eth1
+      allow_default_route: true
+      trunks: [0, "100-199"]
+    probes:
+      api_server: https://10.0.0.10:6443
+  register: br1
+
+- name: Reconnect, so the confirmation proves a NEW SSH connection reaches the node
+  ansible.builtin.meta: reset_connection
+
+- name: Confirm, or the node rolls back by itself
+  vmnet.kubevirt.ovs_bridge_confirm:
+    token: "{{ br1.commit.token }}"
+  when: br1.commit.status | default('') == 'waiting-confirm'
+
+- name: A bridge for VMs only, with an access port and a patch port, nothing else allowed
+  vmnet.kubevirt.ovs_bridge:
+    name: br-vm
+    datapath_type: netdev
+    fail_mode: standalone
+    ports:
+      - {name: vm-probe, type: internal, tag: 30}
+      - {name: to-br1, type: patch, peer: to-br-vm}
+    purge_ports: true
+    external_ids:
+      owner: platform-team
+
+- name: A bond uplink without addresses
+  vmnet.kubevirt.ovs_bridge:
+    name: br-data
+    uplink:
+      bond:
+        name: bond0
+        interfaces: [eth2, eth3]
+        mode: balance-tcp
+        lacp: active
+      trunks: ["200-299"]
+    persist: none
+'''
+
+RETURN = r'''
+bridge:
+  description: The bridge as it is after the run (as it would be, in check mode); null when absent.
+  returned: always
+  type: dict
+  sample: {datapath_type: netdev, fail_mode: null, external_ids: {}, other_config: {hwaddr: "00:16:3e:10:00:01"},
+           ports: {eth1: {tag: null, trunks: [0, 100], vlan_mode: null}}}
+commands:
+  description: The one ovs-vsctl transaction (argv) that was run, or would be in check mode.
+  returned: always
+  type: list
+  elements: str
+  sample: [ovs-vsctl, --timeout=30, --, --may-exist, add-br, br1]
+ip_batch:
+  description: The C(ip -batch) lines of the address and route move.
+  returned: always
+  type: list
+  elements: str
+  sample: ["link set dev br1 up", "address flush dev eth1 scope global", "address add 10.0.0.11/24 dev br1"]
+rollback:
+  description: What restores the previous state (C(commands) argv and C(ip_batch) lines).
+  returned: always
+  type: dict
+moved:
+  description: Addresses and routes moved, and between which interfaces.
+  returned: always
+  type: dict
+  sample: {from: [eth1], to: br1, addresses: ["10.0.0.11/24"], routes: ["0.0.0.0/0 via 10.0.0.1"]}
+persist:
+  description: The persistence method used (V(auto) resolved) and the files written or to write.
+  returned: always
+  type: dict
+  sample: {method: ifupdown, files: [/etc/network/interfaces.d/vmnet-br1]}
+commit:
+  description:
+    - Commit-confirm outcome. C(status) is V(committed), V(waiting-confirm) (confirm with C(token)
+      before C(confirm_timeout) runs out) or V(not-needed).
+  returned: always
+  type: dict
+  sample: {status: waiting-confirm, token: 0f3c5c3be6e54f9c9a4f8cf3a3b9d7e1, probes: [{probe: gateway, target: 10.0.0.1, passed: true}]}
+'''
+
+import json
+import os
+import uuid
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.vmnet.kubevirt.plugins.module_utils._ovs import HostIO, HostCommandError, read_text, write_file_atomic
+from ansible_collections.vmnet.kubevirt.plugins.module_utils._ovs_commit import (
+    JOB_ROOT, run_change, start_detached, rollback, write_state)
+from ansible_collections.vmnet.kubevirt.plugins.module_utils._ovs_persist import (
+    IFUPDOWN_MAIN, PersistError, choose_persist, persistence_files)
+from ansible_collections.vmnet.kubevirt.plugins.module_utils._ovs_plan import (
+    PreflightError, addresses_of, gateways, move_lines, preflight, restore_lines, routes_of,
+    target_state, transaction_argv, transaction_commands)
+from ansible_collections.vmnet.kubevirt.plugins.module_utils._ovs_validate import OvsSpecError, normalize_spec
+
+VLAN_OPTIONS = dict(
+    tag=dict(type='int'),
+    trunks=dict(type='list', elements='raw'),
+    vlan_mode=dict(type='str', choices=['access', 'trunk', 'native-tagged', 'native-untagged']),
+)
+
+ARGUMENT_SPEC = dict(
+    name=dict(type='str', required=True),
+    state=dict(type='str', choices=['present', 'absent'], default='present'),
+    datapath_type=dict(type='str', choices=['system', 'netdev']),
+    fail_mode=dict(type='str', choices=['standalone', 'secure']),
+    uplink=dict(type='dict', options=dict(
+        interface=dict(type='str'),
+        bond=dict(type='dict', options=dict(
+            name=dict(type='str', required=True),
+            interfaces=dict(type='list', elements='str', required=True),
+            mode=dict(type='str', choices=['active-backup', 'balance-slb', 'balance-tcp'], default='active-backup'),
+            lacp=dict(type='str', choices=['active', 'passive', 'off'], default='off'),
+        )),
+        migrate_ip=dict(type='bool', default=True),
+        allow_default_route=dict(type='bool', default=False),
+        **VLAN_OPTIONS
+    ), mutually_exclusive=[['interface', 'bond']], required_one_of=[['interface', 'bond']]),
+    ports=dict(type='list', elements='dict', default=[], options=dict(
+        name=dict(type='str', required=True),
+        type=dict(type='str', choices=['system', 'internal', 'patch'], default='system'),
+        peer=dict(type='str'),
+        external_ids=dict(type='dict'),
+        other_config=dict(type='dict'),
+        **VLAN_OPTIONS
+    )),
+    purge_ports=dict(type='bool', default=False),
+    external_ids=dict(type='dict'),
+    other_config=dict(type='dict'),
+    confirm_timeout=dict(type='int', default=30),
+    probes=dict(type='dict', options=dict(
+        gateway=dict(type='bool', default=True),
+        ping=dict(type='list', elements='str'),
+        tcp=dict(type='list', elements='str'),
+        api_server=dict(type='str'),
+        timeout=dict(type='int', default=10),
+    )),
+    persist=dict(type='str', choices=['auto', 'ifupdown', 'netplan', 'networkmanager', 'none'], default='auto'),
+)
+
+
+def host_persist_facts():
+    def exists(*paths):
+        return any(os.path.exists(path) for path in paths)
+
+    netplan_dir = '/etc/netplan'
+    return {
+        'netplan': exists('/usr/sbin/netplan', '/usr/bin/netplan') and os.path.isdir(netplan_dir)
+        and any(name.endswith('.yaml') for name in os.listdir(netplan_dir)),
+        'networkmanager': exists('/usr/bin/nmcli') and exists('/run/NetworkManager'),
+        'ifupdown': exists('/sbin/ifup', '/usr/sbin/ifup') and exists(IFUPDOWN_MAIN),
+    }
+
+
+def _cidrs(addresses):
+    return ['%s/%d' % (address['local'], address['prefixlen']) for address in addresses]
+
+
+def _route_text(route):
+    text = route.get('dst', 'default')
+    if route.get('gateway'):
+        text += ' via %s' % route['gateway']
+    return text
+
+
+def _network_view(state, addresses, routes, files):
+    return {'bridge': state, 'addresses': _cidrs(addresses), 'routes': [_route_text(r) for r in routes], 'files': files}
+
+
+class BridgeRun:
+    """One module run: read once, plan, then apply (directly or commit-confirmed)."""
+
+    def __init__(self, module, io):
+        self.module, self.io = module, io
+        self.result = {'changed': False, 'bridge': None, 'commands': [], 'ip_batch': [],
+                       'rollback': {'commands': [], 'ip_batch': []},
+                       'moved': {'from': [], 'to': None, 'addresses': [], 'routes': []},
+                       'persist': {'method': 'none', 'files': []}, 'commit': {'status': 'not-needed'}}
+
+    def fail(self, msg, **extra):
+        self.result.update(extra)
+        self.module.fail_json(msg=msg, **self.result)
+
+    def plan(self, spec):
+        bridges, owners = self.io.read_ovsdb()
+        links, routes = self.io.read_network()
+        facts = preflight(spec, bridges, owners, links, links, routes)
+        name = spec['name']
+        current = bridges.get(name)
+        target = target_state(current, spec, facts['uplink_mac'] if spec['uplink'] else None)
+        bridge_addresses = addresses_of(links, [name]) if current else []
+        bridge_routes = routes_of(routes, [name]) if current else []
+        move = {'sources': facts['sources'], 'destination': name, 'addresses': facts['addresses'],
+                'routes': facts['routes']}
+        if spec['state'] == 'absent' and current and bridge_addresses:
+            uplink = spec['uplink']
+            if not uplink or not uplink['interface']:
+                raise PreflightError(['state: absent would drop the addresses %s of bridge %r; give uplink.interface to '
+                                      'move them back onto the NIC, or remove them first' % (', '.join(_cidrs(bridge_addresses)), name)])
+            move = {'sources': [name], 'destination': uplink['interface'], 'addresses': bridge_addresses,
+                    'routes': bridge_routes}
+        moving = bool(move['addresses'] or move['routes'])
+        forward_ip = move_lines(move['addresses'], move['routes'], move['sources'], move['destination']) if moving else []
+        rollback_ip = restore_lines(move['addresses'], move['routes'], move['destination']) if moving else []
+        if moving and spec['state'] == 'present':
+            final_addresses = [dict(a, dev=name) for a in move['addresses']] + bridge_addresses
+            final_routes = [dict(r, dev=name) for r in move['routes']] + bridge_routes
+        else:
+            final_addresses, final_routes = bridge_addresses, bridge_routes
+        commands = transaction_commands(name, current, target)
+        uplink_port = spec['uplink']['port'] if spec['uplink'] and spec['state'] == 'present' else None
+        files, method = self.plan_files(spec, target, uplink_port, final_addresses, final_routes)
+        # Risky: addresses move, or the uplink port (the node's path) is added or changed.
+        risky = moving or bool(uplink_port and (current or {}).get('ports', {}).get(uplink_port)
+                               != (target or {}).get('ports', {}).get(uplink_port))
+        return {
+            'current': current, 'target': target, 'commands': commands, 'forward_ip': forward_ip,
+            'rollback_ip': rollback_ip, 'rollback_commands': transaction_commands(name, target, current),
+            'move': move, 'moving': moving, 'files': files, 'method': method, 'risky': risky,
+            'gateways': gateways(move['routes']) if spec['state'] == 'present' else [],
+            'before': _network_view(current, bridge_addresses if not moving or spec['state'] == 'absent' else move['addresses'],
+                                    bridge_routes if not moving or spec['state'] == 'absent' else move['routes'],
+                                    dict((f['path'], f['old']) for f in files)),
+            'after': _network_view(target, final_addresses if spec['state'] == 'present' else [],
+                                   final_routes if spec['state'] == 'present' else [],
+                                   dict((f['path'], f['content']) for f in files)),
+        }
+
+    def plan_files(self, spec, target, uplink_port, addresses, routes):
+        name = spec['name']
+        if spec['state'] == 'absent':
+            owned = ['/etc/network/interfaces.d/vmnet-%s' % name, '/etc/netplan/60-vmnet-%s.yaml' % name]
+            nm_dir = '/etc/NetworkManager/system-connections'
+            if os.path.isdir(nm_dir):
+                owned += [os.path.join(nm_dir, n) for n in sorted(os.listdir(nm_dir))
+                          if n.startswith('vmnet-%s-' % name) or n == 'vmnet-%s.nmconnection' % name]
+            return [{'path': path, 'content': None, 'old': read_text(path)} for path in owned if os.path.exists(path)], 'none'
+        if spec['persist'] == 'none' or (spec['persist'] == 'auto' and not uplink_port and not addresses):
+            return [], 'none'
+        method = choose_persist(spec['persist'], host_persist_facts())
+        main_text = read_text(IFUPDOWN_MAIN) if method == 'ifupdown' else None
+        files = []
+        for item in persistence_files(method, name, target, uplink_port, addresses, routes, main_text):
+            old = read_text(item['path'])
+            if old != item['content']:
+                item['old'] = old
+                files.append(item)
+        return files, method
+
+    def execute(self, spec):
+        check_mode = self.module.check_mode
+        plan = self.plan(spec)
+        argv = transaction_argv(plan['commands'])
+        rollback_argv = transaction_argv(plan['rollback_commands'])
+        self.result.update(
+            bridge=plan['target'], commands=argv, ip_batch=plan['forward_ip'],
+            rollback={'commands': rollback_argv, 'ip_batch': plan['rollback_ip']},
+            moved={'from': plan['move']['sources'] if plan['moving'] else [],
+                   'to': plan['move']['destination'] if plan['moving'] else None,
+                   'addresses': _cidrs(plan['move']['addresses']) if plan['moving'] else [],
+                   'routes': [_route_text(r) for r in plan['move']['routes']] if plan['moving'] else []},
+            persist={'method': plan['method'], 'files': [f['path'] for f in plan['files']]},
+        )
+        changed = bool(argv or plan['forward_ip'] or plan['files'])
+        self.result['changed'] = changed
+        if self.module._diff:
+            self.result['diff'] = {'before': plan['before'], 'after': plan['after']}
+        if not changed or check_mode:
+            return self.result
+        files = [{'path': f['path'], 'content': f['content'], 'mode': f.get('mode', 0o644)}
+                 for f in plan['files'] if f['content'] is not None]
+        removed = [f['path'] for f in plan['files'] if f['content'] is None]
+        change = {'forward_ovs': argv, 'forward_ip': plan['forward_ip'], 'rollback_ovs': rollback_argv,
+                  'rollback_ip': plan['rollback_ip'], 'files': files, 'probes': spec['probes'],
+                  'gateways': plan['gateways']}
+        if not plan['risky']:
+            self.apply_directly(change, removed)
+            return self.result
+        self.apply_guarded(spec, change)
+        for path in removed:
+            os.unlink(path)
+        return self.result
+
+    def apply_directly(self, change, removed):
+        try:
+            self.io.ovs_transaction(change['forward_ovs'])
+        except HostCommandError as error:
+            # ovs-vsctl can report an error and still keep a new bridge (unsupported datapath).
+            rollback(self.io, change)
+            self.fail('ovs-vsctl failed, previous state restored: %s' % error)
+        for item in change['files']:
+            write_file_atomic(item['path'], item['content'], item['mode'])
+        for path in removed:
+            os.unlink(path)
+        self.result['commit'] = {'status': 'committed', 'token': None, 'probes': []}
+
+    def apply_guarded(self, spec, change):
+        token = uuid.uuid4().hex
+        directory = os.path.join(JOB_ROOT, token)
+        os.makedirs(directory, 0o700)
+        with open(os.path.join(directory, 'plan.json'), 'w') as handle:
+            json.dump(change, handle, sort_keys=True)
+        confirm_timeout = spec['confirm_timeout']
+        write_state(directory, {'status': 'starting'})
+        # The confirmation must come over another SSH connection than the one that started this.
+        with open(os.path.join(directory, 'started_by'), 'w') as handle:
+            handle.write(os.environ.get('SSH_CONNECTION', ''))
+
+        def work(report):
+            run_change(HostIO(), change, directory, report, confirm_timeout)
+
+        state = start_detached(work, os.path.join(directory, 'agent.log'))
+        if state is None:
+            self.fail('the commit-confirm agent stopped without a word; see %s/agent.log' % directory)
+        self.result['commit'] = {'status': state['status'], 'token': token, 'probes': state.get('probes', []),
+                                 'reason': state.get('reason'), 'confirm_timeout': confirm_timeout}
+        if state['status'] != 'waiting-confirm' and state['status'] != 'committed':
+            self.fail('%s: the node restored its previous state (%s)' % (spec['name'], state.get('reason')),
+                      changed=False)
+
+
+def main():
+    module = AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
+    try:
+        spec = normalize_spec(module.params)
+    except OvsSpecError as error:
+        module.fail_json(msg='invalid input: %s' % error, errors=error.errors)
+    run = BridgeRun(module, HostIO())
+    try:
+        result = run.execute(spec)
+    except (PreflightError, PersistError) as error:
+        module.fail_json(msg='refused before any change: %s' % error, errors=getattr(error, 'errors', [str(error)]))
+    except HostCommandError as error:
+        module.fail_json(msg=str(error), rc=error.rc, stderr=error.stderr)
+    module.exit_json(**result)
+
+
+if __name__ == '__main__':
+    main()

@@ -1,0 +1,128 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r'''
+---
+module: ovs_bridge_confirm
+short_description: Confirm a commit-confirmed change of M(vmnet.kubevirt.ovs_bridge)
+version_added: 0.1.0
+description:
+  - M(vmnet.kubevirt.ovs_bridge) applies risky changes through a detached process on the node
+    that restores the previous state unless it is confirmed in time. This module is that
+    confirmation; that it runs at all proves the controller still reaches the node.
+  - Run it after C(meta: reset_connection): with O(require_new_connection) it refuses to confirm
+    over the same SSH connection that started the change (compared through C(SSH_CONNECTION)).
+  - It waits until the node reports the change committed (persistence files written) and fails
+    if the node rolled back instead.
+author:
+  - vmnet.kubevirt developers
+attributes:
+  check_mode:
+    support: full
+    description: Reports the state of the change without confirming it.
+  diff_mode:
+    support: none
+  platform:
+    platforms: posix
+    support: full
+options:
+  token:
+    description: The C(commit.token) returned by M(vmnet.kubevirt.ovs_bridge).
+    type: str
+    required: true
+  wait:
+    description: Seconds to wait for the node to acknowledge the confirmation.
+    type: int
+    default: 10
+  require_new_connection:
+    description:
+      - Refuse to confirm over the SSH connection that started the change, so the confirmation
+        proves that a fresh connection reaches the node.
+      - Ignored when the connection is not SSH (no C(SSH_CONNECTION) in the environment).
+    type: bool
+    default: true
+'''
+
+EXAMPLES = r'''
+- name: Move eth1 onto br1 (commit-confirmed)
+  vmnet.kubevirt.ovs_bridge:
+    name: br1
+    uplink: {interface: eth1, allow_default_route: true}
+  register: br1
+
+- name: New SSH connection
+  ansible.builtin.meta: reset_connection
+
+- name: Confirm
+  vmnet.kubevirt.ovs_bridge_confirm:
+    token: "{{ br1.commit.token }}"
+  when: br1.commit.status | default('') == 'waiting-confirm'
+'''
+
+RETURN = r'''
+status:
+  description: Final state of the change on the node (V(committed)), or its state in check mode.
+  returned: always
+  type: str
+  sample: committed
+reason:
+  description: Why the node rolled back, when it did.
+  returned: when the node rolled back
+  type: str
+  sample: no confirmation from the controller within 30 s
+'''
+
+import os
+import time
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.vmnet.kubevirt.plugins.module_utils._ovs import read_text
+from ansible_collections.vmnet.kubevirt.plugins.module_utils._ovs_commit import job_dir, read_state
+
+
+def main():
+    module = AnsibleModule(argument_spec=dict(
+        token=dict(type='str', required=True, no_log=False),
+        wait=dict(type='int', default=10),
+        require_new_connection=dict(type='bool', default=True),
+    ), supports_check_mode=True)
+    try:
+        directory = job_dir(module.params['token'])
+    except ValueError as error:
+        module.fail_json(msg='invalid input: %s' % error)
+    state = read_state(directory)
+    if state is None:
+        module.fail_json(msg='token: %r names no change on this node (it may have rebooted since)' % module.params['token'])
+    if state['status'] == 'committed':
+        module.exit_json(changed=False, status='committed')
+    if state['status'] != 'waiting-confirm':
+        module.fail_json(msg='the change was not committed: the node %s (%s)' % (state['status'], state.get('reason')),
+                         status=state['status'], reason=state.get('reason'))
+    started_by = (read_text(os.path.join(directory, 'started_by')) or '').strip()
+    current = os.environ.get('SSH_CONNECTION', '').strip()
+    if module.params['require_new_connection'] and started_by and current == started_by:
+        module.fail_json(msg='require_new_connection: this is the SSH connection that started the change (%s); '
+                             'run meta: reset_connection before confirming' % current, status=state['status'])
+    if module.check_mode:
+        module.exit_json(changed=True, status=state['status'])
+    with open(os.path.join(directory, 'confirm'), 'w') as handle:
+        handle.write(current)
+    deadline = time.monotonic() + module.params['wait']
+    while time.monotonic() < deadline:
+        state = read_state(directory) or state
+        if state['status'] == 'committed':
+            module.exit_json(changed=True, status='committed')
+        if state['status'] in ('rolled-back', 'failed'):
+            break
+        time.sleep(0.05)
+    module.fail_json(msg='the node did not commit the change: %s (%s)' % (state['status'], state.get('reason')),
+                     status=state['status'], reason=state.get('reason'))
+
+
+if __name__ == '__main__':
+    main()
