@@ -1,0 +1,200 @@
+"""Rendering: the seed's table rows, KubeVirt's OpenAPI, NIC add/remove, idempotent re-render."""
+import copy
+import json
+
+import pytest
+
+from ansible_collections.vmnet.kubevirt.plugins.module_utils._vm_render import POOLS_ANNOTATION, RenderError, render_vm
+from ansible_collections.vmnet.kubevirt.plugins.module_utils._vm_run import run
+from ansible_collections.vmnet.kubevirt.plugins.module_utils._vm_spec import normalize_request
+from vm_openapi_check import load_swagger, validate
+
+
+def render(params, existing=None, default_pools=None):
+    entries, problems = normalize_request(params)
+    assert not problems, problems.items
+    return render_vm(entries[0], existing=existing, default_pools=default_pools)
+
+
+def tspec(manifest):
+    return manifest['spec']['template']['spec']
+
+
+MASQ = {'name': 'web1', 'namespace': 'vms', 'network_mode': 'masquerade', 'ports': [{'port': 22}, {'port': 80, 'name': 'http'}],
+        'disk': {'image': 'quay.io/containerdisks/fedora:41'}, 'cloud_init': {'user': 'fedora', 'ssh_authorized_keys': ['ssh-ed25519 AAAA k']}}
+BRIDGE_ONE = {'name': 'db1', 'namespace': 'vms', 'network_mode': 'bridge', 'nics': [{'name': 'ovs30', 'multus_cr': 'kube-system/ovs-vlan30'}],
+              'disk': {'claim_name': 'db1-root'}}
+BRIDGE_MANY = {'name': 'app1', 'namespace': 'vms', 'network_mode': 'bridge', 'run_strategy': 'Halted', 'cpu_cores': 2, 'memory': '4Gi',
+               'nics': [{'name': 'front', 'multus_cr': 'kube-system/ovs-vlan30', 'use_default_ip_pool': False,
+                         'ip_pools': {'ipv4': ['vlan30-v4'], 'ipv6': ['vlan30-v6']}},
+                        {'name': 'back', 'multus_cr': 'kube-system/ovs-vlan40', 'use_default_ip_pool': False, 'ip_pools': {'ipv4': ['vlan40-v4']}},
+                        {'name': 'store', 'multus_cr': 'storage/ovs-store', 'use_default_ip_pool': False, 'ip_pools': {'ipv4': ['a', 'b']},
+                         'model': 'e1000'}],
+               'disk': {'source_url': 'docker://quay.io/containerdisks/fedora:41', 'size': '20Gi', 'access_modes': ['ReadWriteMany'],
+                        'storage_class': 'ceph'}}
+
+
+@pytest.mark.upstream
+@pytest.mark.parametrize('params', [MASQ, BRIDGE_ONE, BRIDGE_MANY, dict(MASQ, cloud_init={'enabled': False}, disk=None),
+                                    dict(BRIDGE_ONE, spec={'template': {'spec': {'nodeSelector': {'zone': 'a'}}}})],
+                         ids=['masquerade', 'bridge-default-pool', 'bridge-manual-pools', 'masquerade-bare', 'bridge-spec-merge'])
+def test_rendered_vm_validates_against_kubevirt_openapi(params):
+    definitions = load_swagger()
+    manifest = render(params)[0]
+    assert validate(manifest, definitions) == []
+
+
+@pytest.mark.upstream
+def test_openapi_check_can_fail():
+    definitions = load_swagger()
+    manifest = copy.deepcopy(render(MASQ)[0])
+    tspec(manifest)['domain']['devices']['interfaces'][0]['masquerad'] = {}
+    manifest['spec']['running'] = 'yes'
+    errors = validate(manifest, definitions)
+    assert any('masquerad: unknown field' in e for e in errors)
+    assert any('running' in e and 'type' in e for e in errors)
+
+
+def test_masquerade_row_writes_binding_explicitly_on_the_pod_network():
+    manifest, _body, nics, _w = render(MASQ)
+    spec = tspec(manifest)
+    iface = spec['domain']['devices']['interfaces']
+    assert len(iface) == 1 and iface[0]['name'] == 'default' and iface[0]['masquerade'] == {}
+    assert 'bridge' not in iface[0]
+    assert iface[0]['ports'] == [{'port': 22, 'protocol': 'TCP'}, {'port': 80, 'protocol': 'TCP', 'name': 'http'}]
+    assert spec['networks'] == [{'name': 'default', 'pod': {}}]
+    assert manifest['spec']['runStrategy'] == 'Always' and 'running' not in manifest['spec']
+    assert POOLS_ANNOTATION not in manifest['spec']['template']['metadata'].get('annotations', {})
+    assert nics[0]['fixed_ip'] is False and nics[0]['multus_cr'] is None
+
+
+def test_bridge_one_nic_default_pool_row():
+    manifest, _body, nics, _w = render(BRIDGE_ONE)
+    spec = tspec(manifest)
+    assert spec['networks'] == [{'name': 'ovs30', 'multus': {'networkName': 'kube-system/ovs-vlan30', 'default': True}}]
+    assert not any('pod' in n for n in spec['networks'])
+    assert spec['domain']['devices']['interfaces'][0]['bridge'] == {}
+    assert 'annotations' not in manifest['spec']['template']['metadata']  # the CR's default pools apply
+    assert spec['volumes'][0] == {'name': 'rootdisk', 'persistentVolumeClaim': {'claimName': 'db1-root'}}
+    assert nics[0]['fixed_ip'] is True
+
+
+def test_bridge_many_nics_manual_pools_row():
+    manifest, _body, nics, _w = render(BRIDGE_MANY)
+    spec = tspec(manifest)
+    assert [n['multus'].get('default', False) for n in spec['networks']] == [True, False, False]
+    assert [n['multus']['networkName'] for n in spec['networks']] == ['kube-system/ovs-vlan30', 'kube-system/ovs-vlan40', 'storage/ovs-store']
+    items = json.loads(manifest['spec']['template']['metadata']['annotations'][POOLS_ANNOTATION])
+    assert items == [{'ipv4': ['vlan30-v4'], 'ipv6': ['vlan30-v6']}, {'ipv4': ['vlan40-v4']}, {'ipv4': ['a', 'b']}]
+    assert all('interface' not in item for item in items)
+    assert manifest['spec']['runStrategy'] == 'Halted'
+    assert spec['domain']['cpu'] == {'cores': 2} and spec['domain']['memory'] == {'guest': '4Gi'}
+    assert spec['domain']['devices']['interfaces'][2]['model'] == 'e1000'
+    dvt = manifest['spec']['dataVolumeTemplates'][0]
+    assert dvt['spec']['source'] == {'registry': {'url': 'docker://quay.io/containerdisks/fedora:41'}}
+    assert dvt['spec']['storage']['accessModes'] == ['ReadWriteMany'] and dvt['spec']['storage']['storageClassName'] == 'ceph'
+    assert [n['ip_pools'] for n in nics] == items
+
+
+def test_cloud_init_configures_every_nic_by_mac_with_dhcp():
+    manifest, _body, nics, _w = render(BRIDGE_MANY)
+    volume = [v for v in tspec(manifest)['volumes'] if 'cloudInitNoCloud' in v][0]['cloudInitNoCloud']
+    data = volume['networkData']
+    for nic in nics:
+        assert 'macaddress: "%s"' % nic['mac_address'] in data
+    assert data.count('dhcp4: true') == 3
+    assert data.count('use-routes: false') == 2  # only the default NIC takes routes
+
+
+def test_mixed_default_and_manual_pools_need_the_crs_default_pools():
+    params = copy.deepcopy(BRIDGE_MANY)
+    params['nics'][1] = {'name': 'back', 'multus_cr': 'kube-system/ovs-vlan40'}
+    with pytest.raises(RenderError, match=r'nics\[1\]\.ip_pools.*default pools of kube-system/ovs-vlan40.*by order'):
+        render(params)
+    manifest = render(params, default_pools={'kube-system/ovs-vlan40': {'ipv4': ['v40-default']}})[0]
+    items = json.loads(manifest['spec']['template']['metadata']['annotations'][POOLS_ANNOTATION])
+    assert items[1] == {'ipv4': ['v40-default']}
+
+
+def test_render_is_deterministic():
+    assert render(BRIDGE_MANY)[0] == render(copy.deepcopy(BRIDGE_MANY))[0]
+
+
+def test_spec_is_merged_last():
+    params = dict(BRIDGE_ONE, spec={'runStrategy': 'Manual', 'template': {'spec': {'domain': {'cpu': {'sockets': 2}}}}})
+    manifest = render(params)[0]
+    assert manifest['spec']['runStrategy'] == 'Manual'
+    assert tspec(manifest)['domain']['cpu'] == {'cores': 1, 'sockets': 2}
+
+
+class TestNicAddRemove:
+    def existing(self):
+        return copy.deepcopy(render(BRIDGE_MANY)[0])
+
+    def test_adding_a_nic_appends_interface_and_network(self):
+        params = copy.deepcopy(BRIDGE_MANY)
+        params['nics'].append({'name': 'extra', 'multus_cr': 'kube-system/ovs-vlan50', 'use_default_ip_pool': False,
+                               'ip_pools': {'ipv4': ['v50']}})
+        manifest, _body, nics, warnings = render(params, existing=self.existing())
+        names = [i['name'] for i in tspec(manifest)['domain']['devices']['interfaces']]
+        assert names == ['front', 'back', 'store', 'extra']
+        assert tspec(manifest)['networks'][3] == {'name': 'extra', 'multus': {'networkName': 'kube-system/ovs-vlan50'}}
+        items = json.loads(manifest['spec']['template']['metadata']['annotations'][POOLS_ANNOTATION])
+        assert items[3] == {'ipv4': ['v50']}
+        assert warnings == []
+        assert [n['state'] for n in nics] == ['up'] * 4
+
+    def test_removing_a_nic_sets_state_absent_instead_of_deleting(self):
+        params = copy.deepcopy(BRIDGE_MANY)
+        del params['nics'][1]
+        manifest, _body, nics, _warnings = render(params, existing=self.existing())
+        ifaces = tspec(manifest)['domain']['devices']['interfaces']
+        assert [(i['name'], i.get('state')) for i in ifaces] == [('front', None), ('store', None), ('back', 'absent')]
+        assert 'back' in [n['name'] for n in tspec(manifest)['networks']]
+        # the annotation covers the active NICs only, in their order
+        items = json.loads(manifest['spec']['template']['metadata']['annotations'][POOLS_ANNOTATION])
+        assert items == [{'ipv4': ['vlan30-v4'], 'ipv6': ['vlan30-v6']}, {'ipv4': ['a', 'b']}]
+        assert [n['state'] for n in nics] == ['up', 'up', 'absent']
+
+    def test_removal_is_idempotent(self):
+        params = copy.deepcopy(BRIDGE_MANY)
+        del params['nics'][1]
+        once = render(params, existing=self.existing())[0]
+        twice = render(params, existing=copy.deepcopy(once))[0]
+        assert once == twice
+
+    def test_removing_the_default_nic_warns_about_restart(self):
+        params = copy.deepcopy(BRIDGE_MANY)
+        del params['nics'][0]
+        manifest, _body, _nics, warnings = render(params, existing=self.existing())
+        assert 'front' not in [i['name'] for i in tspec(manifest)['domain']['devices']['interfaces']]
+        assert any('front' in w and 'restart' in w for w in warnings)
+        assert tspec(manifest)['networks'][0]['multus']['default'] is True
+
+    def test_existing_mac_is_kept_when_none_is_given(self):
+        existing = self.existing()
+        tspec(existing)['domain']['devices']['interfaces'][0]['macAddress'] = '02:AA:BB:CC:DD:EE'
+        manifest = render(BRIDGE_MANY, existing=existing)[0]
+        assert tspec(manifest)['domain']['devices']['interfaces'][0]['macAddress'] == '02:aa:bb:cc:dd:ee'
+
+    def test_dropping_manual_pools_clears_the_annotation_in_the_update(self):
+        params = copy.deepcopy(BRIDGE_MANY)
+        for nic in params['nics']:
+            nic.pop('ip_pools')
+            nic['use_default_ip_pool'] = True
+        manifest, body, _nics, _w = render(params, existing=self.existing())
+        assert POOLS_ANNOTATION not in manifest['spec']['template']['metadata'].get('annotations', {})
+        assert body['spec']['template']['metadata']['annotations'][POOLS_ANNOTATION] is None
+
+
+def test_render_only_returns_manifests_for_a_batch_without_a_cluster():
+    params = {'namespace': 'vms', 'network_mode': 'bridge', 'render_only': True, 'nics': BRIDGE_MANY['nics'],
+              'vms': [{'name': 'vm%d' % i} for i in range(5)] + [{'name': 'gone', 'state': 'absent'}]}
+
+    def no_cluster():
+        raise AssertionError('render_only contacted the cluster')
+    result = run(params, no_cluster)
+    assert not result.get('failed') and result['changed'] is False
+    assert [r['action'] for r in result['vms']] == ['rendered'] * 5 + ['absent']
+    macs = [n['mac_address'] for r in result['vms'][:5] for n in r['nics']]
+    assert len(set(macs)) == 15
