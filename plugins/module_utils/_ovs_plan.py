@@ -385,8 +385,9 @@ def route_line(route, dev):
 
 
 def _route_order(route):
-    # Link routes first: a gateway route needs its gateway reachable when it is added.
-    return (1 if route.get('gateway') else 0, route.get('dst', ''))
+    # Link routes first (a gateway route needs its gateway reachable), default routes last.
+    default = route.get('dst', 'default') in ('default', '0.0.0.0/0', '::/0')
+    return (1 if route.get('gateway') else 0, 1 if default else 0, route.get('dst', ''))
 
 
 def move_lines(addresses, routes, sources, destination):
