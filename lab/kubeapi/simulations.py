@@ -1,0 +1,321 @@
+"""Simulations of upstream controllers, each OFF by default and switched on by name.
+
+They imitate what Spiderpool and KubeVirt controllers write, so that the demo and tests can
+read back a realistic cluster. They are simulations, not the controllers: no IP is really
+allocated and no VM boots.
+"""
+import copy
+import hashlib
+import ipaddress
+import json
+import threading
+
+SPIDERPOOL = 'spiderpool.spidernet.io/v2beta1'
+NAD_API = 'k8s.cni.cncf.io/v1'
+KUBEVIRT = 'kubevirt.io/v1'
+CR_NAME = 'multus.spidernet.io/cr-name'
+CNI_VERSION = 'multus.spidernet.io/cni-version'
+CONFIG_NAME = 'cni.spidernet.io/cniconfig-name'
+
+
+class Simulations:
+    """Registry of named simulations and the switch that turns them on."""
+
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.active = set()
+        self.handlers = {
+            'spidermultusconfig-nad': self.smc_to_nad,
+            'ippool-status': self.ippool_status,
+            'vm-vmi': self.vm_to_vmi,
+        }
+        self.busy = threading.local()
+
+    def known(self):
+        return sorted(self.handlers)
+
+    def switch(self, name, on, api):
+        if name not in self.handlers:
+            raise KeyError(name)
+        with self.lock:
+            if on:
+                self.active.add(name)
+            else:
+                self.active.discard(name)
+        if on:
+            self.resync(name, api)
+
+    def resync(self, name, api):
+        """Run a simulation over what already exists (as a controller does on start)."""
+        kinds = {'spidermultusconfig-nad': (SPIDERPOOL, 'SpiderMultusConfig'),
+                 'ippool-status': (SPIDERPOOL, 'SpiderIPPool'), 'vm-vmi': (KUBEVIRT, 'VirtualMachine')}
+        api_version, kind = kinds[name]
+        res = api.registry.by_kind(api_version, kind)
+        if res is None:
+            return
+        for obj in api.objects_of(api_version, kind):
+            self._run(name, api, res, 'ADDED', obj)
+
+    def observe(self, api, res, event, obj):
+        for name in sorted(self.active):
+            self._run(name, api, res, event, obj)
+
+    def _run(self, name, api, res, event, obj):
+        if getattr(self.busy, name, False):
+            return
+        setattr(self.busy, name, True)
+        try:
+            self.handlers[name](api, res, event, obj)
+        finally:
+            setattr(self.busy, name, False)
+
+    # ------------------------------------------------------------ SpiderMultusConfig -> NetworkAttachmentDefinition
+
+    @staticmethod
+    def smc_to_nad(api, res, event, smc):
+        if res.kind != 'SpiderMultusConfig' or event == 'DELETED' or smc['metadata'].get('deletionTimestamp'):
+            return
+        if api.registry.by_kind(NAD_API, 'NetworkAttachmentDefinition') is None:
+            return
+        nad = generated_nad(smc)
+        meta = nad['metadata']
+        existing = api.find(NAD_API, 'NetworkAttachmentDefinition', meta['namespace'], meta['name'])
+        if existing is not None:
+            owners = [ref for ref in existing['metadata'].get('ownerReferences') or [] if ref.get('controller')]
+            if owners and owners[0].get('uid') != smc['metadata']['uid']:
+                return  # owned by another SpiderMultusConfig: the controller will not take it over
+            labels = existing['metadata'].get('labels')
+            if labels:
+                meta['labels'] = labels
+        api.internal_write(nad, 'spiderpool-controller')
+
+    # ------------------------------------------------------------ SpiderIPPool status counters
+
+    @staticmethod
+    def ippool_status(api, res, event, pool):
+        if res.kind not in ('SpiderIPPool', 'SpiderSubnet') or event == 'DELETED':
+            return
+        spec = pool.get('spec') or {}
+        status = dict(pool.get('status') or {})
+        allocated = status.get('allocatedIPs')
+        try:
+            count = len(json.loads(allocated)) if allocated else 0
+        except ValueError:
+            count = 0
+        status['totalIPCount'] = count_ips(spec.get('ips') or [], spec.get('excludeIPs') or [])
+        status['allocatedIPCount'] = count
+        if status == pool.get('status'):
+            return
+        updated = copy.deepcopy(pool)
+        updated['status'] = status
+        api.internal_write(updated, 'spiderpool-controller', subresource='status')
+
+    # ------------------------------------------------------------ VirtualMachine -> VirtualMachineInstance
+
+    @staticmethod
+    def vm_to_vmi(api, res, event, vm):
+        if res.kind != 'VirtualMachine':
+            return
+        meta = vm['metadata']
+        namespace, name = meta.get('namespace'), meta['name']
+        spec = vm.get('spec') or {}
+        running = spec.get('runStrategy') in ('Always', 'RerunOnFailure') or spec.get('running') is True
+        if event == 'DELETED' or meta.get('deletionTimestamp') or not running:
+            api.internal_delete(KUBEVIRT, 'VirtualMachineInstance', namespace, name)
+            if event != 'DELETED' and not meta.get('deletionTimestamp'):
+                _vm_status(api, vm, running=False)
+            return
+        if api.registry.by_kind(KUBEVIRT, 'VirtualMachineInstance') is None:
+            return
+        template = spec.get('template') or {}
+        vmi_spec = copy.deepcopy(template.get('spec') or {})
+        vmi = {
+            'apiVersion': KUBEVIRT, 'kind': 'VirtualMachineInstance',
+            'metadata': {
+                'name': name, 'namespace': namespace,
+                'labels': dict((template.get('metadata') or {}).get('labels') or {}),
+                'annotations': dict((template.get('metadata') or {}).get('annotations') or {}),
+                'ownerReferences': [{'apiVersion': KUBEVIRT, 'kind': 'VirtualMachine', 'name': name, 'uid': meta['uid'],
+                                     'controller': True, 'blockOwnerDeletion': True}],
+            },
+            'spec': vmi_spec,
+        }
+        api.internal_write(vmi, 'virt-controller')
+        current = api.find(KUBEVIRT, 'VirtualMachineInstance', namespace, name)
+        status = {'phase': 'Running', 'interfaces': vmi_interfaces(api, vm),
+                  'conditions': [{'type': 'Ready', 'status': 'True'}], 'nodeName': 'lab-node-1'}
+        if current.get('status') != status:
+            current['status'] = status
+            api.internal_write(current, 'virt-handler', subresource='status')
+        _vm_status(api, vm, running=True)
+
+
+def _vm_status(api, vm, running):
+    current = api.find(KUBEVIRT, 'VirtualMachine', vm['metadata'].get('namespace'), vm['metadata']['name'])
+    if current is None:
+        return
+    if running:
+        status = {'created': True, 'ready': True, 'printableStatus': 'Running', 'runStrategy': 'Always',
+                  'conditions': [{'type': 'Ready', 'status': 'True'}]}
+    else:
+        status = {'printableStatus': 'Stopped',
+                  'conditions': [{'type': 'Ready', 'status': 'False', 'reason': 'VMINotExists'}]}
+    if current.get('status') != status:
+        current['status'] = status
+        api.internal_write(current, 'virt-controller', subresource='status')
+
+
+def generated_nad(smc):
+    """The NetworkAttachmentDefinition Spiderpool's controller derives from a SpiderMultusConfig."""
+    meta = smc['metadata']
+    annotations = dict(meta.get('annotations') or {})
+    spec = smc.get('spec') or {}
+    name = annotations.get(CR_NAME) or meta['name']
+    cni_type = spec.get('cniType', 'custom')
+    plugins = []
+    main = _main_plugin(cni_type, spec)
+    if main is not None:
+        plugins.append(main)
+    for chained in spec.get('chainCNIJsonData') or []:
+        plugins.append(json.loads(chained))
+    if spec.get('enableCoordinator', cni_type != 'custom') and cni_type != 'custom':
+        plugins.append(_coordinator(spec.get('coordinator') or {}))
+    if cni_type == 'custom' and spec.get('customCNI'):
+        config = spec['customCNI']
+    else:
+        config = json.dumps({'cniVersion': annotations.get(CNI_VERSION, '0.3.1'),
+                             'name': annotations.get(CONFIG_NAME, name), 'plugins': plugins}, separators=(',', ':'))
+    nad_annotations = dict(annotations)
+    ovs = spec.get('ovs') or {}
+    if cni_type == 'ovs' and ovs.get('deviceID'):
+        nad_annotations['k8s.v1.cni.cncf.io/resourceName'] = 'ovs-cni.network.kubevirt.io/%s' % ovs.get('bridge')
+    nad = {
+        'apiVersion': NAD_API, 'kind': 'NetworkAttachmentDefinition',
+        'metadata': {
+            'name': name, 'namespace': meta.get('namespace'),
+            'ownerReferences': [{'apiVersion': SPIDERPOOL, 'kind': 'SpiderMultusConfig', 'name': meta['name'],
+                                 'uid': meta['uid'], 'controller': True, 'blockOwnerDeletion': True}],
+        },
+        'spec': {'config': config},
+    }
+    if nad_annotations:
+        nad['metadata']['annotations'] = nad_annotations
+    return nad
+
+
+def _ipam(spec, block):
+    if spec.get('disableIPAM'):
+        return None
+    pools = block.get('ippools') or {}
+    ipam = {'type': 'spiderpool'}
+    if pools.get('ipv4'):
+        ipam['default_ipv4_ippool'] = list(pools['ipv4'])
+    if pools.get('ipv6'):
+        ipam['default_ipv6_ippool'] = list(pools['ipv6'])
+    return ipam
+
+
+def _main_plugin(cni_type, spec):
+    if cni_type == 'ovs':
+        ovs = spec.get('ovs') or {}
+        plugin = {'vlan': ovs.get('vlan', 0), 'type': 'ovs', 'bridge': ovs.get('bridge')}
+        if ovs.get('trunk'):
+            plugin['trunk'] = ovs['trunk']
+        if ovs.get('deviceID'):
+            plugin['deviceID'] = ovs['deviceID']
+    elif cni_type in ('macvlan', 'ipvlan'):
+        block = spec.get(cni_type) or {}
+        plugin = {'type': cni_type, 'master': (block.get('master') or [''])[0]}
+        if cni_type == 'macvlan':
+            plugin['mode'] = 'bridge'
+        if block.get('vlanID'):
+            plugin['vlanID'] = block['vlanID']
+    else:
+        return None
+    ipam = _ipam(spec, spec.get(cni_type) or {})
+    if ipam is not None:
+        plugin['ipam'] = ipam
+    return plugin
+
+
+def _coordinator(coordinator):
+    plugin = {'tunePodRoutes': coordinator.get('tunePodRoutes', True), 'mode': coordinator.get('mode', 'auto')}
+    for key, value in coordinator.items():
+        if key not in plugin and value not in (None, '', [], {}):
+            plugin[key] = value
+    plugin['type'] = 'coordinator'
+    return plugin
+
+
+def _addresses(entries):
+    result = set()
+    for entry in entries:
+        if '-' in entry:
+            start, end = (ipaddress.ip_address(part.strip()) for part in entry.split('-', 1))
+            if int(end) - int(start) > 1 << 20:
+                raise ValueError('range too large to simulate: %s' % entry)
+            result.update(range(int(start), int(end) + 1))
+        else:
+            result.add(int(ipaddress.ip_address(entry.strip())))
+    return result
+
+
+def count_ips(ips, exclude):
+    """totalIPCount as Spiderpool counts it: the addresses of ``ips`` minus ``excludeIPs``."""
+    try:
+        return len(_addresses(ips) - _addresses(exclude))
+    except ValueError:
+        return 0
+
+
+def _mac(namespace, name, index):
+    digest = hashlib.sha256(('%s/%s/%d' % (namespace, name, index)).encode()).digest()
+    return '02:' + ':'.join('%02x' % b for b in digest[:5])
+
+
+def vmi_interfaces(api, vm):
+    """status.interfaces of the simulated VMI: pod NICs get 10.244.0.x, Multus NICs a pool's first free IP."""
+    template = (vm.get('spec') or {}).get('template') or {}
+    tspec = template.get('spec') or {}
+    interfaces = ((tspec.get('domain') or {}).get('devices') or {}).get('interfaces') or []
+    networks = {net.get('name'): net for net in tspec.get('networks') or []}
+    annotations = (template.get('metadata') or {}).get('annotations') or {}
+    try:
+        pool_choices = json.loads(annotations.get('ipam.spidernet.io/ippools', '[]'))
+    except ValueError:
+        pool_choices = []
+    meta = vm['metadata']
+    result, multus_index = [], 0
+    for index, iface in enumerate(interfaces):
+        net = networks.get(iface.get('name'), {})
+        entry = {'name': iface.get('name'), 'mac': iface.get('macAddress') or _mac(meta.get('namespace'), meta['name'], index),
+                 'interfaceName': 'eth%d' % index, 'infoSource': 'domain, guest-agent'}
+        address = None
+        if 'pod' in net:
+            digest = int(hashlib.sha256(('%s/%s' % (meta.get('namespace'), meta['name'])).encode()).hexdigest(), 16)
+            address = '10.244.%d.%d' % (digest % 250, digest // 250 % 250 + 2)
+        elif 'multus' in net:
+            choice = pool_choices[multus_index] if multus_index < len(pool_choices) else {}
+            multus_index += 1
+            for pool_name in (choice.get('ipv4') or []):
+                pool = api.find('spiderpool.spidernet.io/v2beta1', 'SpiderIPPool', None, pool_name)
+                if pool is not None:
+                    address = _first_ip(pool)
+                    break
+        if address:
+            entry['ipAddress'] = address
+            entry['ipAddresses'] = [address]
+        result.append(entry)
+    return result
+
+
+def _first_ip(pool):
+    spec = pool.get('spec') or {}
+    try:
+        free = sorted(_addresses(spec.get('ips') or []) - _addresses(spec.get('excludeIPs') or []))
+    except ValueError:
+        return None
+    if not free:
+        return None
+    version = 6 if ':' in (spec.get('subnet') or '') else 4
+    return str(ipaddress.IPv4Address(free[0]) if version == 4 else ipaddress.IPv6Address(free[0]))
