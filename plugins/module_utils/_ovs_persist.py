@@ -82,7 +82,9 @@ def _ovs_port_options(port):
 def render_ifupdown(bridge, state, uplink_port, addresses, routes):
     """Text of ``/etc/network/interfaces.d/vmnet-<bridge>``."""
     port = state['ports'][uplink_port] if uplink_port else None
-    lines = ['# ' + HEADER, 'auto %s' % bridge, 'allow-ovs %s' % bridge]
+    # allow-ovs, not auto: the openvswitch-switch init script brings it up once OVS runs
+    # (networking starts before Open vSwitch at boot).
+    lines = ['# ' + HEADER, 'allow-ovs %s' % bridge]
     families = [('inet', [a for a in addresses if a['family'] == 'inet']),
                 ('inet6', [a for a in addresses if a['family'] == 'inet6'])]
     extra = []
