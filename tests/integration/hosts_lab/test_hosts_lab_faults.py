@@ -1,0 +1,59 @@
+"""Faults the host roles are tested against: a cut uplink, a silent gateway; the ping gap monitor."""
+import time
+
+import pytest
+
+pytestmark = pytest.mark.lab_hosts
+
+
+def answers(node, address):
+    return node.exec(['ping', '-n', '-c', '1', '-W', '1', address], check=False).returncode == 0
+
+
+def test_ping_gap_monitor_sees_no_loss_on_a_quiet_link(host_lab):
+    with host_lab.ping_gap_monitor(1) as monitor:
+        time.sleep(0.3)
+    assert monitor.result['received'] > 10
+    assert monitor.lost == 0
+
+
+def test_cut_uplink_isolates_the_node_until_restored(host_lab):
+    node = host_lab.nodes[0]
+    other = host_lab.nodes[1]
+    try:
+        with host_lab.ping_gap_monitor(1) as monitor:
+            time.sleep(0.2)
+            host_lab.cut_uplink(1)
+            assert not answers(node, node.gateway)
+            assert not answers(other, node.mgmt_ip)
+            time.sleep(0.3)
+            host_lab.restore_uplink(1)
+            for _attempt in range(50):
+                if answers(node, node.gateway):
+                    break
+    finally:
+        host_lab.restore_uplink(1)
+    assert answers(node, node.gateway)
+    assert answers(other, node.mgmt_ip)
+    assert monitor.lost > 0
+    # No reply can come back while the port is shut, which lasted over 0.3 s.
+    assert monitor.longest_gap_ms >= 300
+
+
+def test_gateway_down_silences_only_the_gateway(host_lab):
+    node = host_lab.nodes[2]
+    try:
+        host_lab.gateway_down()
+        assert not answers(node, node.gateway)
+        assert answers(node, host_lab.nodes[0].mgmt_ip)
+        assert answers(node, '10.10.0.254')
+    finally:
+        host_lab.gateway_up()
+    assert answers(node, node.gateway)
+
+
+def test_node_indexes_are_checked(host_lab):
+    with pytest.raises(Exception, match='node index 0: must be 1..3'):
+        host_lab.cut_uplink(0)
+    with pytest.raises(ValueError, match='vlan_tag 5000'):
+        host_lab.add_vm(1, 'brvm', 5000, '192.168.1.1/24')

@@ -1,0 +1,120 @@
+"""Pure parts of the host lab (no root needed): names, addresses, inventory, output parsing."""
+import hashlib
+import json
+import shlex
+
+import pytest
+
+from lab.hosts import aptrepo
+from lab.hosts import plan
+
+RECAP = '''\
+PLAY [all] *********************************************************************
+
+TASK [ping] ********************************************************************
+ok: [node1]
+
+PLAY RECAP *********************************************************************
+node1                      : ok=3    changed=1    unreachable=0    failed=0    skipped=2    rescued=0    ignored=0
+node2                      : ok=0    changed=0    unreachable=1    failed=0    skipped=0    rescued=0    ignored=0
+
+'''
+
+
+def test_parse_recap_counts_per_host():
+    recap = plan.parse_recap(RECAP)
+    assert recap['node1'] == {'ok': 3, 'changed': 1, 'unreachable': 0, 'failed': 0, 'skipped': 2, 'rescued': 0, 'ignored': 0}
+    assert recap['node2']['unreachable'] == 1
+    assert plan.parse_recap('no recap here') == {}
+
+
+def test_node_addresses_and_universal_macs():
+    assert plan.node_ip(1) == '10.10.0.11' and plan.node_cidr(3) == '10.10.0.13/24'
+    assert plan.node_mac(1) == '00:16:3e:10:00:01'
+    assert plan.node_mac(258) == '00:16:3e:10:01:02'
+    first_octet = int(plan.node_mac(7).split(':')[0], 16)
+    assert first_octet & 0b10 == 0, 'locally administered MACs are ignored by OVS for the bridge MAC'
+
+
+@pytest.mark.parametrize('name', ['', 'Upper', 'a' * 17, 'bad_name', '-lead'])
+def test_bad_lab_names_are_refused_with_the_rule(name):
+    with pytest.raises(ValueError, match='lab name'):
+        plan.check_lab_name(name)
+
+
+@pytest.mark.parametrize('count', [0, 201, True, '3'])
+def test_bad_node_counts_are_refused(count):
+    with pytest.raises(ValueError, match='node count'):
+        plan.check_node_count(count)
+
+
+def test_vm_names_fit_an_interface_name():
+    assert len(plan.vm_port(plan.check_vm_name('a' * 10))) <= 15
+    with pytest.raises(ValueError, match='VM name'):
+        plan.check_vm_name('a' * 11)
+    with pytest.raises(ValueError, match='ip_cidr'):
+        plan.check_cidr('192.168.1.300/24')
+
+
+def test_inventory_reaches_nodes_through_the_controller_namespace():
+    inventory = plan.inventory('x1', 2, '/lab/id_ed25519', '/lab/known_hosts', '/lab/cp')
+    group = inventory['all']['children']['lab_nodes']
+    assert group['hosts']['node2']['ansible_host'] == '10.10.0.12'
+    args = shlex.split(group['vars']['ansible_ssh_common_args'])
+    assert 'ProxyCommand=ip netns exec vmlab-x1-ctl socat - TCP:%h:%p' in args
+    assert 'StrictHostKeyChecking=yes' in args and 'UserKnownHostsFile=/lab/known_hosts' in args
+    assert group['vars']['ansible_control_path_dir'] == '/lab/cp'
+    text = plan.inventory_text('x1', 2, '/lab/id_ed25519', '/lab/known_hosts', '/lab/cp')
+    assert json.loads(text.split('\n', 1)[1]) == inventory
+
+
+def test_network_interfaces_configures_the_uplink_statically():
+    text = plan.network_interfaces(2)
+    assert 'auto eth1\niface eth1 inet static\n    address 10.10.0.12/24\n    gateway 10.10.0.1\n' in text
+    assert '127.0.1.1\tnode2' in plan.etc_hosts(2, 3) and '10.10.0.11\tnode1' in plan.etc_hosts(2, 3)
+
+
+def test_ping_gaps_longest_gap_and_losses():
+    output = '\n'.join([
+        '[100.000] 64 bytes from 10.10.0.11: icmp_seq=1 ttl=64 time=0.1 ms',
+        '[100.005] 64 bytes from 10.10.0.11: icmp_seq=2 ttl=64 time=0.1 ms',
+        '[100.200] no answer yet for icmp_seq=3',
+        '[100.300] 64 bytes from 10.10.0.11: icmp_seq=40 ttl=64 time=0.1 ms',
+        '', '--- 10.10.0.11 ping statistics ---', '40 packets transmitted, 3 received, 92.5% packet loss, time 300ms',
+    ])
+    result = plan.ping_gaps(output, 99.99, 100.31)
+    assert result == {'longest_gap_ms': 295.0, 'lost': 37, 'sent': 40, 'received': 3}
+    assert plan.ping_gaps('0 packets transmitted, 0 received', 1.0, 1.5)['longest_gap_ms'] == 500.0
+
+
+def test_ovs_snapshot_resolves_uuids_to_names():
+    bridges = plan.ovs_rows(json.dumps({'headings': ['_uuid', 'name', 'ports', 'datapath_type', 'fail_mode', 'other_config', 'external_ids'],
+                                        'data': [[['uuid', 'b1'], 'br1', ['set', [['uuid', 'p1'], ['uuid', 'p2']]], 'netdev', ['set', []],
+                                                  ['map', [['hwaddr', '00:16:3e:10:00:01']]], ['map', []]]]}))
+    ports = plan.ovs_rows(json.dumps({'headings': ['_uuid', 'name', 'interfaces', 'tag', 'trunks', 'vlan_mode', 'external_ids', 'other_config'],
+                                      'data': [[['uuid', 'p1'], 'eth1', ['uuid', 'i1'], ['set', []], ['set', [0, 100]], 'trunk', ['map', []], ['map', []]],
+                                               [['uuid', 'p2'], 'br1', ['uuid', 'i2'], ['set', []], ['set', []], ['set', []], ['map', []], ['map', []]]]}))
+    interfaces = plan.ovs_rows(json.dumps({'headings': ['_uuid', 'name', 'type', 'options', 'mac', 'external_ids'],
+                                           'data': [[['uuid', 'i1'], 'eth1', '', ['map', []], ['set', []], ['map', []]],
+                                                    [['uuid', 'i2'], 'br1', 'internal', ['map', []], ['set', []], ['map', []]]]}))
+    snapshot = plan.ovs_snapshot(bridges, ports, interfaces)
+    assert snapshot['br1']['other_config'] == {'hwaddr': '00:16:3e:10:00:01'}
+    assert snapshot['br1']['fail_mode'] is None
+    assert snapshot['br1']['ports']['eth1']['trunks'] == [0, 100]
+    assert snapshot['br1']['ports']['eth1']['vlan_mode'] == 'trunk'
+    assert snapshot['br1']['ports']['br1']['interfaces']['br1']['type'] == 'internal'
+
+
+def test_missing_packages_from_print_uris():
+    output = ("'http://deb.example/pool/main/o/openvswitch/openvswitch-switch_3.1.0-2%2bdeb12u1_amd64.deb' "
+              "openvswitch-switch_3.1.0-2+deb12u1_amd64.deb 1913756 MD5Sum:582bdb2c\n"
+              "Reading package lists...\n")
+    assert aptrepo.missing_packages(output) == [('openvswitch-switch', '3.1.0-2+deb12u1', 'openvswitch-switch_3.1.0-2+deb12u1_amd64.deb')]
+
+
+def test_release_file_lists_checksums(tmp_path):
+    (tmp_path / 'Packages').write_text('Package: x\n')
+    text = aptrepo.release_text(tmp_path, ['Packages'])
+    digest = hashlib.sha256(b'Package: x\n').hexdigest()
+    assert 'SHA256:\n %s 11 Packages\n' % digest in text
+    assert aptrepo.sources_list(tmp_path).strip().endswith('deb [trusted=yes] file:%s ./' % tmp_path)
