@@ -460,6 +460,7 @@ class Api:  # pylint: disable=too-many-public-methods
     def _admit(self, request, res, obj, old):
         """Schema pipeline and metadata checks; raises 400/422 before anything is stored."""
         name = obj['metadata'].get('name')
+        _omit_empty(res, obj)
         if res.schema:
             structural.drop_nulls(obj, res.schema)
             unknown = structural.prune(obj, res.schema, root=True)
@@ -860,6 +861,20 @@ class Api:  # pylint: disable=too-many-public-methods
             self.registry.register_crd(obj)
         if self.simulations is not None:
             self.simulations.observe(self, res, kind, obj)
+
+
+OMITTED_WHEN_EMPTY = ('labels', 'annotations', 'finalizers', 'ownerReferences', 'managedFields')
+
+
+def _omit_empty(res, obj):
+    """Empty metadata maps and lists vanish as in Go's omitempty (built-ins: also empty top-level maps)."""
+    meta = obj['metadata']
+    for field in OMITTED_WHEN_EMPTY:
+        if field in meta and meta[field] in ({}, [], None):
+            del meta[field]
+    if not res.custom:
+        for key in [k for k, v in obj.items() if k not in ('metadata', 'apiVersion', 'kind') and v in ({}, [], None)]:
+            del obj[key]
 
 
 def _status_meta(old_meta, new_meta):

@@ -322,11 +322,16 @@ def _openapi_paths(res, model, ref_prefix='#/components/schemas/'):
     prefix = '/apis/%s/%s' % (res.group, res.version) if res.group else '/api/%s' % res.version
     collection = prefix + ('/namespaces/{namespace}/' if res.namespaced else '/') + res.plural
     ext = {'x-kubernetes-group-version-kind': _gvk(res)}
-    params = [{'name': name, 'in': 'query', 'schema': {'type': 'string'}, 'type': 'string'} for name in QUERY_PARAMS]
+    if ref_prefix.startswith('#/definitions/'):
+        params = [{'name': name, 'in': 'query', 'type': 'string', 'uniqueItems': True} for name in QUERY_PARAMS]
+    else:
+        params = [{'name': name, 'in': 'query', 'schema': {'type': 'string', 'uniqueItems': True}} for name in QUERY_PARAMS]
     response = {'200': {'description': 'OK', 'content': {'application/json': {'schema': {'$ref': ref_prefix + model}}}}}
 
     def operation(verb, action):
-        op = {'operationId': '%s%s' % (verb, res.kind), 'x-kubernetes-action': action, 'responses': response}
+        # kubectl looks for fieldValidation among the PATCH operation's own parameters.
+        op = {'operationId': '%s%s' % (verb, res.kind), 'x-kubernetes-action': action, 'responses': response,
+              'parameters': params}
         op.update(ext)
         return op
     return {
