@@ -1,0 +1,808 @@
+"""``python -m lab demo``: the README's main job, the whole mission on the embedded lab.
+
+1. the lab up: N nodes in namespaces reached over real SSH, and the Kubernetes API emulator
+   preloaded as a cluster where KubeVirt and Spiderpool are installed;
+2. ``playbooks/site.yml`` with the sample inventory (``inventory/sample``) against it, with the
+   lab's connection details and kubeconfig laid over it, progress printed task by task;
+3. a summary read at a glance: nodes, fabric reachability, pools, VMs;
+4. ``site.yml`` a second time, which must report changed=0;
+5. teardown (``--keep`` keeps the lab up; ``--down`` removes a kept lab).
+
+A step whose parts are not in the checkout is skipped with the reason, and the demo then exits
+with status 3: it never reports a result it did not obtain.
+"""
+import argparse
+import ipaddress
+import json
+import os
+import pathlib
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+
+import yaml
+
+import lab as lab_package
+
+ROOT = lab_package.ROOT
+DEMO_DIR = lab_package.RUN_DIR / 'demo'
+STATE_FILE = DEMO_DIR / 'state.json'
+SAMPLE_INVENTORY = ROOT / 'inventory' / 'sample'
+SITE = ROOT / 'playbooks' / 'site.yml'
+STEP_PLAYBOOKS = ('hosts', 'cluster', 'networks', 'vms')
+LAB_NAME = 'demo'
+SAMPLE_GROUP = 'workers'
+
+EXIT_OK, EXIT_FAILED, EXIT_INCOMPLETE = 0, 1, 3
+
+HOST_RESULT = re.compile(r'^(ok|changed|skipping|fatal|failed|unreachable|ignored): \[([^\]]+)\]')
+TASK_LINE = re.compile(r'^TASK \[(?P<name>.*)\] \**$')
+PLAY_LINE = re.compile(r'^PLAY \[(?P<name>.*)\] \**$')
+RECAP_LINE = re.compile(r'^(?P<host>\S+)\s+:\s+(?P<counts>(?:\w+=\d+\s*)+)$')
+# Worst first: a host that failed in one loop item failed the task.
+SEVERITY = ('unreachable', 'fatal', 'failed', 'changed', 'ok', 'ignored', 'skipping')
+
+
+# -- pure parts (unit tested) -------------------------------------------------------------------
+def build_parser():
+    parser = argparse.ArgumentParser(prog='python -m lab demo', description=__doc__.split('\n\n', 1)[0])
+    parser.add_argument('--keep', action='store_true', help='leave the lab and the API emulator running at the end')
+    parser.add_argument('--down', action='store_true', help='tear down a lab kept by an earlier --keep, then exit')
+    parser.add_argument('--nodes', type=int, default=3, help='number of nodes (default %(default)s; the sample names 3 workers)')
+    parser.add_argument('--verbose', action='store_true', help='print the whole ansible-playbook output, not one line per task')
+    return parser
+
+
+def sample_hosts(sample_dir=SAMPLE_INVENTORY, group=SAMPLE_GROUP):
+    """Host names of *group* in the sample inventory, in order."""
+    data = yaml.safe_load((sample_dir / 'hosts.yml').read_text(encoding='utf-8'))
+    return list(data['all']['children'][group]['hosts'])
+
+
+def sample_vars(sample_dir=SAMPLE_INVENTORY):
+    """The sample's group_vars as one dict (plain data: the demo reads what site.yml will do)."""
+    merged = {}
+    for path in sorted((sample_dir / 'group_vars').glob('*/*.yml')):
+        merged.update(yaml.safe_load(path.read_text(encoding='utf-8')) or {})
+    return merged
+
+
+def overlay_inventory(lab_inventory, names, kubeconfig):
+    """The lab laid over the sample: sample host *names* get the lab nodes' connection details.
+
+    Returns ``(hosts_yml, group_vars)``: an inventory naming the sample's hosts with the lab
+    nodes' addresses and per-node facts, and group_vars files ({group: vars}) that must win
+    over the sample's (SSH through the lab's controller namespace, the lab's kubeconfig).
+    """
+    lab_groups = lab_inventory['all']['children']
+    lab_group = next(iter(lab_groups.values()))
+    lab_hosts = list(lab_group['hosts'].values())
+    if len(lab_hosts) < len(names):
+        raise ValueError('the lab has %d nodes but the sample inventory names %d (%s)' % (len(lab_hosts), len(names), ', '.join(names)))
+    hosts = {name: dict(lab_hosts[index]) for index, name in enumerate(names)}
+    hosts_yml = {'all': {'children': {SAMPLE_GROUP: {'hosts': hosts}}}}
+    group_vars = {
+        SAMPLE_GROUP: dict(lab_group.get('vars', {})),
+        # The lab's nodes have no kernel datapath: userspace bridges only.
+        'all': {'vmnet_kubeconfig': str(kubeconfig), 'vmnet_ovs_bridge_datapath_type': 'netdev',
+                'vmnet_spiderpool_helm_binary': str(HELM_DOUBLE)},
+    }
+    return hosts_yml, group_vars
+
+
+class TaskTracker:
+    """Follows ansible-playbook output line by line; yields each task once it has finished.
+
+    A task is finished when the next task, play or the recap starts. Its outcome is
+    ``(play, task, {host: status})`` with the worst status seen for each host (loops print
+    one line per item).
+    """
+
+    def __init__(self):
+        self.play = None
+        self.current = None
+
+    def feed(self, line):
+        """The tasks that *line* finished (zero or one)."""
+        play_match = PLAY_LINE.match(line)
+        task_match = TASK_LINE.match(line)
+        if play_match or task_match or line.startswith('PLAY RECAP'):
+            finished = self.finish()
+            if play_match:
+                self.play = play_match.group('name')
+            elif task_match:
+                self.current = (self.play, task_match.group('name'), {})
+            return finished
+        result = HOST_RESULT.match(line)
+        if result and self.current:
+            status, host = result.group(1), result.group(2).split(' ')[0]
+            seen = self.current[2]
+            if host not in seen or SEVERITY.index(status) < SEVERITY.index(seen[host]):
+                seen[host] = status
+        return []
+
+    def finish(self):
+        finished, self.current = ([self.current] if self.current else []), None
+        return finished
+
+
+def task_outcomes(lines):
+    """ansible-playbook output -> [(play, task, {host: status})]."""
+    tracker = TaskTracker()
+    outcomes = []
+    for line in lines:
+        outcomes += tracker.feed(line)
+    return outcomes + tracker.finish()
+
+
+def task_line(task, statuses):
+    """One progress line for a finished task: its name and which hosts did what."""
+    groups = {}
+    for host, status in statuses.items():
+        groups.setdefault(status, []).append(host)
+    parts = ['%s: %s' % (status, ' '.join(sorted(groups[status]))) for status in SEVERITY if status in groups]
+    task = task.replace('vmnet.kubevirt.', '')
+    return '%-66s %s' % (task[:66], '; '.join(parts) if parts else '(no hosts)')
+
+
+def parse_recap(text):
+    """PLAY RECAP -> {host: {ok, changed, unreachable, failed, skipped, rescued, ignored}}."""
+    recap = {}
+    lines = text.splitlines()
+    starts = [index for index, line in enumerate(lines) if line.startswith('PLAY RECAP')]
+    if not starts:
+        return recap
+    for line in lines[starts[-1] + 1:]:
+        match = RECAP_LINE.match(line.strip())
+        if match:
+            recap[match.group('host')] = {key: int(value) for key, value in (item.split('=') for item in match.group('counts').split())}
+    return recap
+
+
+def recap_totals(recap):
+    totals = {}
+    for counts in recap.values():
+        for key, value in counts.items():
+            totals[key] = totals.get(key, 0) + value
+    return totals
+
+
+def vlan_networks(variables):
+    """VLAN -> (Multus CR, subnet) from the sample: each ovs Multus CR's VLAN and its pools' subnet."""
+    pools = {pool['name']: pool for pool in variables.get('vmnet_ippools', [])}
+    networks = {}
+    for cr in variables.get('vmnet_multus_crs', []):
+        vlan = (cr.get('ovs') or {}).get('vlan')
+        if not vlan:
+            continue
+        default_pools = (cr.get('default_ip_pools') or {}).get('ipv4') or []
+        subnet = pools[default_pools[0]]['subnet'] if default_pools and default_pools[0] in pools else None
+        networks[int(vlan)] = ('%s/%s' % (cr.get('namespace', 'default'), cr['name']), subnet)
+    return dict(sorted(networks.items()))
+
+
+def probe_address(subnet, index):
+    """An address for fabric probe *index* (1-based) at the top of *subnet*, outside the sample's pools."""
+    network = ipaddress.ip_network(subnet)
+    return '%s/%d' % (network.broadcast_address - 1 - index, network.prefixlen)
+
+
+def format_table(headers, rows):
+    widths = [len(header) for header in headers]
+    for row in rows:
+        widths = [max(width, len(str(cell))) for width, cell in zip(widths, row)]
+    lines = ['  '.join(str(cell).ljust(width) for cell, width in zip(headers, widths)).rstrip()]
+    lines.append('  '.join('-' * width for width in widths))
+    lines += ['  '.join(str(cell).ljust(width) for cell, width in zip(row, widths)).rstrip() for row in rows]
+    return '\n'.join(lines)
+
+
+def node_row(name, state):
+    """Summary row from a node's bridge state (see collect_node)."""
+    if not state.get('bridges'):
+        return [name, '-', '-', '-', 'no OVS bridge']
+    bridge = state['bridges'][0]
+    trunks = bridge.get('trunks') or []
+    vlans = ', '.join('0 (untagged)' if vlan == 0 else str(vlan) for vlan in trunks) or 'all (no trunk list)'
+    if bridge.get('vlan_mode'):
+        vlans += ' [%s]' % bridge['vlan_mode']
+    return [name, bridge['name'], bridge.get('uplink') or '-', ', '.join(bridge.get('addresses') or []) or '(none)', vlans]
+
+
+def fabric_table(names, results):
+    """results: {network: {(src, dst): bool}} -> one block per network, rows from, columns to."""
+    blocks = []
+    for network, pairs in results.items():
+        rows = []
+        for src in names:
+            row = [src]
+            for dst in names:
+                row.append('-' if src == dst else ('ok' if pairs.get((src, dst)) else 'FAIL'))
+            rows.append(row)
+        blocks.append('%s\n%s' % (network, format_table(['from \\ to'] + list(names), rows)))
+    return '\n\n'.join(blocks)
+
+
+def pool_rows(pools):
+    rows = []
+    for pool in sorted(pools, key=lambda item: item['metadata']['name']):
+        spec, status = pool.get('spec', {}), pool.get('status') or {}
+        used, total = status.get('allocatedIPCount'), status.get('totalIPCount')
+        if used is None or total is None:
+            usage = '(no status)'
+        else:
+            usage = '%d/%d (%d%%)' % (used, total, round(100.0 * used / total) if total else 0)
+        rows.append([pool['metadata']['name'], spec.get('subnet', '-'), usage, 'yes' if spec.get('default') else 'no',
+                     ', '.join(spec.get('multusName') or []) or '-'])
+    return rows
+
+
+def vm_rows(vms):
+    """vm_network_info's ``vms`` -> rows, one per NIC, and a verdict line per VM."""
+    rows, verdicts = [], []
+    for vm in vms:
+        label = '%s/%s' % (vm['namespace'], vm['name'])
+        for index, nic in enumerate(vm.get('nics') or []):
+            pools = nic.get('ip_pools') or {}
+            pool_text = ', '.join((pools.get('ipv4') or []) + (pools.get('ipv6') or [])) or '-'
+            rows.append([label if index == 0 else '', nic.get('name', '-'), nic.get('mode', '-'), nic.get('multus_cr') or '(pod network)',
+                         pool_text, nic.get('mac_address') or '(assigned at start)', ', '.join(nic.get('ip_addresses') or []) or '-'])
+        blockers = vm.get('live_migration_blockers') or []
+        verdict = 'yes' if vm.get('live_migratable') else 'no'
+        verdicts.append('%s: live migration %s%s' % (label, verdict, (' - ' + '; '.join(blockers)) if blockers else ''))
+    return rows, verdicts
+
+
+# -- output ---------------------------------------------------------------------------------------
+class Report:
+    """Numbered steps printed as they run; remembers what was skipped or failed."""
+
+    def __init__(self, out=sys.stdout):
+        self.out = out
+        self.started = time.monotonic()
+        self.skipped = []
+        self.failed = []
+
+    def say(self, text=''):
+        print(text, file=self.out, flush=True)
+
+    def step(self, title):
+        self.say('\n==> [%6.1fs] %s' % (time.monotonic() - self.started, title))
+
+    def skip(self, title, reason):
+        self.skipped.append((title, reason))
+        self.say('    SKIPPED %s: %s' % (title, reason))
+
+    def fail(self, title, reason):
+        self.failed.append((title, reason))
+        self.say('    FAILED %s: %s' % (title, reason))
+
+    def exit_code(self):
+        if self.failed:
+            return EXIT_FAILED
+        return EXIT_INCOMPLETE if self.skipped else EXIT_OK
+
+
+# -- the lab --------------------------------------------------------------------------------------
+def missing_playbooks(root=ROOT):
+    return [name for name in STEP_PLAYBOOKS if not (root / 'playbooks' / ('%s.yml' % name)).exists()]
+
+
+def free_port():
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(('127.0.0.1', 0))
+        return probe.getsockname()[1]
+
+
+def stop_pid(pid, timeout=10.0):
+    """Stop a process the demo started, by its PID: TERM, then KILL after *timeout*."""
+    try:
+        os.kill(pid, signal.SIGTERM)
+    except ProcessLookupError:
+        return
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            finished, _status = os.waitpid(pid, os.WNOHANG)
+        except ChildProcessError:
+            finished = pid if not _alive(pid) else 0
+        if finished:
+            return
+        time.sleep(0.05)
+    try:
+        os.kill(pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+
+
+def _alive(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+def save_state(state):
+    DEMO_DIR.mkdir(parents=True, exist_ok=True)
+    STATE_FILE.write_text(json.dumps(state, indent=2) + '\n', encoding='utf-8')
+
+
+def load_state():
+    if not STATE_FILE.exists():
+        return None
+    return json.loads(STATE_FILE.read_text(encoding='utf-8'))
+
+
+def teardown(report, state):
+    """Stop what the state file records: the emulator by PID, the host lab by name."""
+    if state.get('emulator_pid'):
+        stop_pid(state['emulator_pid'])
+        report.say('    API emulator (pid %d) stopped' % state['emulator_pid'])
+    if state.get('lab_name'):
+        from lab.hosts.lab import HostLab, LabError  # pylint: disable=import-outside-toplevel
+        try:
+            HostLab.load(state['lab_name']).destroy()
+            report.say('    host lab %s removed (namespaces, mounts, daemons)' % state['lab_name'])
+        except LabError as error:
+            report.say('    host lab %s: %s' % (state['lab_name'], error))
+    if STATE_FILE.exists():
+        STATE_FILE.unlink()
+
+
+# -- reading the results back --------------------------------------------------------------------
+def ovs_set(value):
+    """ovs-vsctl --format=json cell -> Python list (sets print as ["set", [...]] or a bare atom)."""
+    if isinstance(value, list) and len(value) == 2 and value[0] == 'set':
+        return list(value[1])
+    if isinstance(value, list) and value and value[0] in ('uuid', 'map'):
+        return [value]
+    return [value]
+
+
+def collect_node(node):
+    """Bridges of one node, read from its own OVS and kernel: uplink, addresses, trunks."""
+    listed = node.exec(['ovs-vsctl', '--timeout=5', 'list-br'], check=False)
+    bridges = []
+    for name in listed.stdout.split() if listed.returncode == 0 else []:
+        ports = node.exec(['ovs-vsctl', '--timeout=5', 'list-ports', name]).stdout.split()
+        uplink = node.uplink if node.uplink in ports else None
+        trunks, vlan_mode = [], None
+        if uplink:
+            cells = json.loads(node.exec(['ovs-vsctl', '--timeout=5', '--format=json', '--columns=trunks,vlan_mode', 'list', 'Port', uplink]).stdout)
+            row = cells['data'][0]
+            trunks = sorted(int(vlan) for vlan in ovs_set(row[0]))
+            modes = ovs_set(row[1])
+            vlan_mode = modes[0] if modes else None
+        bridges.append({'name': name, 'uplink': uplink, 'trunks': trunks, 'vlan_mode': vlan_mode, 'addresses': addresses(node, name),
+                        'left_on_uplink': addresses(node, uplink) if uplink else []})
+    return {'bridges': bridges}
+
+
+def addresses(node, device):
+    shown = node.exec(['ip', '-j', 'addr', 'show', 'dev', device], check=False)
+    if shown.returncode != 0 or not shown.stdout.strip():
+        return []
+    found = []
+    for link in json.loads(shown.stdout):
+        for info in link.get('addr_info', []):
+            if info.get('scope') == 'global':
+                found.append('%s/%s' % (info['local'], info['prefixlen']))
+    return found
+
+
+def probe_fabric(host_lab, names, bridge, vlans):
+    """Reachability between nodes: the management network (node to node), then each VLAN.
+
+    For a VLAN, each node gets a probe "VM" (a namespace on an access port of *bridge* with
+    that tag); every probe pings every other. The probes are removed afterwards.
+    """
+    nodes = host_lab.nodes[:len(names)]
+    results = {'management (untagged)': {}}
+    for src_name, src in zip(names, nodes):
+        for dst_name, dst in zip(names, nodes):
+            if src is not dst:
+                pinged = src.exec(['ping', '-q', '-n', '-c', '2', '-i', '0.2', '-W', '1', dst.mgmt_ip], check=False)
+                results['management (untagged)'][(src_name, dst_name)] = pinged.returncode == 0
+    for vlan, (multus_cr, subnet) in vlans.items():
+        label = 'VLAN %d (%s, %s)' % (vlan, multus_cr, subnet)
+        results[label] = {}
+        probes = []
+        try:
+            for index, name in enumerate(names, start=1):
+                probes.append((name, host_lab.add_vm(index, bridge, vlan, probe_address(subnet, index), name='f%d-%d' % (vlan, index))))
+            for src_name, src in probes:
+                for dst_name, dst in probes:
+                    if src is not dst:
+                        results[label][(src_name, dst_name)] = src.ping(dst.ip, count=2, timeout=1)
+        finally:
+            for _name, probe in probes:
+                probe.remove()
+    return results
+
+
+def api_client(kubeconfig):
+    from kubernetes import config, dynamic  # pylint: disable=import-outside-toplevel
+    return dynamic.DynamicClient(config.new_client_from_config(config_file=str(kubeconfig)))
+
+
+def list_objects(client, api_version, kind, namespace=None):
+    resource = client.resources.get(api_version=api_version, kind=kind)
+    listed = resource.get(namespace=namespace) if namespace else resource.get()
+    return [item.to_dict() for item in listed.items]
+
+
+def adhoc_module(env, inventory_args, module, args):
+    """Run one module on localhost with ``ansible`` and return its JSON result."""
+    argv = [str(ROOT / '.venv' / 'bin' / 'ansible'), 'localhost'] + inventory_args + ['-m', module, '-a', json.dumps(args)]
+    completed = subprocess.run(argv, capture_output=True, text=True, env=env, cwd=str(ROOT), check=False, timeout=300)
+    text = completed.stdout
+    if '=> ' not in text:
+        raise RuntimeError('%s gave no result: %s' % (module, (completed.stderr or text).strip()[-400:]))
+    result = json.loads(text.split('=> ', 1)[1])
+    if completed.returncode != 0 or result.get('failed'):
+        raise RuntimeError('%s failed: %s' % (module, result.get('msg', text[-400:])))
+    return result
+
+
+# -- the API emulator -----------------------------------------------------------------------------
+class Emulator:
+    """``python -m lab kubeapi`` started by the demo in its own session, stopped by PID."""
+
+    def __init__(self, pid, port, kubeconfig):
+        self.pid = pid
+        self.port = port
+        self.kubeconfig = kubeconfig
+
+    @classmethod
+    def start(cls, extra_args=(), timeout=30.0):
+        DEMO_DIR.mkdir(parents=True, exist_ok=True)
+        port = free_port()
+        kubeconfig = DEMO_DIR / 'kubeconfig'
+        if kubeconfig.exists():
+            kubeconfig.unlink()
+        log = (DEMO_DIR / 'kubeapi.log').open('w', encoding='utf-8')
+        argv = [sys.executable, '-m', 'lab', 'kubeapi', '--port', str(port), '--kubeconfig', str(kubeconfig)] + list(extra_args)
+        # Its own session: with --keep it outlives the demo; it is always stopped by its PID.
+        process = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, cwd=str(ROOT), start_new_session=True)  # pylint: disable=consider-using-with
+        log.close()
+        emulator = cls(process.pid, port, kubeconfig)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if process.poll() is not None:
+                raise RuntimeError('the API emulator exited with %s; see %s' % (process.returncode, DEMO_DIR / 'kubeapi.log'))
+            if kubeconfig.exists() and emulator.answers():
+                return emulator
+            time.sleep(0.1)
+        stop_pid(process.pid)
+        raise RuntimeError('the API emulator did not answer within %.0f s; see %s' % (timeout, DEMO_DIR / 'kubeapi.log'))
+
+    def answers(self):
+        try:
+            with socket.create_connection(('127.0.0.1', self.port), timeout=0.5):
+                return True
+        except OSError:
+            return False
+
+
+SIMULATIONS = ('spidermultusconfig-nad', 'ippool-status', 'vm-vmi')
+HELM_DOUBLE = ROOT / 'tests' / 'integration' / 'cluster' / 'helm-double'
+READY_DEPLOYMENT = {'replicas': 1, 'readyReplicas': 1, 'availableReplicas': 1, 'updatedReplicas': 1, 'observedGeneration': 1}
+
+
+def daemonset_status(nodes):
+    return {'desiredNumberScheduled': nodes, 'currentNumberScheduled': nodes, 'numberReady': nodes, 'numberAvailable': nodes,
+            'updatedNumberScheduled': nodes, 'numberMisscheduled': 0, 'observedGeneration': 1}
+
+
+def workload(kind, namespace, name, release=None):
+    """A Deployment or DaemonSet as a chart or operator would leave it (one container, no real pods)."""
+    labels = {'app.kubernetes.io/name': name}
+    meta = {'name': name, 'namespace': namespace, 'labels': dict(labels)}
+    if release:
+        meta['annotations'] = {'meta.helm.sh/release-name': release, 'meta.helm.sh/release-namespace': namespace}
+        meta['labels']['app.kubernetes.io/managed-by'] = 'Helm'
+    spec = {'selector': {'matchLabels': labels},
+            'template': {'metadata': {'labels': labels}, 'spec': {'containers': [{'name': name, 'image': '%s:demo' % name}]}}}
+    if kind == 'Deployment':
+        spec['replicas'] = 1
+    return {'apiVersion': 'apps/v1', 'kind': kind, 'metadata': meta, 'spec': spec}
+
+
+def preload_objects(node_names, spiderpool_namespace='kube-system', release='spiderpool', vm_namespaces=('vms',)):
+    """(object, status) pairs: a cluster where KubeVirt and Spiderpool are installed and ready."""
+    count = len(node_names)
+    objects = [({'apiVersion': 'v1', 'kind': 'Namespace', 'metadata': {'name': name}}, None)
+               for name in sorted({'kubevirt', spiderpool_namespace} | set(vm_namespaces))]
+    for name in node_names:
+        node = {'apiVersion': 'v1', 'kind': 'Node',
+                'metadata': {'name': name, 'labels': {'kubernetes.io/hostname': name, 'kubernetes.io/os': 'linux'}}}
+        objects.append((node, {'conditions': [{'type': 'Ready', 'status': 'True', 'reason': 'KubeletReady'}]}))
+    for name in ('virt-operator', 'virt-api', 'virt-controller'):
+        objects.append((workload('Deployment', 'kubevirt', name), READY_DEPLOYMENT))
+    objects.append((workload('DaemonSet', 'kubevirt', 'virt-handler'), daemonset_status(count)))
+    objects.append((workload('Deployment', spiderpool_namespace, '%s-controller' % release, release), READY_DEPLOYMENT))
+    for name in ('%s-agent' % release, '%s-multus' % release):
+        objects.append((workload('DaemonSet', spiderpool_namespace, name, release), daemonset_status(count)))
+    coordinator = {'apiVersion': 'spiderpool.spidernet.io/v2beta1', 'kind': 'SpiderCoordinator', 'metadata': {'name': 'default'},
+                   'spec': {'mode': 'auto', 'podCIDRType': 'auto', 'tunePodRoutes': True, 'hijackCIDR': ['169.254.0.0/16'],
+                            'podRPFilter': 0, 'hostRuleTable': 500, 'vethLinkAddress': '169.254.100.1', 'podMACPrefix': ''}}
+    objects.append((coordinator, {'phase': 'Synced', 'overlayPodCIDR': ['10.233.64.0/18'], 'serviceCIDR': ['10.233.0.0/18']}))
+    return objects
+
+
+class ApiHttp:
+    """Plain HTTP to the emulator (the demo's own preload; Ansible uses kubernetes.core)."""
+
+    def __init__(self, kubeconfig):
+        document = yaml.safe_load(pathlib.Path(kubeconfig).read_text(encoding='utf-8'))
+        self.server = document['clusters'][0]['cluster']['server']
+
+    def call(self, method, path, body=None, content_type='application/json'):
+        data = None if body is None else json.dumps(body).encode('utf-8')
+        request = urllib.request.Request(self.server + path, data=data, method=method, headers={'Content-Type': content_type})
+        try:
+            with urllib.request.urlopen(request, timeout=30) as answer:
+                return json.loads(answer.read() or b'null')
+        except urllib.error.HTTPError as error:
+            raise RuntimeError('%s %s: HTTP %s %s' % (method, path, error.code, error.read()[:300].decode('utf-8', 'replace'))) from None
+
+    @staticmethod
+    def path_of(obj):
+        group_version = obj['apiVersion']
+        plural = {'Namespace': 'namespaces', 'Node': 'nodes', 'Deployment': 'deployments', 'DaemonSet': 'daemonsets',
+                  'SpiderCoordinator': 'spidercoordinators'}[obj['kind']]
+        base = '/api/%s' % group_version if '/' not in group_version else '/apis/%s' % group_version
+        namespace = obj['metadata'].get('namespace')
+        return '%s%s/%s/%s' % (base, '/namespaces/%s' % namespace if namespace else '', plural, obj['metadata']['name'])
+
+    def apply(self, obj, status=None):
+        path = self.path_of(obj)
+        self.call('PATCH', path + '?fieldManager=vmnet-lab-demo&force=true', obj, 'application/apply-patch+yaml')
+        if status is not None:
+            self.call('PATCH', path + '/status', {'status': status}, 'application/merge-patch+json')
+
+    def simulate(self, name):
+        self.call('POST', '/_lab/simulations', {'name': name, 'on': True})
+
+
+def preload_cluster(report, emulator, node_names, variables):
+    """Make the emulator look like a cluster where KubeVirt and Spiderpool are installed."""
+    http = ApiHttp(emulator.kubeconfig)
+    namespaces = tuple(sorted({vm.get('namespace', 'default') for vm in variables.get('vmnet_vms', [])}))
+    objects = preload_objects(node_names, variables.get('vmnet_spiderpool_namespace', 'kube-system'), 'spiderpool', namespaces)
+    for obj, status in objects:
+        http.apply(obj, status)
+    report.say('    CRDs served: Spiderpool v1.2 (SpiderIPPool, SpiderSubnet, SpiderMultusConfig, ...), '
+               'NetworkAttachmentDefinition, KubeVirt VirtualMachine/VirtualMachineInstance')
+    report.say('    preloaded: %d objects (nodes %s; KubeVirt and Spiderpool workloads ready; SpiderCoordinator default Synced; '
+               'namespaces %s)' % (len(objects), ', '.join(node_names), ', '.join(namespaces)))
+    report.say('    simulations on: %s (what the Spiderpool and KubeVirt controllers would write; no controller runs here)'
+               % ', '.join(SIMULATIONS))
+
+
+def ansible_extra_env():
+    """Helm cannot run here: kubernetes.core.helm calls a DOUBLE that records each command line."""
+    return {'HELM_DOUBLE_STATE': str(DEMO_DIR / 'helm-double-state.json'), 'HELM_DOUBLE_LOG': str(DEMO_DIR / 'helm-double-calls.jsonl'),
+            'HELM_DOUBLE_PYTHON': sys.executable}
+
+
+def helm_calls():
+    log = DEMO_DIR / 'helm-double-calls.jsonl'
+    if not log.exists():
+        return []
+    return [json.loads(line)['argv'] for line in log.read_text(encoding='utf-8').splitlines() if line.strip()]
+
+
+# -- ansible-playbook with progress -------------------------------------------------------------
+def run_playbook(report, argv, env, log_path, verbose=False):
+    """Run *argv*, print one line per finished task (or everything with *verbose*); return (rc, output)."""
+    tracker = TaskTracker()
+    lines = []
+    started = time.monotonic()
+    with subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env, cwd=str(ROOT), bufsize=1) as process, \
+            log_path.open('w', encoding='utf-8') as log:
+        for raw in process.stdout:
+            log.write(raw)
+            line = raw.rstrip('\n')
+            lines.append(line)
+            if verbose:
+                report.say(line)
+                continue
+            play = PLAY_LINE.match(line)
+            for _play, task, statuses in tracker.feed(line):
+                report.say('    %6.1fs  %s' % (time.monotonic() - started, task_line(task, statuses)))
+            if play:
+                report.say('  play: %s' % play.group('name'))
+            elif line.startswith(('fatal:', 'failed:')) or line.startswith('ERROR!') or line.startswith('[ERROR]'):
+                report.say('      ' + line[:600])
+        for _play, task, statuses in tracker.finish():
+            report.say('    %6.1fs  %s' % (time.monotonic() - started, task_line(task, statuses)))
+        rc = process.wait()
+    return rc, '\n'.join(lines)
+
+
+def changed_tasks(output):
+    """(play, task, hosts) of every task that reported changed."""
+    return [(play, task, sorted(host for host, status in statuses.items() if status == 'changed'))
+            for play, task, statuses in task_outcomes(output.splitlines()) if 'changed' in statuses.values()]
+
+
+# -- the demo ---------------------------------------------------------------------------------------
+def write_inventory(host_lab, kubeconfig):
+    """The lab overlay (DEMO_DIR/inventory) that goes after inventory/sample on the command line."""
+    lab_inventory = yaml.safe_load(host_lab.inventory.read_text(encoding='utf-8'))
+    hosts_yml, group_vars = overlay_inventory(lab_inventory, sample_hosts(), kubeconfig)
+    inventory_dir = DEMO_DIR / 'inventory'
+    if inventory_dir.exists():
+        shutil.rmtree(inventory_dir)
+    for group, variables in group_vars.items():
+        (inventory_dir / 'group_vars' / group).mkdir(parents=True)
+        (inventory_dir / 'group_vars' / group / 'lab.yml').write_text(
+            '---\n# Generated by `python -m lab demo`: the lab laid over inventory/sample.\n' + yaml.safe_dump(variables, sort_keys=True),
+            encoding='utf-8')
+    (inventory_dir / 'hosts.yml').write_text(
+        '---\n# Generated by `python -m lab demo`: the sample hosts on the lab nodes.\n' + yaml.safe_dump(hosts_yml, sort_keys=True),
+        encoding='utf-8')
+    return ['-i', str(SAMPLE_INVENTORY), '-i', str(inventory_dir)]
+
+
+def print_summary(report, host_lab, emulator, env, inventory_args, names, variables):
+    bridge_names = [entry.get('name') for entry in variables.get('vmnet_ovs_bridge_bridges', [])] or ['br1']
+    report.say('\nNodes (read from each node\'s own Open vSwitch and kernel)')
+    states = {name: collect_node(node) for name, node in zip(names, host_lab.nodes)}
+    report.say(format_table(['node', 'bridge', 'uplink', 'moved IP (on the bridge)', 'VLANs on the uplink'],
+                            [node_row(name, states[name]) for name in names]))
+    for name in names:
+        for bridge in states[name]['bridges']:
+            if bridge['left_on_uplink']:
+                report.fail('node %s' % name, 'addresses still on %s: %s' % (bridge['uplink'], ', '.join(bridge['left_on_uplink'])))
+    if all(states[name]['bridges'] for name in names):
+        report.say('\nFabric reachability (ping from row to column; VLANs through probe ports on %s)' % bridge_names[0])
+        fabric = probe_fabric(host_lab, names, bridge_names[0], vlan_networks(variables))
+        report.say(fabric_table(names, fabric))
+        broken = ['%s: %s -> %s' % (network, src, dst) for network, pairs in fabric.items() for (src, dst), ok in pairs.items() if not ok]
+        if broken:
+            report.fail('fabric', '; '.join(broken))
+    else:
+        report.skip('fabric matrix', 'not every node has an OVS bridge')
+    calls = helm_calls()
+    if calls:
+        report.say('\nHelm (a DOUBLE: helm cannot run here; these are the command lines kubernetes.core.helm ran)')
+        for argv in calls:
+            if 'upgrade' in argv or 'uninstall' in argv:
+                report.say('  helm ' + ' '.join(argv))
+    client = api_client(emulator.kubeconfig)
+    report.say('\nIP pools (SpiderIPPool status from the API)')
+    report.say(format_table(['pool', 'subnet', 'used/total', 'default', 'Multus CR'],
+                            pool_rows(list_objects(client, 'spiderpool.spidernet.io/v2beta1', 'SpiderIPPool'))))
+    report.say('\nVMs (vmnet.kubevirt.vm_network_info)')
+    namespaces = sorted({vm.get('namespace', 'default') for vm in variables.get('vmnet_vms', [])})
+    vms = []
+    for namespace in namespaces:
+        vms += adhoc_module(env, inventory_args, 'vmnet.kubevirt.vm_network_info',
+                            {'namespace': namespace, 'kubeconfig': str(emulator.kubeconfig)}).get('vms', [])
+    rows, verdicts = vm_rows(vms)
+    report.say(format_table(['VM', 'NIC', 'mode', 'Multus CR', 'IP pools', 'MAC', 'IPs'], rows))
+    for verdict in verdicts:
+        report.say('  ' + verdict)
+    report.say('  (No VM boots here: there is no KubeVirt controller. MACs and IPs are what the API holds; the '
+               'emulator\'s simulations fill VMI and pool status the way KubeVirt and Spiderpool would.)')
+
+
+def run_site(report, step_title, argv_base, env, log_name, verbose):
+    """site.yml when every step playbook exists; else the ones that exist, the others skipped."""
+    missing = missing_playbooks()
+    if not missing:
+        argv = argv_base + [str(SITE)]
+        report.say('  $ %s' % ' '.join(argv[1:]))
+        return [run_playbook(report, argv, env, DEMO_DIR / log_name, verbose)]
+    report.skip(step_title + ': site.yml', 'playbooks/%s.yml not in this checkout yet, so site.yml cannot load'
+                % '.yml, playbooks/'.join(missing))
+    results = []
+    for name in STEP_PLAYBOOKS:
+        if name in missing:
+            report.skip('%s: playbooks/%s.yml' % (step_title, name), 'not in this checkout yet')
+            continue
+        argv = argv_base + [str(ROOT / 'playbooks' / ('%s.yml' % name))]
+        report.say('  $ %s' % ' '.join(argv[1:]))
+        results.append(run_playbook(report, argv, env, DEMO_DIR / ('%s-%s' % (name, log_name)), verbose))
+    return results
+
+
+def run_demo(args, report, state):
+    from lab.hosts.lab import HostLab  # pylint: disable=import-outside-toplevel
+    names = sample_hosts()
+    variables = sample_vars()
+    if args.nodes < len(names):
+        report.fail('lab', '--nodes %d: the sample inventory names %d workers' % (args.nodes, len(names)))
+        return
+    report.step('Lab up: %d nodes over real SSH (Open vSwitch installed by the ovs role from a local apt repository)' % args.nodes)
+    with_ovs = not (ROOT / 'roles' / 'ovs').is_dir()
+    if with_ovs:
+        report.say('    roles/ovs is not in this checkout yet: the nodes start with Open vSwitch already installed')
+    host_lab = HostLab.create(args.nodes, with_ovs=with_ovs, name=LAB_NAME)
+    state['lab_name'] = host_lab.name
+    report.say('    %s' % ', '.join('%s=%s' % (name, node.mgmt_ip) for name, node in zip(names, host_lab.nodes)))
+
+    report.step('API emulator: a cluster where KubeVirt and Spiderpool are installed')
+    emulator = Emulator.start(['--crds', 'spiderpool-v1.2'] + ['--simulate=%s' % name for name in SIMULATIONS])
+    state.update({'emulator_pid': emulator.pid, 'kubeconfig': str(emulator.kubeconfig)})
+    preload_cluster(report, emulator, names, variables)
+
+    report.step('Inventory: inventory/sample with the lab laid over it')
+    inventory_args = write_inventory(host_lab, emulator.kubeconfig)
+    state['inventory'] = inventory_args
+    env = host_lab.ansible_env()
+    env.update(ansible_extra_env())
+    argv_base = [str(ROOT / '.venv' / 'bin' / 'ansible-playbook')] + inventory_args
+    report.say('    ansible-playbook %s playbooks/site.yml' % ' '.join(inventory_args))
+
+    report.step('site.yml, first pass')
+    first = run_site(report, 'first pass', argv_base, env, 'site-pass1.log', args.verbose)
+    for rc, output in first:
+        if rc != 0:
+            report.fail('first pass', 'ansible-playbook exited %d; log in %s' % (rc, DEMO_DIR))
+            return
+        report.say('    recap: %s' % recap_totals(parse_recap(output)))
+
+    report.step('Summary')
+    print_summary(report, host_lab, emulator, env, inventory_args, names, variables)
+
+    report.step('site.yml, second pass (must change nothing)')
+    second = run_site(report, 'second pass', argv_base, env, 'site-pass2.log', args.verbose)
+    for rc, output in second:
+        totals = recap_totals(parse_recap(output))
+        if rc != 0:
+            report.fail('second pass', 'ansible-playbook exited %d; log in %s' % (rc, DEMO_DIR))
+        elif totals.get('changed', 0):
+            report.fail('second pass', 'changed=%d: %s' % (totals['changed'], '; '.join(
+                '%s [%s]' % (task, ' '.join(hosts)) for _play, task, hosts in changed_tasks(output))))
+        else:
+            report.say('    second pass: changed=0 (ok=%d on %d hosts)' % (totals.get('ok', 0), len(parse_recap(output))))
+
+
+def main(argv=None):
+    args = build_parser().parse_args(argv)
+    report = Report()
+    if os.geteuid() != 0:
+        print('python -m lab demo: must run as root (the lab builds nodes in network namespaces)', file=sys.stderr)
+        return EXIT_FAILED
+    previous = load_state()
+    if args.down:
+        if previous:
+            teardown(report, previous)
+        else:
+            report.say('no kept demo lab')
+        return EXIT_OK
+    if previous:
+        report.step('Removing the lab kept by an earlier --keep run')
+        teardown(report, previous)
+    state = {}
+    try:
+        run_demo(args, report, state)
+    except Exception as error:  # pylint: disable=broad-exception-caught
+        report.fail('demo', '%s: %s' % (type(error).__name__, error))
+    finally:
+        if args.keep and state:
+            save_state(state)
+            report.step('Kept: the lab and the API emulator stay up')
+            report.say('    ansible-playbook %s playbooks/site.yml' % ' '.join(state.get('inventory', [])))
+            report.say('    KUBECONFIG=%s' % state.get('kubeconfig'))
+            report.say('    python -m lab demo --down   # removes them')
+        else:
+            report.step('Teardown')
+            teardown(report, state)
+    code = report.exit_code()
+    report.step('Result: %s' % {EXIT_OK: 'done, every step ran', EXIT_FAILED: 'FAILED', EXIT_INCOMPLETE: 'INCOMPLETE'}[code])
+    for title, reason in report.skipped:
+        report.say('    skipped  %s: %s' % (title, reason))
+    for title, reason in report.failed:
+        report.say('    failed   %s: %s' % (title, reason))
+    return code
