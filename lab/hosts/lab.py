@@ -390,6 +390,9 @@ class HostLab:
         self.known_hosts.write_text('\n'.join(lines) + '\n', encoding='utf-8')
 
     # -- teardown ----------------------------------------------------------------------------
+    def _controller_pids(self):
+        return system.processes_in([system.ns_inode(system.netns_path(self.controller_ns))])
+
     def namespaces(self):
         return [self.switch_ns, self.controller_ns] + [node.namespace for node in self.nodes]
 
@@ -403,8 +406,7 @@ class HostLab:
             _collect(errors, system.delete_netns, vm_ns)
         for node in self.nodes:
             _collect(errors, node.power_off)
-        controller_pids = lambda: system.processes_in([system.ns_inode(system.netns_path(self.controller_ns))])  # noqa: E731
-        _collect(errors, system.stop_processes, controller_pids)
+        _collect(errors, system.stop_processes, self._controller_pids)
         if system.netns_exists(self.switch_ns):
             _collect(errors, system.ip_in, self.switch_ns, 'link', 'delete', 'ctl', check=False)
         for namespace in (self.controller_ns, self.switch_ns):

@@ -57,7 +57,7 @@ def test_tcp_crosses_the_userspace_bridges(host_lab, vm_bridges):
             if sent.returncode == 0:
                 break
             time.sleep(0.05)
-        received, _ = listener.communicate(timeout=10)
+        received = listener.communicate(timeout=10)[0]
     finally:
         if listener.poll() is None:
             listener.kill()
@@ -76,7 +76,7 @@ def test_switch_port_carries_the_vlan_tag(host_lab, vm_bridges):
         deadline = time.monotonic() + 10
         while capture.poll() is None and time.monotonic() < deadline:
             sender.ping(receiver.ip, count=1, timeout=1)
-        output, _ = capture.communicate(timeout=5)
+        output = capture.communicate(timeout=5)[0]
     finally:
         if capture.poll() is None:
             capture.kill()
