@@ -150,7 +150,15 @@ class Handler(BaseHTTPRequestHandler):
             return b''.join(chunks)
         return b''
 
+    def _log_before_answer(self, code):
+        """Record the request before the client can see the answer (tests read the log right after)."""
+        entry, self._pending = getattr(self, '_pending', None), None
+        if entry is not None:
+            entry['status'] = code
+            self.lab.record(entry)
+
     def send_json(self, code, body, headers=None, content_type='application/json'):
+        self._log_before_answer(code)
         data = json.dumps(body, separators=(',', ':')).encode()
         self.send_response(code)
         self.send_header('Content-Type', content_type)
@@ -167,6 +175,7 @@ class Handler(BaseHTTPRequestHandler):
             self.wfile.write(data)
 
     def send_stream(self, response):
+        self._log_before_answer(200)
         self.send_response(200)
         self.send_header('Content-Type', 'application/json')
         self.send_header('Transfer-Encoding', 'chunked')
@@ -205,18 +214,19 @@ class Handler(BaseHTTPRequestHandler):
                  'name': request.name, 'subresource': request.subresource, 'dry_run': request.dry_run, 'status': None,
                  'query': {k: v[-1] for k, v in query.items()},
                  'content_type': headers.get('content-type'), 'field_manager': query.get('fieldManager', [None])[-1]}
+        self._pending = entry
         try:
-            status = self.serve(method, path, query, headers, request)
+            self.serve(method, path, query, headers, request, entry)
         except (BrokenPipeError, ConnectionResetError):
-            status = 499
             self.close_connection = True
-        entry['status'] = status
-        lab.record(entry)
+        self._log_before_answer(499)
 
-    def serve(self, method, path, query, headers, request):
+    def serve(self, method, path, query, headers, request, entry):  # pylint: disable=too-many-arguments,too-many-positional-arguments
         lab = self.lab
         fault = lab.pick_fault(request) if request.verb else None
+        entry['fault'] = None
         if fault is not None:
+            entry['fault'] = {'status': fault.status, 'latency': fault.latency}
             if fault.latency:
                 time.sleep(fault.latency)
             if fault.status:

@@ -6,6 +6,8 @@ import sys
 
 import yaml
 
+from lab.kubeapi.fixtures import start_kubeapi
+
 ROOT = pathlib.Path(__file__).resolve().parents[3]
 PLAYBOOK = str(pathlib.Path(sys.executable).parent / 'ansible-playbook')
 SP = 'spiderpool.spidernet.io/v2beta1'
@@ -145,3 +147,24 @@ def test_throttled_create_fails_the_task_and_stores_nothing(kubeapi, tmp_path):
     assert results['retried']['changed'] is True
     creates = [r['status'] for r in kubeapi.requests() if r['verb'] == 'create' and r['resource'] == 'spiderippools']
     assert creates == [429, 201]
+
+
+def test_token_and_tls_auth_options(tmp_path):
+    with start_kubeapi(tmp_path / 'secure', tls=True, token='t0ken') as server:
+        base = {'host': server.url, 'api_key': 't0ken', 'ca_cert': server.ca_cert}
+        tasks = keep('good', {'kubernetes.core.k8s_info': dict(base, kind='Namespace', name='kube-system')})
+        tasks += keep('no_verify', {'kubernetes.core.k8s_info': dict(base, kind='Namespace', name='default', ca_cert=None,
+                                                                     validate_certs=False)})
+        tasks += keep('bad_token', {'kubernetes.core.k8s_info': dict(base, kind='Namespace', api_key='wrong'),
+                                    'ignore_errors': True})
+        tasks += keep('bad_ca', {'kubernetes.core.k8s_info': dict(base, kind='Namespace', ca_cert=None,
+                                                                  validate_certs=True), 'ignore_errors': True})
+        tasks += keep('kubeconfig', {'kubernetes.core.k8s': {'kubeconfig': server.kubeconfig, 'state': 'present',
+                                                             'definition': pool('p1', ['10.30.0.10'])}})
+        results = run_playbook(server, tmp_path, tasks, module_defaults={})
+        assert [r['metadata']['name'] for r in results['good']['resources']] == ['kube-system']
+        assert [r['metadata']['name'] for r in results['no_verify']['resources']] == ['default']
+        assert results['bad_token']['failed'] is True and '401' in json.dumps(results['bad_token'])
+        assert results['bad_ca']['failed'] is True and 'CERTIFICATE_VERIFY_FAILED' in json.dumps(results['bad_ca'])
+        assert results['kubeconfig']['changed'] is True
+        assert server.get(SP, 'SpiderIPPool', 'p1')['spec']['ips'] == ['10.30.0.10']
