@@ -32,6 +32,8 @@ def test_reboot_keeps_disk_and_drops_runtime_state(make_host_lab):
                                'echo gone > /run/vmnet-marker && echo gone > /tmp/vmnet-marker'])
         node.exec(['ip', 'addr', 'add', '192.0.2.99/32', 'dev', 'lo'])
         node.exec(['ovs-vsctl', 'add-br', 'br-kept', '--', 'set', 'Bridge', 'br-kept', 'datapath_type=netdev'])
+        # A kept SSH master (ControlPersist) must not hang the next run after the reboot.
+        assert own_lab.run_ansible('all', 'ansible.builtin.ping').returncode == 0
         pids_before = set(node.pids())
         host_key_before = node.host_key()
 
