@@ -905,10 +905,9 @@ def _conflict_error(res, name, conflict):
     causes = []
     for head, path in conflict.conflicts:
         text = managed.path_text(path)
+        using = ' using ' + head['apiVersion'] if head.get('apiVersion') else ''
         causes.append({'reason': 'FieldManagerConflict', 'field': text,
-                       'message': 'conflict with "%s"%s: %s' % (head.get('manager'),
-                                                                 ' using ' + head['apiVersion'] if head.get('apiVersion') else '',
-                                                                 text)})
+                       'message': 'conflict with "%s"%s: %s' % (head.get('manager'), using, text)})
     message = 'Apply failed with %d conflict%s: %s' % (len(causes), '' if len(causes) == 1 else 's',
                                                        '; '.join(c['message'] for c in causes))
     return ApiError(409, message, details={'name': name, 'group': res.group, 'kind': res.plural, 'causes': causes})
@@ -945,7 +944,7 @@ def _crd_causes(crd, old):
                                            'Required value: schemas are required'))
             continue
         for problem in structural.structural_problems(schema, 'spec.versions[%d].schema.openAPIV3Schema' % index):
-            field, _, message = problem.partition(': ')
+            field, _sep, message = problem.partition(': ')
             causes.append(structural.cause('FieldValueInvalid', field, message))
     if old is not None:
         old_spec = old.get('spec') or {}

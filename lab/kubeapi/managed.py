@@ -102,7 +102,7 @@ def _atomic_map(schema):
 
 def _find(container, element):
     """Child of ``container`` named by one path element, or a sentinel when absent."""
-    kind, _, raw = element.partition(':')
+    kind, _sep, raw = element.partition(':')
     if kind == 'f':
         return container.get(raw, MISSING) if isinstance(container, dict) else MISSING
     if not isinstance(container, list):
@@ -137,7 +137,7 @@ def remove_path(obj, path):
             return
         parents.append(child)
     container, element = parents[-1], path[-1]
-    kind, _, raw = element.partition(':')
+    kind, _sep, raw = element.partition(':')
     if kind == 'f' and isinstance(container, dict):
         container.pop(raw, None)
     elif isinstance(container, list):
@@ -207,7 +207,7 @@ class Conflict(Exception):
 def path_text(path):
     parts = []
     for element in path:
-        kind, _, raw = element.partition(':')
+        kind, _sep, raw = element.partition(':')
         if kind == 'f':
             parts.append('.' + raw)
         elif kind == 'k':

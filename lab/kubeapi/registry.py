@@ -161,7 +161,7 @@ class Registry:
             return self.resources.get((group, version), {}).get(plural)
 
     def by_kind(self, api_version, kind):
-        group, _, version = api_version.rpartition('/')
+        group, _sep, version = api_version.rpartition('/')
         with self.lock:
             for res in self.resources.get((group, version), {}).values():
                 if res.kind == kind:
@@ -219,8 +219,8 @@ class Registry:
                 versions = [v for (g, v) in self.resources if g == group]
                 entries = []
                 for version in _by_priority(versions):
-                    resources = [_aggregated_resource(res) for res in sorted(self.resources[(group, version)].values(),
-                                                                              key=lambda r: r.plural)]
+                    served = sorted(self.resources[(group, version)].values(), key=lambda r: r.plural)
+                    resources = [_aggregated_resource(res) for res in served]
                     entries.append({'version': version, 'resources': resources, 'freshness': 'Current'})
                 items.append({'metadata': {'name': group, 'creationTimestamp': None}, 'versions': entries})
         return {'kind': 'APIGroupDiscoveryList', 'apiVersion': api_version, 'metadata': {}, 'items': items}

@@ -59,10 +59,9 @@ def test_k8s_present_twice_info_selectors_json_patch_force_and_absent(kubeapi, t
     tasks += keep('first', {'kubernetes.core.k8s': {'state': 'present', 'definition': pool('p1', ['10.30.0.10'], {'tier': 'a'})}})
     tasks += keep('second', {'kubernetes.core.k8s': {'state': 'present', 'definition': pool('p1', ['10.30.0.10'], {'tier': 'a'})}})
     tasks += keep('other', {'kubernetes.core.k8s': {'state': 'present', 'definition': pool('p2', ['10.30.0.20'], {'tier': 'b'})}})
-    tasks += keep('info_label', {'kubernetes.core.k8s_info': {'api_version': SP, 'kind': 'SpiderIPPool',
-                                                               'label_selectors': ['tier=b']}})
-    tasks += keep('info_field', {'kubernetes.core.k8s_info': {'api_version': SP, 'kind': 'SpiderIPPool',
-                                                               'field_selectors': ['metadata.name=p1']}})
+    pools = {'api_version': SP, 'kind': 'SpiderIPPool'}
+    tasks += keep('info_label', {'kubernetes.core.k8s_info': dict(pools, label_selectors=['tier=b'])})
+    tasks += keep('info_field', {'kubernetes.core.k8s_info': dict(pools, field_selectors=['metadata.name=p1'])})
     tasks += keep('json_patch', {'kubernetes.core.k8s_json_patch': {
         'api_version': SP, 'kind': 'SpiderIPPool', 'name': 'p1',
         'patch': [{'op': 'add', 'path': '/spec/gateway', 'value': '10.30.0.1'}]}})

@@ -123,7 +123,7 @@ def test_watch_with_label_selector_reports_objects_leaving_the_selection(kubeapi
     configmaps.create(body=body, namespace='default')
     configmaps.patch(body={'metadata': {'labels': {'watch': 'no'}}}, name='sel', namespace='default',
                      content_type='application/merge-patch+json')
-    status, _ = kubeapi.http('GET', '/api/v1/namespaces/default/configmaps')
+    status, _listing = kubeapi.http('GET', '/api/v1/namespaces/default/configmaps')
     assert status == 200
     pool = urllib3.PoolManager()
     response = pool.request('GET', kubeapi.url + '/api/v1/namespaces/default/configmaps',
