@@ -1,0 +1,236 @@
+"""vm_network and vm_network_info through ansible-playbook against the kubeapi emulator."""
+import json
+
+import pytest
+
+from vm_playbook import ROOT, bridge_world, namespace, run_tasks
+
+KV = ('kubevirt.io/v1', 'VirtualMachine')
+MOD = 'vmnet.kubevirt.vm_network'
+INFO = 'vmnet.kubevirt.vm_network_info'
+TWO_NICS = [{'name': 'front', 'multus_cr': 'kube-system/ovs-vlan30', 'use_default_ip_pool': False, 'ip_pools': {'ipv4': ['v30']}},
+            {'name': 'back', 'multus_cr': 'kube-system/ovs-vlan40', 'use_default_ip_pool': False, 'ip_pools': {'ipv4': ['v40']}}]
+
+
+def vm_writes(kubeapi):
+    return [w for w in kubeapi.writes() if w['resource'] == 'virtualmachines']
+
+
+def module_writes(kubeapi):
+    """Non-dry-run writes, leaving out the test's own set-up (its field manager is lab-fixture)."""
+    return [w for w in kubeapi.writes() if w.get('field_manager') != 'lab-fixture']
+
+
+def test_masquerade_on_a_cluster_without_spiderpool(tmp_path):
+    """Masquerade needs only KubeVirt: whatever CNI (Calico, Cilium, Flannel) serves the pod network."""
+    from lab.kubeapi.fixtures import start_kubeapi
+    import yaml
+    with start_kubeapi(tmp_path / 'api', crds='none') as api:
+        for crd in ('kubevirt-virtualmachines.yaml', 'kubevirt-virtualmachineinstances.yaml'):  # KubeVirt only: no Multus, no Spiderpool
+            api.apply(yaml.safe_load((ROOT / 'lab' / 'kubeapi' / 'crds' / 'common' / crd).read_text()))
+        api.apply(namespace('vms'))
+        args = {'name': 'web1', 'namespace': 'vms', 'ports': [{'port': 22}], 'disk': {'image': 'quay.io/containerdisks/fedora:41'}}
+        (first, second), _out = run_tasks(tmp_path, [(MOD, args), (MOD, args)], env=api.env())
+        assert first['changed'] is True and first['vms'][0]['action'] == 'created', first
+        assert second['changed'] is False and second['vms'][0]['action'] == 'unchanged', second
+        stored = api.get(*KV, name='web1', namespace='vms')
+        iface = stored['spec']['template']['spec']['domain']['devices']['interfaces'][0]
+        assert iface['masquerade'] == {} and stored['spec']['template']['spec']['networks'] == [{'name': 'default', 'pod': {}}]
+        assert stored['spec']['runStrategy'] == 'Always' and 'running' not in stored['spec']
+        assert first['vms'][0]['live_migratable'] is True
+        # bridge mode on that cluster fails in preflight, writing nothing
+        api.clear_requests()
+        bad = {'name': 'db1', 'namespace': 'vms', 'network_mode': 'bridge', 'nics': [{'name': 'a', 'multus_cr': 'kube-system/ovs'}]}
+        (result,), _out = run_tasks(tmp_path, [(MOD, bad)], env=api.env(), name='bad')
+        assert result['failed'] and 'needs Spiderpool' in result['msg']
+        assert api.writes() == []
+
+
+def test_bridge_one_nic_default_pool_then_idempotent_with_server_defaults(kubeapi, tmp_path):
+    bridge_world(kubeapi)
+    kubeapi.simulate('vm-vmi')  # the emulated KubeVirt adds status and a VMI: the re-run must still be unchanged
+    args = {'name': 'db1', 'namespace': 'vms', 'network_mode': 'bridge', 'nics': [{'name': 'ovs30', 'multus_cr': 'kube-system/ovs-vlan30'}]}
+    (first, second, info), _out = run_tasks(tmp_path, [(MOD, args), (MOD, args), (INFO, {'name': 'db1', 'namespace': 'vms'})],
+                                            env=kubeapi.env())
+    assert first['vms'][0]['action'] == 'created' and first['changed'] is True
+    assert second['changed'] is False, second
+    stored = kubeapi.get(*KV, name='db1', namespace='vms')
+    assert stored['spec']['template']['spec']['networks'] == [{'name': 'ovs30', 'multus': {'networkName': 'kube-system/ovs-vlan30',
+                                                                                            'default': True}}]
+    assert 'ipam.spidernet.io/ippools' not in (stored['spec']['template']['metadata'].get('annotations') or {})
+    assert first['vms'][0]['nics'][0]['ip_pools'] == {'ipv4': ['v30']}  # the CR's default pool, read by preflight
+    assert len(vm_writes(kubeapi)) == 1
+    view = info['vms'][0]
+    assert view['network_mode'] == 'bridge' and view['nics'][0]['mac_address'] == first['vms'][0]['nics'][0]['mac_address']
+    assert view['printable_status'] == 'Running' and view['ready'] is True
+
+
+def test_bridge_batch_with_manual_pools_check_mode_diff_and_rerun(kubeapi, tmp_path):
+    bridge_world(kubeapi)
+    args = {'namespace': 'vms', 'network_mode': 'bridge', 'live_migration': 'ignore', 'nics': TWO_NICS,
+            'vms': [{'name': 'app%d' % i} for i in range(6)]}
+    (checked,), out = run_tasks(tmp_path, [(MOD, args)], env=kubeapi.env(), check=True, diff=True, name='check')
+    assert checked['changed'] is True and [v['action'] for v in checked['vms']] == ['created'] * 6
+    assert module_writes(kubeapi) == []
+    assert any(r['dry_run'] for r in kubeapi.requests() if r['verb'] == 'create')
+    assert 'app3' in out  # diff shown per VM
+    kubeapi.clear_requests()
+    (first,), _out = run_tasks(tmp_path, [(MOD, args)], env=kubeapi.env(), name='first')
+    assert first['changed'] is True and len(vm_writes(kubeapi)) == 6
+    stored = kubeapi.get(*KV, name='app5', namespace='vms')
+    assert json.loads(stored['spec']['template']['metadata']['annotations']['ipam.spidernet.io/ippools']) == [{'ipv4': ['v30']},
+                                                                                                          {'ipv4': ['v40']}]
+    kubeapi.clear_requests()
+    (again,), _out = run_tasks(tmp_path, [(MOD, args)], env=kubeapi.env(), name='again')
+    assert again['changed'] is False and module_writes(kubeapi) == []
+    reads = [r for r in kubeapi.requests() if r['resource'] == 'virtualmachines']
+    assert [r['verb'] for r in reads] == ['list']  # one LIST for the whole batch, no GET per VM
+    pool_reads = [r for r in kubeapi.requests() if r['resource'] == 'spiderippools']
+    assert [r['verb'] for r in pool_reads] == ['list']
+
+
+def test_nic_add_then_remove_on_a_live_vm(kubeapi, tmp_path):
+    bridge_world(kubeapi)
+    kubeapi.simulate('vm-vmi')
+    base = {'name': 'app', 'namespace': 'vms', 'network_mode': 'bridge', 'nics': TWO_NICS[:1]}
+    grown = dict(base, nics=TWO_NICS)
+    info = (INFO, {'namespace': 'vms'})
+    (created, added, seen, removed, removed_again), _out = run_tasks(
+        tmp_path, [(MOD, base), (MOD, grown), info, (MOD, base), (MOD, base)], env=kubeapi.env())
+    assert created['vms'][0]['action'] == 'created'
+    assert added['vms'][0]['action'] == 'updated'
+    assert removed['vms'][0]['action'] == 'updated'
+    assert removed_again['changed'] is False
+    stored = kubeapi.get(*KV, name='app', namespace='vms')
+    ifaces = stored['spec']['template']['spec']['domain']['devices']['interfaces']
+    assert [(i['name'], i.get('state')) for i in ifaces] == [('front', None), ('back', 'absent')]
+    assert [n['name'] for n in stored['spec']['template']['spec']['networks']] == ['front', 'back']
+    # the MAC of the kept NIC never changed
+    assert ifaces[0]['macAddress'] == created['vms'][0]['nics'][0]['mac_address']
+    assert [n['state'] for n in removed['vms'][0]['nics']] == ['up', 'absent']
+    # vm_network_info: both NICs with their pools, MACs and the IPs the (simulated) VMI reports
+    view = seen['vms'][0]
+    assert [(n['name'], n['multus_cr'], n['ip_pools']) for n in view['nics']] == [
+        ('front', 'kube-system/ovs-vlan30', {'ipv4': ['v30']}), ('back', 'kube-system/ovs-vlan40', {'ipv4': ['v40']})]
+    assert view['nics'][0]['ip_addresses'] == ['10.30.1.1'] and view['nics'][1]['ip_addresses'] == ['10.40.1.1']
+    assert [n['mac_address'] for n in view['nics']] == [n['mac_address'] for n in added['vms'][0]['nics']]
+    assert removed['vms'][0]['nics'][0]['ip_addresses'] == ['10.30.1.1']
+
+
+def test_preflight_reports_every_problem_and_writes_nothing(kubeapi, tmp_path):
+    bridge_world(kubeapi, size=3)
+    kubeapi.apply({'apiVersion': 'spiderpool.spidernet.io/v2beta1', 'kind': 'SpiderIPPool', 'metadata': {'name': 'off'},
+                   'spec': {'subnet': '10.50.0.0/24', 'ips': ['10.50.0.10'], 'disable': True}})
+    kubeapi.clear_requests()
+    args = {'namespace': 'vms', 'network_mode': 'bridge', 'nics': TWO_NICS, 'vms': [{'name': 'v%d' % i} for i in range(4)] + [
+        {'name': 'odd', 'nics': [{'name': 'x', 'multus_cr': 'kube-system/nope'},
+                                 {'name': 'y', 'multus_cr': 'kube-system/ovs-vlan40', 'use_default_ip_pool': False,
+                                  'ip_pools': {'ipv4': ['off', 'missing']}}]}]}
+    (result,), _out = run_tasks(tmp_path, [(MOD, args)], env=kubeapi.env())
+    assert result['failed'] is True
+    text = '\n'.join(result['problems'])
+    assert "vms[4].nics[0].multus_cr: 'kube-system/nope' does not exist" in text
+    assert "vms[4].nics[1].ip_pools.ipv4[0]: 'off' is disabled" in text
+    assert "vms[4].nics[1].ip_pools.ipv4[1]: 'missing' does not exist" in text
+    assert "['v30'] have no free IP left for 1 NIC(s)" in text and "['v40'] have no free IP left for 1 NIC(s)" in text
+    assert module_writes(kubeapi) == []
+
+
+def test_required_live_migration_blocked_fails_before_writing(kubeapi, tmp_path):
+    kubeapi.apply(namespace('vms'))
+    kubeapi.clear_requests()
+    args = {'name': 'web', 'namespace': 'vms', 'live_migration': 'required',
+            'disk': {'source_url': 'docker://quay.io/containerdisks/fedora:41', 'size': '10Gi', 'access_modes': ['ReadWriteOnce']}}
+    (result,), _out = run_tasks(tmp_path, [(MOD, args)], env=kubeapi.env())
+    assert result['failed'] and 'live_migration' in result['msg'] and 'ReadWriteMany' in result['msg']
+    assert module_writes(kubeapi) == []
+
+
+def test_state_absent_deletes_once(kubeapi, tmp_path):
+    kubeapi.apply(namespace('vms'))
+    args = {'name': 'web', 'namespace': 'vms'}
+    (made, gone, gone_again), _out = run_tasks(tmp_path, [(MOD, args), (MOD, dict(args, state='absent')), (MOD, dict(args, state='absent'))],
+                                               env=kubeapi.env())
+    assert made['changed'] and gone['changed'] and gone['vms'][0]['action'] == 'deleted'
+    assert gone_again['changed'] is False and gone_again['vms'][0]['action'] == 'absent'
+    assert kubeapi.get(*KV, name='web', namespace='vms') is None
+
+
+def test_render_only_needs_no_cluster_and_no_kubeconfig(tmp_path):
+    import os
+    env = dict((k, v) for k, v in os.environ.items() if not k.startswith(('K8S_AUTH', 'KUBECONFIG')))
+    env['HOME'] = str(tmp_path)  # no ~/.kube/config either
+    args = {'name': 'db1', 'namespace': 'vms', 'network_mode': 'bridge', 'render_only': True, 'nics': TWO_NICS}
+    (result,), _out = run_tasks(tmp_path, [(MOD, args)], env=env)
+    assert not result.get('failed'), result
+    assert result['vms'][0]['manifest']['kind'] == 'VirtualMachine' and result['vms'][0]['action'] == 'rendered'
+
+
+@pytest.mark.parametrize('status, retry_after', [(500, None), (503, 1), (429, 0), (409, None)])
+def test_injected_faults_during_bulk_apply_converge_without_duplicates(kubeapi, tmp_path, status, retry_after):
+    bridge_world(kubeapi)
+    names = ['f%d' % i for i in range(5)]
+    kubeapi.inject(status=status, verb='create', resource='virtualmachines', count=3, retry_after=retry_after)
+    kubeapi.inject(status=500, verb='list', resource='spiderippools', count=1)
+    args = {'namespace': 'vms', 'network_mode': 'bridge', 'live_migration': 'ignore', 'nics': TWO_NICS, 'vms': [{'name': n} for n in names]}
+    (result,), _out = run_tasks(tmp_path, [(MOD, args)], env=kubeapi.env())
+    assert not result.get('failed'), result.get('msg')
+    assert result['api_retries'] >= 1
+    stored = kubeapi.client().resources.get(api_version='kubevirt.io/v1', kind='VirtualMachine').get(namespace='vms').to_dict()['items']
+    assert sorted(vm['metadata']['name'] for vm in stored) == names
+    creates = [w for w in kubeapi.writes() if w['resource'] == 'virtualmachines' and w['verb'] == 'create' and w['status'] < 300]
+    assert len(creates) == 5
+
+
+def test_persistent_fault_on_one_vm_is_reported_per_vm_and_a_rerun_converges(kubeapi, tmp_path):
+    bridge_world(kubeapi)
+    kubeapi.apply(namespace('vms2'))
+    # creates are POSTs to the collection (no name in the path): aim the fault at f2's namespace
+    kubeapi.inject(status=503, verb='create', resource='virtualmachines', namespace='vms2', count=100)
+    args = {'namespace': 'vms', 'network_mode': 'bridge', 'live_migration': 'ignore', 'nics': TWO_NICS,
+            'vms': [{'name': 'f0'}, {'name': 'f1'}, {'name': 'f2', 'namespace': 'vms2'}, {'name': 'f3'}]}
+    (result,), _out = run_tasks(tmp_path, [(MOD, args)], env=kubeapi.env(), name='faulty')
+    assert result['failed'] is True and '1 of 4 VM(s) failed' in result['msg']
+    by_name = dict((v['name'], v) for v in result['vms'])
+    assert by_name['f2']['failed'] and 'gave up after' in by_name['f2']['msg'] and 'vms2/f2' in by_name['f2']['msg']
+    assert [by_name[n]['action'] for n in ('f0', 'f1', 'f3')] == ['created'] * 3
+    kubeapi.clear_faults()
+    (rerun,), _out = run_tasks(tmp_path, [(MOD, args)], env=kubeapi.env(), name='rerun')
+    assert [v['action'] for v in rerun['vms']] == ['unchanged', 'unchanged', 'created', 'unchanged']
+
+
+def _invalid_cases():
+    import importlib.util
+    spec = importlib.util.spec_from_file_location('vm_cases', ROOT / 'tests' / 'unit' / 'vm' / 'vm_invalid_cases.py')
+    cases = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(cases)
+    return cases.INVALID
+
+
+def test_invalid_inputs_fail_before_any_write_in_the_request_log(kubeapi):
+    """All invalid cases through the module's flow with a real client on the emulator (in-process: fast)."""
+    from ansible_collections.vmnet.kubevirt.plugins.module_utils._k8s import KubeApi
+    from ansible_collections.vmnet.kubevirt.plugins.module_utils._vm_run import run
+    kubeapi.apply(namespace('vms'))
+    kubeapi.clear_requests()
+    invalid = _invalid_cases()
+    assert len(invalid) >= 30
+    for params, field, value, rule in invalid:
+        result = run(dict(params), lambda: KubeApi.from_params({'kubeconfig': kubeapi.kubeconfig}))
+        assert result['failed'] is True
+        assert any(p.startswith(field + ': ') and value in p and rule in p for p in result['problems']), (field, result['problems'])
+    assert module_writes(kubeapi) == []
+
+
+def test_invalid_inputs_through_ansible_playbook(kubeapi, tmp_path):
+    """A sample through real ansible-playbook, including ones Ansible's own argument spec rejects."""
+    kubeapi.apply(namespace('vms'))
+    kubeapi.clear_requests()
+    picked = [case for case in _invalid_cases() if case[1] in ('name', 'network_mode', 'ports[0].port', 'nics[0].multus_cr',
+                                                              'nics[0].ip_pools', 'vms[1].nics[0].mac_address', 'disk.type', 'spec')]
+    results, _out = run_tasks(tmp_path, [(MOD, params) for params, _f, _v, _r in picked], env=kubeapi.env())
+    assert len(results) >= 8
+    for (params, field, _value, _rule), result in zip(picked, results):
+        assert result.get('failed') is True, (params, result)
+        assert field.split('.')[-1].split('[')[0] in result['msg'], (field, result['msg'])
+    assert module_writes(kubeapi) == []

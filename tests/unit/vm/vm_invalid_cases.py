@@ -1,0 +1,84 @@
+"""Invalid vm_network inputs: (params, field named in the message, value shown, words of the rule)."""
+
+BRIDGE_NIC = {'name': 'net1', 'multus_cr': 'kube-system/ovs-vlan30'}
+
+
+def bridge(**extra):
+    params = {'name': 'vm1', 'namespace': 'vms', 'network_mode': 'bridge', 'nics': [dict(BRIDGE_NIC)]}
+    params.update(extra)
+    return params
+
+
+def masq(**extra):
+    params = {'name': 'vm1', 'namespace': 'vms', 'network_mode': 'masquerade'}
+    params.update(extra)
+    return params
+
+
+# (params, field named in the message, value shown, words of the rule)
+INVALID = [
+    ({'namespace': 'vms'}, 'name', 'None', 'name (with namespace) or a vms list'),
+    (masq(name='Bad_Name'), 'name', "'Bad_Name'", 'DNS-1123 subdomain'),
+    (masq(name='a' * 64), 'name', "'aaaa", 'at most 63'),
+    (masq(namespace=None), 'namespace', 'None', 'is required'),
+    (masq(namespace='Vms'), 'namespace', "'Vms'", 'DNS-1123 label'),
+    (masq(vms=[{'name': 'a'}]), 'name', "'vm1'", 'either name + namespace or a vms list'),
+    ({'namespace': 'vms', 'vms': []}, 'vms', '[]', 'non-empty list'),
+    ({'namespace': 'vms', 'vms': [{'name': 'a'}, {'name': 'a'}]}, 'vms[1].name', "'a'", 'one entry per VM'),
+    (masq(network_mode='nat'), 'network_mode', "'nat'", 'one of masquerade, bridge'),
+    (masq(state='running'), 'state', "'running'", 'one of present, absent'),
+    (masq(run_strategy='Running'), 'run_strategy', "'Running'", 'one of Always'),
+    (masq(live_migration='maybe'), 'live_migration', "'maybe'", 'one of required'),
+    (masq(nics=[{'name': 'a'}, {'name': 'b'}]), 'nics', "['a', 'b']", 'exactly one NIC'),
+    (masq(nics=[{'name': 'a', 'multus_cr': 'kube-system/x'}]), 'nics[0].multus_cr', "'kube-system/x'", 'pod network only'),
+    (masq(nics=[{'name': 'a', 'ip_pools': {'ipv4': ['p']}}]), 'nics[0].ip_pools', "{'ipv4': ['p']}", 'need bridge mode'),
+    (masq(nics=[{'name': 'a', 'use_default_ip_pool': False}]), 'nics[0].use_default_ip_pool', 'False', 'need bridge mode'),
+    (masq(nics=[{'name': 'a', 'mac_address': '02:00:00:00:00:00'}]), 'nics[0].mac_address', "'02:00:00:00:00:00'", 'reserved'),
+    (masq(ports=[{'port': 49152}]), 'ports[0].port', '49152', 'never 49152 or 49153'),
+    (masq(ports=[{'port': 49153}]), 'ports[0].port', '49153', 'never 49152 or 49153'),
+    (masq(ports=[{'port': 0}]), 'ports[0].port', '0', '1 to 65535'),
+    (masq(ports=[{'port': 70000}]), 'ports[0].port', '70000', '1 to 65535'),
+    (masq(ports=[{'port': 22, 'protocol': 'ICMP'}]), 'ports[0].protocol', "'ICMP'", 'one of TCP, UDP, SCTP'),
+    (masq(ports=[{'port': 22}, {'port': 22}]), 'ports[1]', "{'port': 22}", 'each port/protocol once'),
+    (masq(ports=[{'port': 22, 'name': 'Way-Too-Long-Name'}]), 'ports[0].name', "'Way-Too-Long-Name'", 'IANA service name'),
+    (bridge(ports=[{'port': 22}]), 'ports', "[{'port': 22}]", 'only apply to masquerade'),
+    (bridge(nics=[]), 'nics', '[]', 'at least one NIC'),
+    (bridge(nics=[{'name': 'a'}]), 'nics[0].multus_cr', 'None', 'every bridge NIC names a Multus CR'),
+    (bridge(nics=[{'name': 'a', 'multus_cr': 'a/b/c'}]), 'nics[0].multus_cr', "'a/b/c'", 'namespace/name or name'),
+    (bridge(nics=[{'name': 'a', 'multus_cr': 'kube-system/OVS'}]), 'nics[0].multus_cr', "'OVS'", 'DNS-1123 subdomain'),
+    (bridge(nics=[{'name': 'a', 'multus_cr': 'x/y', 'use_default_ip_pool': False}]), 'nics[0].ip_pools', 'None',
+     'required when use_default_ip_pool is false'),
+    (bridge(nics=[{'name': 'a', 'multus_cr': 'x/y', 'ip_pools': {'ipv4': ['p']}}]), 'nics[0].ip_pools', "{'ipv4': ['p']}",
+     'use_default_ip_pool: false'),
+    (bridge(nics=[{'name': 'a', 'multus_cr': 'x/y', 'use_default_ip_pool': False, 'ip_pools': {'ipv4': ['Pool_1']}}]),
+     'nics[0].ip_pools.ipv4[0]', "'Pool_1'", 'DNS-1123 subdomain'),
+    (bridge(nics=[{'name': 'a', 'multus_cr': 'x/y', 'use_default_ip_pool': False, 'ip_pools': {'ipv4': ['p', 'p']}}]),
+     'nics[0].ip_pools.ipv4[1]', "'p'", 'each pool once'),
+    (bridge(nics=[{'name': 'a', 'multus_cr': 'x/y', 'use_default_ip_pool': False, 'ip_pools': {'ipv4': []}}]),
+     'nics[0].ip_pools', "{'ipv4': []}", 'at least one pool'),
+    (bridge(nics=[{'name': 'a', 'multus_cr': 'x/y', 'use_default_ip_pool': False, 'ip_pools': {'ip4': ['p']}}]),
+     'nics[0].ip_pools', "'ip4'", 'ipv4 and/or ipv6'),
+    (bridge(nics=[{'name': 'eth 0', 'multus_cr': 'x/y'}]), 'nics[0].name', "'eth 0'", '^[A-Za-z0-9_-]+$'),
+    (bridge(nics=[{'name': 'a', 'multus_cr': 'x/y'}, {'name': 'a', 'multus_cr': 'x/z'}]), 'nics[1].name', "'a'", 'unique NIC names'),
+    (bridge(nics=[{'name': 'a', 'multus_cr': 'x/y', 'mac_address': 'zz:00:00:00:00:01'}]), 'nics[0].mac_address', "'zz:00", 'six hex octets'),
+    (bridge(nics=[{'name': 'a', 'multus_cr': 'x/y', 'mac_address': '01:00:5e:00:00:01'}]), 'nics[0].mac_address', "'01:00:5e", 'unicast'),
+    (bridge(nics=[{'name': 'a', 'multus_cr': 'x/y', 'mac_address': 'ff:ff:ff:ff:ff:ff'}]), 'nics[0].mac_address', "'ff:ff", 'unicast'),
+    (bridge(nics=[{'name': 'a', 'multus_cr': 'x/y', 'mac_address': '00:00:00:00:00:00'}]), 'nics[0].mac_address', "'00:00", 'unicast'),
+    ({'namespace': 'vms', 'network_mode': 'bridge', 'vms': [
+        {'name': 'a', 'nics': [{'name': 'n', 'multus_cr': 'x/y', 'mac_address': '02:11:22:33:44:55'}]},
+        {'name': 'b', 'nics': [{'name': 'n', 'multus_cr': 'x/y', 'mac_address': '02-11-22-33-44-55'}]}]},
+     'vms[1].nics[0].mac_address', "'02:11:22:33:44:55'", 'one MAC per NIC across the batch'),
+    (bridge(nics=[{'name': 'a', 'multus_cr': 'x/y', 'model': 'rtl9000'}]), 'nics[0].model', "'rtl9000'", 'one of e1000'),
+    (masq(cpu_cores=0), 'cpu_cores', '0', 'cpu_cores >= 1'),
+    (masq(memory='lots'), 'memory', "'lots'", 'Kubernetes quantity'),
+    (masq(memory='0Gi'), 'memory', "'0Gi'", 'positive Kubernetes quantity'),
+    (masq(disk={'type': 'floppy'}), 'disk.type', "'floppy'", 'one of container_disk'),
+    (masq(disk={'type': 'container_disk'}), 'disk.image', 'None', 'container image reference'),
+    (masq(disk={'type': 'pvc', 'claim_name': 'Bad Claim'}), 'disk.claim_name', "'Bad Claim'", 'DNS-1123 subdomain'),
+    (masq(disk={'source_url': 'ftp://x/y.img', 'size': '10Gi'}), 'disk.source_url', "'ftp://x/y.img'", 'docker://image, http://'),
+    (masq(disk={'source_url': 'docker://x/y', 'size': 'big'}), 'disk.size', "'big'", 'Kubernetes quantity'),
+    (masq(disk={'source_url': 'docker://x/y', 'size': '1Gi', 'access_modes': ['RWX']}), 'disk.access_modes[0]', "'RWX'", 'one of ReadWriteOnce'),
+    (masq(cloud_init={'user_data': '#cloud-config', 'user': 'x'}), 'cloud_init.user_data', "'<user_data>'", 'either your own user_data'),
+    (masq(labels={'a': {'b': 1}}), 'labels.a', "{'b': 1}", 'scalar'),
+    (masq(spec=['x']), 'spec', "['x']", 'VirtualMachine spec fragment'),
+]
