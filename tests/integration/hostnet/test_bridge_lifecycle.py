@@ -1,0 +1,95 @@
+"""Fresh nodes to bridged nodes: install OVS, move eth1's IP under the play's own SSH, re-run,
+check mode, reboot persistence, fabric check (healthy and with a cut uplink)."""
+import json
+
+import pytest
+
+from tests.integration.hostnet.conftest import HOSTS_PLAYBOOK, bridge_entry
+
+pytestmark = [pytest.mark.lab_hosts, pytest.mark.slow]
+
+
+def recap_changed(result):
+    return {host: counts['changed'] for host, counts in result.recap.items()}
+
+
+@pytest.fixture(scope='module')
+def fresh_lab():
+    from lab.hosts.fixtures import skip_unless_lab_possible  # pylint: disable=import-outside-toplevel
+    skip_unless_lab_possible()
+    from lab.hosts.lab import host_lab  # pylint: disable=import-outside-toplevel
+    with host_lab(3, with_ovs=False) as lab:
+        yield lab
+
+
+@pytest.fixture(scope='module')
+def bridged(fresh_lab):
+    """hosts.yml on fresh nodes while node1 is pinged every 5 ms from the controller side."""
+    before = [node.network_state() for node in fresh_lab.nodes]
+    assert all(state['ovs'] is None for state in before), 'the nodes must start without Open vSwitch'
+    with fresh_lab.ping_gap_monitor(1) as monitor:
+        result = fresh_lab.run_playbook(HOSTS_PLAYBOOK, extra_vars={'vmnet_ovs_bridge_bridges': [bridge_entry()]})
+    assert result.rc == 0, result.stdout[-4000:]
+    print('\nuplink move on node1 under the play\'s own SSH: longest ping gap %.1f ms, %d of %d pings lost'
+          % (monitor.longest_gap_ms, monitor.lost, monitor.result['sent']))
+    return result
+
+
+def test_fresh_nodes_get_ovs_and_the_ip_moves_onto_the_bridge(fresh_lab, bridged):
+    assert 'Open vSwitch 3.' in bridged.stdout
+    for node in fresh_lab.nodes:
+        state = node.network_state()
+        assert state['addresses']['br0'] == [node.mgmt_cidr]
+        assert state['addresses']['eth1'] == []
+        assert state['links']['br0']['mac'] == node.mac, 'the bridge keeps the NIC MAC'
+        default = [route for route in state['routes'] if route['dst'] == 'default']
+        assert default and default[0]['dev'] == 'br0' and default[0]['gateway'] == node.gateway
+        ports = state['ovs']
+        assert 'br0' in json.dumps(ports) and '4000' in json.dumps(ports)
+    # Rolling: node1 is finished (confirmed) before node2 starts.
+    assert bridged.stdout.index('ok: [node1]') < bridged.stdout.index('ok: [node2]')
+    assert 'fabric check passed: 3 nodes reach each other' in bridged.stdout
+
+
+def test_second_run_reports_no_change_on_three_nodes(fresh_lab, bridged):
+    result = fresh_lab.run_playbook(HOSTS_PLAYBOOK, extra_vars={'vmnet_ovs_bridge_bridges': [bridge_entry()]})
+    assert result.rc == 0, result.stdout[-3000:]
+    assert recap_changed(result) == {'node1': 0, 'node2': 0, 'node3': 0}
+
+
+def test_check_mode_on_a_changed_spec_changes_nothing(fresh_lab, bridged):
+    before = [node.network_state() for node in fresh_lab.nodes]
+    changed = bridge_entry(uplink={'interface': 'eth1', 'allow_default_route': True, 'trunks': [0, 200]},
+                           ports=[{'name': 'vmtap1', 'type': 'internal', 'tag': 200}])
+    result = fresh_lab.run_playbook(HOSTS_PLAYBOOK, extra_vars={'vmnet_ovs_bridge_bridges': [changed]},
+                                    check=True, diff=True, tags='bridges')
+    assert result.rc == 0, result.stdout[-3000:]
+    assert all(count >= 1 for count in recap_changed(result).values()), result.recap
+    assert '"vmtap1"' in result.stdout, 'the diff shows the port that would be added'
+    assert [node.network_state() for node in fresh_lab.nodes] == before
+
+
+def test_reboot_brings_back_bridge_ip_route_and_trunks(fresh_lab, bridged):
+    node = fresh_lab.node(2)
+    before = node.network_state()
+    fresh_lab.reboot(2)
+    after = node.network_state()
+    assert after['addresses']['br0'] == [node.mgmt_cidr]
+    assert after['ovs'] == before['ovs']
+    assert after['routes'] == before['routes']
+    assert after['addresses'] == before['addresses']
+    ping = fresh_lab.run_ansible('node2', 'ansible.builtin.ping')
+    assert ping.returncode == 0, ping.stdout
+
+
+def test_fabric_check_fails_naming_the_node_with_a_cut_uplink(fresh_lab, bridged):
+    fresh_lab.cut_uplink(3)
+    try:
+        result = fresh_lab.run_playbook(HOSTS_PLAYBOOK, extra_vars={'vmnet_ovs_bridge_bridges': [bridge_entry()]},
+                                        tags='fabric')
+    finally:
+        fresh_lab.restore_uplink(3)
+    assert result.rc != 0
+    assert 'cannot reach the others: node3;' in result.stdout
+    assert 'node1 -> node2:ok node3:FAIL' in result.stdout
+    assert 'vmnet-fabric' not in json.dumps(fresh_lab.node(1).network_state()), 'the test port is removed'
