@@ -63,6 +63,7 @@ class Node:
         self.mnt_file = host_lab.ns_dir / ('%s.mnt' % self.name)
         self.uts_file = host_lab.ns_dir / ('%s.uts' % self.name)
         self.switch_port = plan.switch_port(index)
+        self._daemons = []
 
     def __repr__(self):
         return '<Node %s %s>' % (self.name, self.mgmt_ip)
@@ -83,6 +84,8 @@ class Node:
             process = subprocess.Popen(  # pylint: disable=consider-using-with
                 self.nsenter_argv(argv), stdin=subprocess.DEVNULL, stdout=log, stderr=log,
                 env=system.NODE_ENV, start_new_session=True)
+        # Kept so this process reaps the daemon once power_off() has stopped it.
+        self._daemons.append(process)
         return process.pid
 
     def namespace_inodes(self):
@@ -159,6 +162,9 @@ class Node:
         # SIGTERM first while the network is still there, so SSH sessions close cleanly and no
         # stale ControlPersist master is left hanging on a dead peer (pitfall 9).
         system.stop_processes(self.pids)
+        for process in self._daemons:
+            process.wait(timeout=5)
+        self._daemons = []
         switch = self.lab.switch_ns
         if system.netns_exists(switch) and system.link_exists(switch, self.switch_port):
             system.ip_in(switch, 'link', 'delete', self.switch_port)

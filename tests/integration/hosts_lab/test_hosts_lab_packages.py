@@ -46,3 +46,7 @@ def test_nodes_without_ovs_install_it_from_the_local_repository(make_host_lab, t
         again = own_lab.run_playbook(playbook)
         assert again.rc == 0, again.stdout + again.stderr
         assert all(counts['changed'] == 0 for counts in again.recap.values()), again.recap
+
+        # The installed package is on the node's disk: after a reboot its init script starts it.
+        own_lab.reboot(2)
+        assert own_lab.nodes[1].network_state()['ovs'] == {}
