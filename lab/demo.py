@@ -31,12 +31,12 @@ import yaml
 import lab as lab_package
 
 ROOT = lab_package.ROOT
-DEMO_DIR = lab_package.RUN_DIR / 'demo'
-STATE_FILE = DEMO_DIR / 'state.json'
+DEMO_RUN_DIR = lab_package.RUN_DIR / 'demo'
 SAMPLE_INVENTORY = ROOT / 'inventory' / 'sample'
 SITE = ROOT / 'playbooks' / 'site.yml'
 STEP_PLAYBOOKS = ('hosts', 'cluster', 'networks', 'vms')
 LAB_NAME = 'demo'
+NAME_RE = re.compile(r'^[a-z0-9][a-z0-9-]{0,15}$')
 SAMPLE_GROUP = 'workers'
 
 EXIT_OK, EXIT_FAILED, EXIT_INCOMPLETE = 0, 1, 3
@@ -56,6 +56,16 @@ def build_parser():
     parser.add_argument('--down', action='store_true', help='tear down a lab kept by an earlier --keep, then exit')
     parser.add_argument('--nodes', type=int, default=3, help='number of nodes (default %(default)s; the sample names 3 workers)')
     parser.add_argument('--verbose', action='store_true', help='print the whole ansible-playbook output, not one line per task')
+    parser.add_argument('--name', default=LAB_NAME, help='lab name (default %(default)s); its files are in lab/.run/demo/NAME')
+    parser.add_argument('--up', action='store_true',
+                        help='only bring the lab and the preloaded emulator up and write the inventory (Molecule create); '
+                             'remove them with --down')
+    parser.add_argument('--install-ovs', action='store_true',
+                        help='nodes start without Open vSwitch and the ovs role installs it from a local apt repository '
+                             '(about 30 s more); by default they start with it installed')
+    parser.add_argument('--rolling', action='store_true',
+                        help='move the uplinks one node at a time, as hosts.yml does by default on real clusters; by default the '
+                             'demo moves all lab nodes at once (-e vmnet_hosts_serial=N) to stay quick')
     return parser
 
 
@@ -87,11 +97,11 @@ def overlay_inventory(lab_inventory, names, kubeconfig):
         raise ValueError('the lab has %d nodes but the sample inventory names %d (%s)' % (len(lab_hosts), len(names), ', '.join(names)))
     hosts = {name: dict(lab_hosts[index]) for index, name in enumerate(names)}
     hosts_yml = {'all': {'children': {SAMPLE_GROUP: {'hosts': hosts}}}}
+    # The lab's nodes have no kernel datapath: userspace bridges only. Set on the group that
+    # the sample sets it on, since a group's own vars win over those of "all".
     group_vars = {
-        SAMPLE_GROUP: dict(lab_group.get('vars', {})),
-        # The lab's nodes have no kernel datapath: userspace bridges only.
-        'all': {'vmnet_kubeconfig': str(kubeconfig), 'vmnet_ovs_bridge_datapath_type': 'netdev',
-                'vmnet_spiderpool_helm_binary': str(HELM_DOUBLE)},
+        SAMPLE_GROUP: dict(lab_group.get('vars', {}), vmnet_datapath_type='netdev'),
+        'all': {'vmnet_kubeconfig': str(kubeconfig), 'vmnet_spiderpool_helm_binary': str(HELM_DOUBLE)},
     }
     return hosts_yml, group_vars
 
@@ -329,18 +339,31 @@ def _alive(pid):
     return True
 
 
-def save_state(state):
-    DEMO_DIR.mkdir(parents=True, exist_ok=True)
-    STATE_FILE.write_text(json.dumps(state, indent=2) + '\n', encoding='utf-8')
+class Workdir:
+    """Where one named demo lab keeps its files: lab/.run/demo/NAME/."""
+
+    def __init__(self, name):
+        if not NAME_RE.match(name):
+            raise ValueError('--name %r: must match %s' % (name, NAME_RE.pattern))
+        self.name = name
+        self.dir = DEMO_RUN_DIR / name
+        self.state_file = self.dir / 'state.json'
+        self.inventory_dir = self.dir / 'inventory'
+
+    def path(self, name):
+        self.dir.mkdir(parents=True, exist_ok=True)
+        return self.dir / name
+
+    def save_state(self, state):
+        self.path('state.json').write_text(json.dumps(state, indent=2) + '\n', encoding='utf-8')
+
+    def load_state(self):
+        if not self.state_file.exists():
+            return None
+        return json.loads(self.state_file.read_text(encoding='utf-8'))
 
 
-def load_state():
-    if not STATE_FILE.exists():
-        return None
-    return json.loads(STATE_FILE.read_text(encoding='utf-8'))
-
-
-def teardown(report, state):
+def teardown(report, work, state):
     """Stop what the state file records: the emulator by PID, the host lab by name."""
     if state.get('emulator_pid'):
         stop_pid(state['emulator_pid'])
@@ -352,8 +375,8 @@ def teardown(report, state):
             report.say('    host lab %s removed (namespaces, mounts, daemons)' % state['lab_name'])
         except LabError as error:
             report.say('    host lab %s: %s' % (state['lab_name'], error))
-    if STATE_FILE.exists():
-        STATE_FILE.unlink()
+    if work.state_file.exists():
+        work.state_file.unlink()
 
 
 # -- reading the results back --------------------------------------------------------------------
@@ -461,13 +484,13 @@ class Emulator:
         self.kubeconfig = kubeconfig
 
     @classmethod
-    def start(cls, extra_args=(), timeout=30.0):
-        DEMO_DIR.mkdir(parents=True, exist_ok=True)
+    def start(cls, work, extra_args=(), timeout=30.0):
         port = free_port()
-        kubeconfig = DEMO_DIR / 'kubeconfig'
+        kubeconfig = work.path('kubeconfig')
         if kubeconfig.exists():
             kubeconfig.unlink()
-        log = (DEMO_DIR / 'kubeapi.log').open('w', encoding='utf-8')
+        log_path = work.path('kubeapi.log')
+        log = log_path.open('w', encoding='utf-8')
         argv = [sys.executable, '-m', 'lab', 'kubeapi', '--port', str(port), '--kubeconfig', str(kubeconfig)] + list(extra_args)
         # Its own session: with --keep it outlives the demo; it is always stopped by its PID.
         process = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, cwd=str(ROOT), start_new_session=True)  # pylint: disable=consider-using-with
@@ -476,12 +499,12 @@ class Emulator:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if process.poll() is not None:
-                raise RuntimeError('the API emulator exited with %s; see %s' % (process.returncode, DEMO_DIR / 'kubeapi.log'))
+                raise RuntimeError('the API emulator exited with %s; see %s' % (process.returncode, log_path))
             if kubeconfig.exists() and emulator.answers():
                 return emulator
             time.sleep(0.1)
         stop_pid(process.pid)
-        raise RuntimeError('the API emulator did not answer within %.0f s; see %s' % (timeout, DEMO_DIR / 'kubeapi.log'))
+        raise RuntimeError('the API emulator did not answer within %.0f s; see %s' % (timeout, log_path))
 
     def answers(self):
         try:
@@ -587,14 +610,14 @@ def preload_cluster(report, emulator, node_names, variables):
                % ', '.join(SIMULATIONS))
 
 
-def ansible_extra_env():
+def ansible_extra_env(work):
     """Helm cannot run here: kubernetes.core.helm calls a DOUBLE that records each command line."""
-    return {'HELM_DOUBLE_STATE': str(DEMO_DIR / 'helm-double-state.json'), 'HELM_DOUBLE_LOG': str(DEMO_DIR / 'helm-double-calls.jsonl'),
+    return {'HELM_DOUBLE_STATE': str(work.path('helm-double-state.json')), 'HELM_DOUBLE_LOG': str(work.path('helm-double-calls.jsonl')),
             'HELM_DOUBLE_PYTHON': sys.executable}
 
 
-def helm_calls():
-    log = DEMO_DIR / 'helm-double-calls.jsonl'
+def helm_calls(work):
+    log = work.path('helm-double-calls.jsonl')
     if not log.exists():
         return []
     return [json.loads(line)['argv'] for line in log.read_text(encoding='utf-8').splitlines() if line.strip()]
@@ -635,11 +658,11 @@ def changed_tasks(output):
 
 
 # -- the demo ---------------------------------------------------------------------------------------
-def write_inventory(host_lab, kubeconfig):
-    """The lab overlay (DEMO_DIR/inventory) that goes after inventory/sample on the command line."""
+def write_inventory(work, host_lab, kubeconfig):
+    """The lab overlay (WORKDIR/inventory) that goes after inventory/sample on the command line."""
     lab_inventory = yaml.safe_load(host_lab.inventory.read_text(encoding='utf-8'))
     hosts_yml, group_vars = overlay_inventory(lab_inventory, sample_hosts(), kubeconfig)
-    inventory_dir = DEMO_DIR / 'inventory'
+    inventory_dir = work.inventory_dir
     if inventory_dir.exists():
         shutil.rmtree(inventory_dir)
     for group, variables in group_vars.items():
@@ -653,7 +676,7 @@ def write_inventory(host_lab, kubeconfig):
     return ['-i', str(SAMPLE_INVENTORY), '-i', str(inventory_dir)]
 
 
-def print_summary(report, host_lab, emulator, env, inventory_args, names, variables):
+def print_summary(report, work, host_lab, emulator, env, inventory_args, names, variables):
     bridge_names = [entry.get('name') for entry in variables.get('vmnet_ovs_bridge_bridges', [])] or ['br1']
     report.say('\nNodes (read from each node\'s own Open vSwitch and kernel)')
     states = {name: collect_node(node) for name, node in zip(names, host_lab.nodes)}
@@ -672,7 +695,7 @@ def print_summary(report, host_lab, emulator, env, inventory_args, names, variab
             report.fail('fabric', '; '.join(broken))
     else:
         report.skip('fabric matrix', 'not every node has an OVS bridge')
-    calls = helm_calls()
+    calls = helm_calls(work)
     if calls:
         report.say('\nHelm (a DOUBLE: helm cannot run here; these are the command lines kubernetes.core.helm ran)')
         for argv in calls:
@@ -696,13 +719,13 @@ def print_summary(report, host_lab, emulator, env, inventory_args, names, variab
                'emulator\'s simulations fill VMI and pool status the way KubeVirt and Spiderpool would.)')
 
 
-def run_site(report, step_title, argv_base, env, log_name, verbose):
+def run_site(report, work, step_title, argv_base, env, log_name, verbose):
     """site.yml when every step playbook exists; else the ones that exist, the others skipped."""
     missing = missing_playbooks()
     if not missing:
         argv = argv_base + [str(SITE)]
         report.say('  $ %s' % ' '.join(argv[1:]))
-        return [run_playbook(report, argv, env, DEMO_DIR / log_name, verbose)]
+        return [run_playbook(report, argv, env, work.path(log_name), verbose)]
     report.skip(step_title + ': site.yml', 'playbooks/%s.yml not in this checkout yet, so site.yml cannot load'
                 % '.yml, playbooks/'.join(missing))
     results = []
@@ -712,60 +735,79 @@ def run_site(report, step_title, argv_base, env, log_name, verbose):
             continue
         argv = argv_base + [str(ROOT / 'playbooks' / ('%s.yml' % name))]
         report.say('  $ %s' % ' '.join(argv[1:]))
-        results.append(run_playbook(report, argv, env, DEMO_DIR / ('%s-%s' % (name, log_name)), verbose))
+        results.append(run_playbook(report, argv, env, work.path('%s-%s' % (name, log_name)), verbose))
     return results
 
 
-def run_demo(args, report, state):
+def bring_up(args, report, work, state):
+    """Lab nodes, the preloaded emulator and the overlay inventory; returns (host_lab, emulator, env, inventory_args)."""
     from lab.hosts.lab import HostLab  # pylint: disable=import-outside-toplevel
     names = sample_hosts()
     variables = sample_vars()
     if args.nodes < len(names):
-        report.fail('lab', '--nodes %d: the sample inventory names %d workers' % (args.nodes, len(names)))
-        return
-    report.step('Lab up: %d nodes over real SSH (Open vSwitch installed by the ovs role from a local apt repository)' % args.nodes)
-    with_ovs = not (ROOT / 'roles' / 'ovs').is_dir()
-    if with_ovs:
+        raise ValueError('--nodes %d: the sample inventory names %d workers (%s)' % (args.nodes, len(names), ', '.join(names)))
+    with_ovs = not args.install_ovs or not (ROOT / 'roles' / 'ovs').is_dir()
+    report.step('Lab up: %d nodes over real SSH, %s' % (
+        args.nodes, 'Open vSwitch preinstalled' if with_ovs else 'Open vSwitch to be installed by the ovs role from a local apt repository'))
+    if not (ROOT / 'roles' / 'ovs').is_dir():
         report.say('    roles/ovs is not in this checkout yet: the nodes start with Open vSwitch already installed')
-    host_lab = HostLab.create(args.nodes, with_ovs=with_ovs, name=LAB_NAME)
+    host_lab = HostLab.create(args.nodes, with_ovs=with_ovs, name=work.name)
     state['lab_name'] = host_lab.name
+    work.save_state(state)
     report.say('    %s' % ', '.join('%s=%s' % (name, node.mgmt_ip) for name, node in zip(names, host_lab.nodes)))
 
     report.step('API emulator: a cluster where KubeVirt and Spiderpool are installed')
-    emulator = Emulator.start(['--crds', 'spiderpool-v1.2'] + ['--simulate=%s' % name for name in SIMULATIONS])
+    emulator = Emulator.start(work, ['--crds', 'spiderpool-v1.2'] + ['--simulate=%s' % name for name in SIMULATIONS])
     state.update({'emulator_pid': emulator.pid, 'kubeconfig': str(emulator.kubeconfig)})
+    work.save_state(state)
     preload_cluster(report, emulator, names, variables)
 
     report.step('Inventory: inventory/sample with the lab laid over it')
-    inventory_args = write_inventory(host_lab, emulator.kubeconfig)
+    inventory_args = write_inventory(work, host_lab, emulator.kubeconfig)
     state['inventory'] = inventory_args
+    work.save_state(state)
     env = host_lab.ansible_env()
-    env.update(ansible_extra_env())
-    argv_base = [str(ROOT / '.venv' / 'bin' / 'ansible-playbook')] + inventory_args
+    env.update(ansible_extra_env(work))
     report.say('    ansible-playbook %s playbooks/site.yml' % ' '.join(inventory_args))
+    return host_lab, emulator, env, inventory_args
+
+
+def run_demo(args, report, work, state):
+    host_lab, emulator, env, inventory_args = bring_up(args, report, work, state)
+    names = sample_hosts()
+    variables = sample_vars()
+    argv_base = [str(ROOT / '.venv' / 'bin' / 'ansible-playbook')] + inventory_args
+    if not args.rolling:
+        argv_base += ['-e', 'vmnet_hosts_serial=%d' % args.nodes]
 
     report.step('site.yml, first pass')
-    first = run_site(report, 'first pass', argv_base, env, 'site-pass1.log', args.verbose)
+    first = run_site(report, work, 'first pass', argv_base, env, 'site-pass1.log', args.verbose)
     for rc, output in first:
         if rc != 0:
-            report.fail('first pass', 'ansible-playbook exited %d; log in %s' % (rc, DEMO_DIR))
+            report.fail('first pass', 'ansible-playbook exited %d; log in %s' % (rc, work.dir))
             return
         report.say('    recap: %s' % recap_totals(parse_recap(output)))
 
     report.step('Summary')
-    print_summary(report, host_lab, emulator, env, inventory_args, names, variables)
+    print_summary(report, work, host_lab, emulator, env, inventory_args, names, variables)
 
     report.step('site.yml, second pass (must change nothing)')
-    second = run_site(report, 'second pass', argv_base, env, 'site-pass2.log', args.verbose)
+    second = run_site(report, work, 'second pass', argv_base, env, 'site-pass2.log', args.verbose)
     for rc, output in second:
         totals = recap_totals(parse_recap(output))
         if rc != 0:
-            report.fail('second pass', 'ansible-playbook exited %d; log in %s' % (rc, DEMO_DIR))
+            report.fail('second pass', 'ansible-playbook exited %d; log in %s' % (rc, work.dir))
         elif totals.get('changed', 0):
             report.fail('second pass', 'changed=%d: %s' % (totals['changed'], '; '.join(
                 '%s [%s]' % (task, ' '.join(hosts)) for _play, task, hosts in changed_tasks(output))))
         else:
             report.say('    second pass: changed=0 (ok=%d on %d hosts)' % (totals.get('ok', 0), len(parse_recap(output))))
+
+
+def print_kept(report, state):
+    report.say('    ansible-playbook %s playbooks/site.yml' % ' '.join(state.get('inventory', [])))
+    report.say('    KUBECONFIG=%s' % state.get('kubeconfig'))
+    report.say('    python -m lab demo --down%s   # removes them' % ('' if state.get('name') == LAB_NAME else ' --name %s' % state.get('name')))
 
 
 def main(argv=None):
@@ -774,31 +816,39 @@ def main(argv=None):
     if os.geteuid() != 0:
         print('python -m lab demo: must run as root (the lab builds nodes in network namespaces)', file=sys.stderr)
         return EXIT_FAILED
-    previous = load_state()
+    try:
+        work = Workdir(args.name)
+    except ValueError as error:
+        print('python -m lab demo: %s' % error, file=sys.stderr)
+        return EXIT_FAILED
+    previous = work.load_state()
     if args.down:
         if previous:
-            teardown(report, previous)
+            report.step('Teardown of the kept lab %s' % work.name)
+            teardown(report, work, previous)
         else:
-            report.say('no kept demo lab')
+            report.say('no kept demo lab named %s' % work.name)
         return EXIT_OK
     if previous:
-        report.step('Removing the lab kept by an earlier --keep run')
-        teardown(report, previous)
-    state = {}
+        report.step('Removing the lab %s kept by an earlier run' % work.name)
+        teardown(report, work, previous)
+    state = {'name': work.name}
+    keep = args.keep or args.up
     try:
-        run_demo(args, report, state)
+        if args.up:
+            bring_up(args, report, work, state)
+        else:
+            run_demo(args, report, work, state)
     except Exception as error:  # pylint: disable=broad-exception-caught
         report.fail('demo', '%s: %s' % (type(error).__name__, error))
     finally:
-        if args.keep and state:
-            save_state(state)
+        if keep and len(state) > 1 and not (args.up and report.failed):
+            work.save_state(state)
             report.step('Kept: the lab and the API emulator stay up')
-            report.say('    ansible-playbook %s playbooks/site.yml' % ' '.join(state.get('inventory', [])))
-            report.say('    KUBECONFIG=%s' % state.get('kubeconfig'))
-            report.say('    python -m lab demo --down   # removes them')
+            print_kept(report, state)
         else:
             report.step('Teardown')
-            teardown(report, state)
+            teardown(report, work, state)
     code = report.exit_code()
     report.step('Result: %s' % {EXIT_OK: 'done, every step ran', EXIT_FAILED: 'FAILED', EXIT_INCOMPLETE: 'INCOMPLETE'}[code])
     for title, reason in report.skipped:
