@@ -74,3 +74,21 @@ def test_node_files_stay_inside_the_node(host_lab):
         assert (first.dir / 'upper' / 'etc' / 'vmnet-lab-marker').exists()
     finally:
         first.exec(['rm', '-f', '/etc/vmnet-lab-marker'])
+
+
+def test_nodes_imitate_the_kernel_datapath_with_sysctls(host_lab):
+    node = host_lab.nodes[2]
+    values = node.exec(['sysctl', '-n', 'net.ipv4.conf.all.rp_filter', 'net.ipv4.conf.all.arp_ignore',
+                        'net.ipv4.conf.all.arp_announce']).stdout.split()
+    assert values == ['1', '1', '2']
+    assert node.exec(['cat', '/etc/sysctl.d/60-vmnet-lab.conf']).stdout.count(' = ') == 6
+
+
+def test_ansible_state_stays_under_the_lab_directory(host_lab):
+    result = host_lab.run_ansible('node1', 'ansible.builtin.ping')
+    assert result.returncode == 0, result.stdout + result.stderr
+    env = host_lab.ansible_env()
+    for key in ('ANSIBLE_HOME', 'ANSIBLE_LOCAL_TEMP', 'ANSIBLE_SSH_CONTROL_PATH_DIR'):
+        assert env[key].startswith(str(host_lab.dir) + '/')
+    control_sockets = list((host_lab.dir / 'ansible' / 'cp').iterdir())
+    assert control_sockets, 'ControlPersist masters live in the lab directory'

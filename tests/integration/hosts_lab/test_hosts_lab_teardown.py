@@ -121,3 +121,24 @@ def test_cli_up_status_exec_reboot_down():
         cli('down', '--name', name, check=False)
     assert not system.netns_names('vmlab-%s-' % name)
     assert cli('status', '--name', name, check=False).returncode == 1
+
+
+def test_a_failed_start_cleans_up_after_itself(monkeypatch):
+    reason = lab_unavailable_reason()
+    if reason:
+        pytest.skip(reason)
+    real_boot = host_lab_module.Node.boot_services
+
+    def boot_fails_on_node2(node):
+        if node.index == 2:
+            raise host_lab_module.LabError('injected boot failure on node2')
+        real_boot(node)
+
+    monkeypatch.setattr(host_lab_module.Node, 'boot_services', boot_fails_on_node2)
+    name = 'fail-%d' % os.getpid()
+    with pytest.raises(host_lab_module.LabError, match='injected boot failure'):
+        host_lab_module.HostLab.create(2, name=name)
+    leftover = host_lab_module.HostLab(name, 2)
+    assert leftover.leftovers() == {}
+    assert not leftover.dir.exists()
+    assert processes_mentioning(str(leftover.dir)) == []
