@@ -15,7 +15,6 @@ __metaclass__ = type
 import json
 
 from ansible_collections.vmnet.kubevirt.plugins.module_utils import _ipmath
-from ansible_collections.vmnet.kubevirt.plugins.module_utils._vm_spec import split_multus_ref
 
 SPIDER_API = 'spiderpool.spidernet.io/v2beta1'
 NAD_API = 'k8s.cni.cncf.io/v1'

@@ -267,4 +267,3 @@ def render_vm(entry, existing=None, nad_refs=None, default_pools=None):
                             'use_default_ip_pool': None, 'ip_pools': {}, 'mac_address': iface.get('macAddress'), 'fixed_ip': True,
                             'ip_addresses': [], 'state': 'absent'})
     return manifest, body, nic_results, warnings
-

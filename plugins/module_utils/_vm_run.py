@@ -149,8 +149,8 @@ def run(params, connect, check_mode=False, want_diff=False):
         out['diff'] = diffs
     if failed:
         out['failed'] = True
-        out['msg'] = '%d of %d VM(s) failed: %s' % (len(failed), len(results), '; '.join('%s/%s: %s' % (r['namespace'], r['name'], r['msg'])
-                                                                                     for r in failed[:MAX_LISTED_PROBLEMS]))
+        reasons = ['%s/%s: %s' % (r['namespace'], r['name'], r['msg']) for r in failed[:MAX_LISTED_PROBLEMS]]
+        out['msg'] = '%d of %d VM(s) failed: %s' % (len(failed), len(results), '; '.join(reasons))
     return out
 
 

@@ -31,7 +31,7 @@ description:
     rollout strategy); removing one sets C(state=absent) on the interface so KubeVirt unplugs it.
   - Top-level per-VM options are defaults for every entry of O(vms).
 author:
-  - vmnet.kubevirt contributors
+  - vmnet.kubevirt developers (!UNKNOWN)
 extends_documentation_fragment:
   - kubernetes.core.k8s_auth_options
 options:

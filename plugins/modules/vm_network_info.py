@@ -18,7 +18,7 @@ description:
   - Reads one VM by O(name), or every VM of O(namespace) (or of all namespaces) matching O(label_selectors), with one
     LIST of VMs and one LIST of VMIs per namespace.
 author:
-  - vmnet.kubevirt contributors
+  - vmnet.kubevirt developers (!UNKNOWN)
 extends_documentation_fragment:
   - kubernetes.core.k8s_auth_options
 options:

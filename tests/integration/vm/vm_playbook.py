@@ -18,9 +18,8 @@ def run_tasks(tmp_path, tasks, env=None, check=False, diff=False, name='play'):
         play_tasks.append({'name': 'task %d' % index, module: args, 'register': 'r%d' % index, 'ignore_errors': True})
     results = '{%s}' % ', '.join("'r%d': r%d" % (i, i) for i in range(len(tasks)))
     out = tmp_path / ('%s-results.json' % name)
-    play_tasks.append({'name': 'save results', 'ansible.builtin.copy': {'content': '{{ %s | to_json }}' % results,
-                                                                         'dest': str(out)}, 'check_mode': False,
-                       'diff': False})
+    save = {'content': '{{ %s | to_json }}' % results, 'dest': str(out)}
+    play_tasks.append({'name': 'save results', 'ansible.builtin.copy': save, 'check_mode': False, 'diff': False})
     playbook = tmp_path / ('%s.yml' % name)
     playbook.write_text(yaml.safe_dump([{'hosts': 'localhost', 'gather_facts': False, 'tasks': play_tasks}], sort_keys=False))
     argv = [str(PLAYBOOK), str(playbook), '-i', 'localhost,', '-c', 'local']

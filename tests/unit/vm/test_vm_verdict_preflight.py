@@ -170,8 +170,8 @@ class TestPreflight:
         f = facts(smcs=[smc('kube-system', 'ovs30')])
         problems = pf.check(entries_of(BRIDGE), f)['problems']
         assert len(problems) == 1 and 'nics[0].use_default_ip_pool' in problems[0] and 'no default IP pools' in problems[0]
-        f = facts(smcs=[smc('kube-system', 'ovs30')], pools=[pool('p40', '10.40.0.0/24', ['10.40.0.10']),
-                                                            pool('cluster-def', '10.9.0.0/24', ['10.9.0.1'], default=True)])
+        pools = [pool('p40', '10.40.0.0/24', ['10.40.0.10']), pool('cluster-def', '10.9.0.0/24', ['10.9.0.1'], default=True)]
+        f = facts(smcs=[smc('kube-system', 'ovs30')], pools=pools)
         assert pf.check(entries_of(BRIDGE), f)['problems'] == []
 
     def test_nad_default_pools_and_cr_name_annotation(self):
