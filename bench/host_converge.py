@@ -1,0 +1,93 @@
+"""Host convergence on lab nodes: the host roles against a baseline of openvswitch.openvswitch
+bridge and port tasks doing the same bridge and ports, first run and re-run, side by side; then
+the uplink move's longest ping gap on every node."""
+import contextlib
+
+from bench.common import ROOT, fmt_ratio, fmt_seconds, median, ratio, recap_changed, timed, write_playbook
+
+# Port names are global in OVSDB: each side gets its own prefix.
+PORTS = [('1', 100), ('2', 100), ('3', 200), ('4', 200)]
+
+
+def ours_vars(bridge):
+    return {
+        'vmnet_hosts_serial': '100%',
+        'vmnet_ovs_bridge_fabric_check': False,
+        'vmnet_ovs_bridge_bridges': [{
+            'name': bridge, 'datapath_type': 'netdev', 'persist': 'none',
+            'ports': [{'name': 'o' + suffix, 'type': 'internal', 'tag': tag} for suffix, tag in PORTS],
+        }],
+    }
+
+
+def baseline_play(bridge):
+    tasks = [{'name': 'bridge', 'openvswitch.openvswitch.openvswitch_bridge': {
+        'bridge': bridge, 'state': 'present', 'set': 'Bridge %s datapath_type=netdev' % bridge}}]
+    for suffix, tag in PORTS:
+        name = 'b' + suffix
+        tasks.append({'name': 'port %s' % name, 'openvswitch.openvswitch.openvswitch_port': {
+            'bridge': bridge, 'port': name, 'tag': tag, 'state': 'present', 'set': 'Interface %s type=internal' % name}})
+    return [{'name': 'baseline', 'hosts': 'all', 'gather_facts': False, 'tasks': tasks}]
+
+
+def uplink_vars():
+    return {
+        'vmnet_hosts_serial': '100%',
+        'vmnet_ovs_bridge_fabric_check': False,
+        'vmnet_ovs_bridge_bridges': [{
+            'name': 'br1', 'datapath_type': 'netdev', 'persist': 'none',
+            'uplink': {'interface': 'eth1', 'allow_default_route': True, 'trunks': [0, 100, 200]},
+        }],
+    }
+
+
+def playbook_argv(host_lab, playbook, extra_vars=None):
+    import json  # pylint: disable=import-outside-toplevel
+    argv = [str(host_lab.ansible_bin('ansible-playbook')), '-i', str(host_lab.inventory), '--forks', str(host_lab.count), str(playbook)]
+    if extra_vars:
+        argv += ['-e', json.dumps(extra_vars)]
+    return argv
+
+
+def run(report, workdir, sizes):
+    from lab.hosts.lab import HostLab, PingGapMonitor  # pylint: disable=import-outside-toplevel
+    count, reruns = sizes['nodes'], sizes['reruns']
+    host_lab = HostLab.create(count, with_ovs=True)
+    try:
+        env = host_lab.ansible_env()
+        hosts_yml = ROOT / 'playbooks' / 'hosts.yml'
+        baseline = write_playbook(workdir / 'baseline-ovs.yml', baseline_play('br-base'))
+        cases = {
+            'host roles (playbooks/hosts.yml: ovs + ovs_bridge)': playbook_argv(host_lab, hosts_yml, ours_vars('br-ours')),
+            'openvswitch.openvswitch bridge + port tasks': playbook_argv(host_lab, baseline),
+        }
+        figures = {}
+        for label, argv in cases.items():
+            first = timed(argv, env=env)
+            again = [timed(argv, env=env) for _ in range(reruns)]
+            figures[label] = (first.seconds, recap_changed(first.output), median([run_.seconds for run_ in again]),
+                              max(recap_changed(run_.output) for run_ in again))
+        ours_label, base_label = list(cases)
+        rows = [('playbook, %d nodes' % count, 'first run', 'changed', 're-run (median)', 'changed', 're-run vs host roles')]
+        for label, (first, first_changed, rerun, rerun_changed) in figures.items():
+            rows.append((label, fmt_seconds(first), first_changed, fmt_seconds(rerun), rerun_changed,
+                         fmt_ratio(ratio(rerun, figures[ours_label][2]))))
+        speedup = ratio(figures[base_label][2], figures[ours_label][2])
+        notes = ['Same bridge shape on both sides: a netdev bridge with 4 internal access ports (VLANs 100, 100, 200, 200).',
+                 'The host roles also check the Open vSwitch package and service on every run; the baseline does not.',
+                 'Host re-run is %s faster than the baseline (target >= 2x): %s' % (fmt_ratio(speedup), 'met' if speedup >= 2 else 'MISSED')]
+
+        # The uplink move: br1 on eth1 with the node's IP moved, every node watched at once.
+        with contextlib.ExitStack() as stack:
+            monitors = [stack.enter_context(PingGapMonitor(host_lab, node)) for node in host_lab.nodes]
+            timed(playbook_argv(host_lab, hosts_yml, uplink_vars()), env=env)
+        gaps = [monitor.longest_gap_ms for monitor in monitors]
+        lost = sum(monitor.lost for monitor in monitors)
+        notes.append('Uplink move (eth1 -> br1, IP and routes moved, commit-confirmed) on %d nodes: longest ping gap median %.1f ms, '
+                     'maximum %.1f ms, %d pings lost in all (target: maximum under 100 ms): %s'
+                     % (count, median(gaps), max(gaps), lost, 'met' if max(gaps) < 100 else 'MISSED'))
+        report.section('3. Host convergence on %d lab nodes' % count, rows, notes)
+        return {'host_rerun_speedup': speedup, 'uplink_gap_max_ms': max(gaps), 'uplink_gap_median_ms': median(gaps),
+                'host_changed': {label: [first_changed, rerun_changed] for label, (_f, first_changed, _r, rerun_changed) in figures.items()}}
+    finally:
+        host_lab.destroy()

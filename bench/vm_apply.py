@@ -1,0 +1,242 @@
+"""Bulk Bridge-mode VM apply on the API emulator: vm_network with ``vms:`` against the tools
+users would otherwise pick, side by side, first run and idempotent re-run; plus render_only at
+scale, the bulk preflight, and the module process's peak memory."""
+import json
+import sys
+
+from bench.common import (ROOT, Report, ansible_playbook, fmt_ratio, fmt_seconds, median, playbook_env, ratio,
+                          recap_changed, timed, write_playbook)
+
+NICS = [
+    {'name': 'front', 'multus_cr': 'kube-system/ovs-vlan100', 'use_default_ip_pool': False, 'ip_pools': {'ipv4': ['vlan100-v4']}},
+    {'name': 'back', 'multus_cr': 'kube-system/ovs-vlan200', 'use_default_ip_pool': False, 'ip_pools': {'ipv4': ['vlan200-v4']}},
+]
+DISK = {'image': 'quay.io/containerdisks/fedora:41'}
+
+
+def vlan_objects(vlan, octet):
+    pool = 'vlan%d-v4' % vlan
+    return [
+        {'apiVersion': 'spiderpool.spidernet.io/v2beta1', 'kind': 'SpiderIPPool', 'metadata': {'name': pool},
+         'spec': {'subnet': '10.%d.0.0/16' % octet, 'ips': ['10.%d.1.0-10.%d.200.255' % (octet, octet)],
+                  'gateway': '10.%d.0.1' % octet}},
+        {'apiVersion': 'spiderpool.spidernet.io/v2beta1', 'kind': 'SpiderMultusConfig',
+         'metadata': {'name': 'ovs-vlan%d' % vlan, 'namespace': 'kube-system'},
+         'spec': {'cniType': 'ovs', 'ovs': {'bridge': 'br1', 'vlan': vlan, 'ippools': {'ipv4': [pool]}}}},
+    ]
+
+
+def namespace(name):
+    return {'apiVersion': 'v1', 'kind': 'Namespace', 'metadata': {'name': name}}
+
+
+def auth_vars(server):
+    return {'kubeconfig': server.kubeconfig}
+
+
+def vm_network_play(server, ns, count, render_only=False, check=False, names_prefix='vm'):
+    task = {
+        'name': 'vm_network with %d VMs' % count,
+        'vmnet.kubevirt.vm_network': dict(auth_vars(server), namespace=ns, network_mode='bridge', nics=NICS,
+                                          live_migration='ignore', run_strategy='Halted', disk=DISK,
+                                          render_only=render_only,
+                                          vms=[{'name': '%s-%04d' % (names_prefix, index)} for index in range(count)]),
+        'register': 'result',
+    }
+    if check:
+        task['check_mode'] = True
+    return [{'name': 'bench', 'hosts': 'localhost', 'gather_facts': False, 'tasks': [task]}]
+
+
+def render_manifests(server, workdir, count):
+    """The manifests vm_network renders, used as the input of every baseline (not timed)."""
+    play = vm_network_play(server, 'bench-source', count, render_only=True)
+    out = workdir / 'manifests.json'
+    play[0]['tasks'].append({'ansible.builtin.copy': {'content': "{{ result.vms | map(attribute='manifest') | list | to_json }}",
+                                                      'dest': str(out), 'mode': '0600'}})
+    timed(ansible_playbook(write_playbook(workdir / 'render.yml', play)), env=playbook_env(workdir))
+    return json.loads(out.read_text())
+
+
+def for_namespace(manifests, ns):
+    moved = json.loads(json.dumps(manifests))
+    for manifest in moved:
+        manifest['metadata']['namespace'] = ns
+    return moved
+
+
+def kubevirt_vm_play(server, manifests_file):
+    item = {
+        'name': '{{ item.metadata.name }}',
+        'namespace': '{{ item.metadata.namespace }}',
+        'run_strategy': '{{ item.spec.runStrategy }}',
+        'annotations': '{{ item.spec.template.metadata.annotations }}',
+        'spec': '{{ item.spec.template.spec }}',
+    }
+    return [{'name': 'bench', 'hosts': 'localhost', 'gather_facts': False, 'vars_files': [str(manifests_file)],
+             'tasks': [{'name': 'kubevirt_vm loop', 'kubevirt.core.kubevirt_vm': dict(auth_vars(server), **item),
+                        'loop': '{{ manifests }}', 'loop_control': {'label': '{{ item.metadata.name }}'}}]}]
+
+
+def k8s_play(server, manifests_file):
+    return [{'name': 'bench', 'hosts': 'localhost', 'gather_facts': False, 'vars_files': [str(manifests_file)],
+             'tasks': [{'name': 'k8s with every document', 'kubernetes.core.k8s': dict(auth_vars(server), definition='{{ manifests }}')}]}]
+
+
+def write_manifests(workdir, name, manifests):
+    path = workdir / name
+    path.write_text(json.dumps({'manifests': manifests}), encoding='utf-8')
+    return path
+
+
+def apply_cases(server, workdir, count, reruns):
+    """First run and re-runs of each tool, each in a namespace of its own on one emulator."""
+    manifests = render_manifests(server, workdir, count)
+    env = playbook_env(workdir)
+    cases = {}
+    playbooks = {
+        'vm_network (one task, vms:)': ('bench-vmnet', lambda ns: write_playbook(
+            workdir / 'vmnet.yml', vm_network_play(server, ns, count))),
+        'kubevirt.core.kubevirt_vm loop': ('bench-kubevirt', lambda ns: write_playbook(
+            workdir / 'kubevirt.yml', kubevirt_vm_play(server, write_manifests(workdir, 'kv.json', for_namespace(manifests, ns))))),
+        'kubernetes.core.k8s (one task)': ('bench-k8s', lambda ns: write_playbook(
+            workdir / 'k8s.yml', k8s_play(server, write_manifests(workdir, 'k8s.json', for_namespace(manifests, ns))))),
+    }
+    for label, (ns, build) in playbooks.items():
+        server.apply(namespace(ns))
+        playbook = build(ns)
+        first = timed(ansible_playbook(playbook), env=env)
+        again = [timed(ansible_playbook(playbook), env=env) for _ in range(reruns)]
+        cases[label] = {'first': first.seconds, 'rerun': median([run.seconds for run in again]),
+                        'first_changed': recap_changed(first.output), 'rerun_changed': max(recap_changed(run.output) for run in again)}
+    server.apply(namespace('bench-floor'))
+    floor_file = workdir / 'floor.json'
+    floor_file.write_text(json.dumps(for_namespace(manifests, 'bench-floor')), encoding='utf-8')
+    floor_argv = [sys.executable, str(ROOT / 'bench' / 'floor_client.py')]
+    first = timed(floor_argv + ['create', server.kubeconfig, str(floor_file)])
+    again = [timed(floor_argv + ['get', server.kubeconfig, str(floor_file)]) for _ in range(reruns)]
+    cases['floor: kubernetes Python client'] = {'first': first.seconds, 'rerun': median([run.seconds for run in again]),
+                                                'first_changed': '-', 'rerun_changed': '-', 'peak_mib': first.peak_mib}
+    return cases
+
+
+def apply_section(report, cases, count):
+    ours = cases['vm_network (one task, vms:)']
+    floor = cases['floor: kubernetes Python client']
+    loop = cases['kubevirt.core.kubevirt_vm loop']
+    rows = [('tool', 'first run', 'changed', 're-run (median)', 'changed', 'first vs vm_network', 're-run vs vm_network')]
+    for label, case in cases.items():
+        rows.append((label, fmt_seconds(case['first']), case['first_changed'], fmt_seconds(case['rerun']), case['rerun_changed'],
+                     fmt_ratio(ratio(case['first'], ours['first'])), fmt_ratio(ratio(case['rerun'], ours['rerun']))))
+    speedup_first = ratio(loop['first'], ours['first'])
+    speedup_rerun = ratio(loop['rerun'], ours['rerun'])
+    floor_first = ratio(ours['first'], floor['first'])
+    floor_rerun = ratio(ours['rerun'], floor['rerun'])
+    notes = [
+        'vm_network is %s faster than the kubevirt_vm loop on the first run, %s on the re-run (target >= 15x): %s'
+        % (fmt_ratio(speedup_first), fmt_ratio(speedup_rerun), verdict(min(speedup_first, speedup_rerun) >= 15)),
+        'vm_network takes %s the floor on the first run, %s on the re-run (target <= 3x): %s'
+        % (fmt_ratio(floor_first), fmt_ratio(floor_rerun), verdict(max(floor_first, floor_rerun) <= 3)),
+        'Each figure is a whole process (ansible-playbook, or python for the floor): start-up is included for every tool.',
+    ]
+    report.section('1. %d Bridge-mode VMs with 2 NICs each (emulator)' % count, rows, notes)
+    return {'speedup_first': speedup_first, 'speedup_rerun': speedup_rerun, 'floor_first': floor_first, 'floor_rerun': floor_rerun,
+            'changed': {label: [case['first_changed'], case['rerun_changed']] for label, case in cases.items()}}
+
+
+def verdict(ok):
+    return 'met' if ok else 'MISSED'
+
+
+def seed_pools(server, pools):
+    """``pools`` pools of one /16 each with a Multus CR per pool; returns their names."""
+    names = []
+    for index in range(pools):
+        vlan = 1000 + index
+        for obj in vlan_objects(vlan, 100 + index % 100):
+            if obj['kind'] == 'SpiderIPPool':
+                obj['spec']['subnet'] = '10.%d.%d.0/24' % (index // 250, index % 250)
+                obj['spec']['ips'] = ['10.%d.%d.10-10.%d.%d.250' % (index // 250, index % 250, index // 250, index % 250)]
+                obj['spec']['gateway'] = '10.%d.%d.1' % (index // 250, index % 250)
+            server.apply(obj)
+        names.append(vlan)
+    return names
+
+
+def render_and_preflight(report, server, workdir, render_count, preflight_count, pools):
+    env = playbook_env(workdir)
+    vlans = seed_pools(server, pools)
+    nic_sets = []
+    for index in range(render_count):
+        vlan_a, vlan_b = vlans[index % len(vlans)], vlans[(index + 1) % len(vlans)]
+        nic_sets.append([
+            {'name': 'front', 'multus_cr': 'kube-system/ovs-vlan%d' % vlan_a, 'use_default_ip_pool': False,
+             'ip_pools': {'ipv4': ['vlan%d-v4' % vlan_a]}},
+            {'name': 'back', 'multus_cr': 'kube-system/ovs-vlan%d' % vlan_b, 'use_default_ip_pool': False,
+             'ip_pools': {'ipv4': ['vlan%d-v4' % vlan_b]}},
+        ])
+
+    def play(count, render_only, check):
+        vms = [{'name': 'r-%05d' % index, 'nics': nic_sets[index]} for index in range(count)]
+        task = {'vmnet.kubevirt.vm_network': dict(auth_vars(server), namespace='bench-render', network_mode='bridge',
+                                                  live_migration='ignore', disk=DISK, render_only=render_only, vms=vms)}
+        if check:
+            task['check_mode'] = True
+        return [{'name': 'bench', 'hosts': 'localhost', 'gather_facts': False, 'tasks': [task]}]
+
+    def data_only_play(count):
+        # The baseline: Ansible carrying the same task arguments through templating, no module work.
+        vms = [{'name': 'r-%05d' % index, 'nics': nic_sets[index]} for index in range(count)]
+        return [{'name': 'bench', 'hosts': 'localhost', 'gather_facts': False, 'vars': {'vms': vms},
+                 'tasks': [{'ansible.builtin.debug': {'msg': '{{ vms | length }}'}}]}]
+
+    server.apply(namespace('bench-render'))
+    render = timed(ansible_playbook(write_playbook(workdir / 'render-big.yml', play(render_count, True, False))), env=env)
+    render_small = timed(ansible_playbook(write_playbook(workdir / 'render-small.yml', play(render_count // 10, True, False))), env=env)
+    carry = timed(ansible_playbook(write_playbook(workdir / 'carry.yml', data_only_play(render_count))), env=env)
+    preflight = timed(ansible_playbook(write_playbook(workdir / 'preflight.yml', play(preflight_count, False, True))), env=env)
+    render_same = timed(ansible_playbook(write_playbook(workdir / 'render-same.yml', play(preflight_count, True, False))), env=env)
+    rows = [('case', 'wall time', 'ratio', 'against')]
+    rows.append(('render_only, %d VMs over %d pools' % (render_count, pools), fmt_seconds(render.seconds),
+                 fmt_ratio(ratio(render.seconds, carry.seconds)), 'Ansible carrying the same data (debug task)'))
+    rows.append(('render_only, %d VMs' % (render_count // 10), fmt_seconds(render_small.seconds),
+                 fmt_ratio(ratio(render.seconds, render_small.seconds)), '%d VMs vs %d VMs (10x the VMs)' % (render_count, render_count // 10)))
+    rows.append(('check mode (preflight + server dry-run), %d VMs, %d pools' % (preflight_count, pools), fmt_seconds(preflight.seconds),
+                 fmt_ratio(ratio(preflight.seconds, render_same.seconds)), 'render_only of the same %d VMs' % preflight_count))
+    report.section('2. render_only at scale and the bulk preflight', rows,
+                   ['Per VM: render_only costs %.2f ms over the data-carrying baseline.'
+                    % (1000 * (render.seconds - carry.seconds) / render_count)])
+
+
+def module_memory(report, server, workdir, count, floor_peak):
+    """Peak RSS of the vm_network module process alone, run directly with its arguments."""
+    server.apply(namespace('bench-memory'))
+    args = {'ANSIBLE_MODULE_ARGS': dict(auth_vars(server), namespace='bench-memory', network_mode='bridge', nics=NICS,
+                                        live_migration='ignore', run_strategy='Halted', disk=DISK,
+                                        vms=[{'name': 'm-%04d' % index} for index in range(count)])}
+    args_file = workdir / 'module-args.json'
+    args_file.write_text(json.dumps(args), encoding='utf-8')
+    env = playbook_env(workdir, {'PYTHONPATH': str(ROOT / '.deps')})
+    module = ROOT / '.deps' / 'ansible_collections' / 'vmnet' / 'kubevirt' / 'plugins' / 'modules' / 'vm_network.py'
+    measured = timed([sys.executable, str(module), str(args_file)], env=env)
+    result = json.loads(measured.output[measured.output.index('{'):])
+    if result.get('failed'):
+        raise RuntimeError('vm_network failed: %s' % result.get('msg'))
+    rows = [('process', 'peak RSS', 'ratio'),
+            ('vm_network module, %d VMs' % count, '%.1f MiB' % measured.peak_mib, fmt_ratio(ratio(measured.peak_mib, floor_peak))),
+            ('floor: kubernetes Python client, %d VMs' % count, '%.1f MiB' % floor_peak, '1.0x')]
+    report.section('4. Peak memory of the module process for (1)', rows)
+    return measured.peak_mib
+
+
+def run(report, workdir, sizes):
+    from lab.kubeapi.fixtures import start_kubeapi  # pylint: disable=import-outside-toplevel
+    with start_kubeapi(workdir / 'kubeapi') as server:
+        for obj in vlan_objects(100, 100) + vlan_objects(200, 200):
+            server.apply(obj)
+        cases = apply_cases(server, workdir, sizes['vms'], sizes['reruns'])
+        figures = apply_section(report, cases, sizes['vms'])
+        render_and_preflight(report, server, workdir, sizes['render_vms'], sizes['vms'], sizes['pools'])
+        figures['module_peak_mib'] = module_memory(report, server, workdir, sizes['vms'],
+                                                   cases['floor: kubernetes Python client']['peak_mib'])
+    return figures
