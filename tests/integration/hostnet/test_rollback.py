@@ -1,0 +1,128 @@
+"""Commit-confirm and refusals on the shared 3-node lab: every test leaves the nodes as it found them.
+
+* a failing probe rolls node1 back to the exact previous state and stops the rolling rollout;
+* a controller that never confirms: the node restores itself after confirm_timeout;
+* confirming over the same SSH connection is refused (the node then rolls back by itself);
+* at least 20 bad inputs fail with a clear message and touch nothing.
+"""
+import json
+
+import pytest
+
+from tests.integration.hostnet.conftest import HOSTS_PLAYBOOK, bridge_entry, comparable, wait_for, write_playbook
+
+pytestmark = [pytest.mark.lab_hosts]
+
+JOB_ROOT = '/run/vmnet-kubevirt/ovs_bridge'
+
+
+def states(lab):
+    return [comparable(node.network_state()) for node in lab.nodes]
+
+
+def agent_statuses(node):
+    listing = node.exec(['sh', '-c', 'cat %s/*/state.json 2>/dev/null || true' % JOB_ROOT]).stdout
+    return [json.loads(line)['status'] for line in listing.replace('}{', '}\n{').splitlines() if line.strip()]
+
+
+def test_failing_probe_rolls_back_and_stops_the_rollout(host_lab):
+    before = states(host_lab)
+    entry = bridge_entry(probes={'ping': ['10.10.0.99'], 'timeout': 2})
+    result = host_lab.run_playbook(HOSTS_PLAYBOOK, extra_vars={'vmnet_ovs_bridge_bridges': [entry]}, tags='bridges')
+    assert result.rc != 0
+    assert 'the node restored its previous state (probe failed: ping 10.10.0.99)' in result.stdout
+    assert 'node2' not in result.recap and 'node3' not in result.recap, 'the rollout stops at node1'
+    assert states(host_lab) == before
+    assert host_lab.run_ansible('node1', 'ansible.builtin.ping').returncode == 0
+
+
+def test_gateway_probe_fails_when_the_gateway_is_down(host_lab):
+    before = states(host_lab)
+    host_lab.gateway_down()
+    try:
+        result = host_lab.run_playbook(HOSTS_PLAYBOOK, limit='node2', tags='bridges',
+                                       extra_vars={'vmnet_ovs_bridge_bridges': [bridge_entry(probes={'timeout': 2})]})
+    finally:
+        host_lab.gateway_up()
+    assert result.rc != 0
+    assert 'probe failed: gateway 10.10.0.1' in result.stdout
+    assert states(host_lab) == before
+
+
+def test_no_confirmation_restores_the_exact_previous_state(host_lab, tmp_path):
+    node = host_lab.node(3)
+    before = comparable(node.network_state())
+    playbook = write_playbook(tmp_path, 'move-without-confirm.yml', [{
+        'name': 'Move eth1 and never confirm',
+        'vmnet.kubevirt.ovs_bridge': dict(bridge_entry(), confirm_timeout=3),
+        'register': 'moved'}, {
+        'name': 'Show',
+        'ansible.builtin.debug': {'var': 'moved.commit'}}], hosts='node3')
+    result = host_lab.run_playbook(playbook)
+    assert result.rc == 0, result.stdout[-3000:]
+    assert "'status': 'waiting-confirm'" in result.stdout or '"status": "waiting-confirm"' in result.stdout
+    moved = node.network_state()
+    assert moved['addresses']['br0'] == [node.mgmt_cidr], 'the move happened before the window closed'
+    wait_for(lambda: 'rolled-back' in agent_statuses(node), timeout=30)
+    assert comparable(node.network_state()) == before
+    assert host_lab.run_ansible('node3', 'ansible.builtin.ping').returncode == 0
+
+
+def test_confirming_over_the_same_connection_is_refused(host_lab, tmp_path):
+    node = host_lab.node(3)
+    before = comparable(node.network_state())
+    playbook = write_playbook(tmp_path, 'same-connection.yml', [{
+        'name': 'Move eth1',
+        'vmnet.kubevirt.ovs_bridge': dict(bridge_entry(), confirm_timeout=4),
+        'register': 'moved'}, {
+        'name': 'Confirm without reconnecting',
+        'vmnet.kubevirt.ovs_bridge_confirm': {'token': '{{ moved.commit.token }}'}}], hosts='node3')
+    result = host_lab.run_playbook(playbook)
+    assert result.rc != 0
+    assert 'require_new_connection: this is the SSH connection that started the change' in result.stdout
+    wait_for(lambda: comparable(node.network_state()) == before, timeout=30)
+
+
+BAD_ENTRIES = [
+    ({'name': 'br0/x'}, "name: 'br0/x' is not a valid interface name"),
+    ({'name': 'this-name-is-too-long'}, "name: 'this-name-is-too-long' is not a valid interface name"),
+    ({'name': 'eth1'}, "name: 'eth1' is already a network interface"),
+    ({'uplink': {'interface': 'eth9', 'allow_default_route': True}}, "uplink.interface: 'eth9' does not exist on this host"),
+    ({'uplink': {'interface': 'eth1'}}, "uplink.interface: 'eth1' carries the default route (via 10.10.0.1)"),
+    ({'uplink': {'interface': 'eth1', 'allow_default_route': True, 'trunks': [100, 200]}}, 'would drop the untagged management traffic'),
+    ({'uplink': {'interface': 'eth1', 'allow_default_route': True, 'tag': 7, 'vlan_mode': 'native-untagged'}},
+     'would drop the untagged management traffic'),
+    ({'uplink': {'interface': 'eth1', 'migrate_ip': False}}, 'uplink.migrate_ip: False would strand the addresses'),
+    ({'uplink': {'interface': 'eth1', 'allow_default_route': True, 'trunks': [4095]}}, 'uplink.trunks[0]: 4095 must be a VLAN id'),
+    ({'uplink': {'interface': 'eth1', 'allow_default_route': True, 'trunks': ['300-200']}}, "'300-200' is a range whose first VLAN"),
+    ({'uplink': {'interface': 'eth1', 'allow_default_route': True, 'trunks': ['ten']}}, "uplink.trunks[0]: 'ten' must be a VLAN id"),
+    ({'uplink': {'interface': 'eth1', 'allow_default_route': True, 'vlan_mode': 'access'}}, "uplink.vlan_mode: 'access' needs a tag"),
+    ({'ports': [{'name': 'vm1', 'type': 'internal', 'tag': 0}]}, 'ports[0].tag: 0 must be a VLAN id from 1 to 4094'),
+    ({'ports': [{'name': 'vm1', 'type': 'internal', 'tag': 5000}]}, 'ports[0].tag: 5000 must be a VLAN id from 1 to 4094'),
+    ({'ports': [{'name': 'vm1', 'type': 'patch'}]}, 'ports[0].peer: None is required for a patch port'),
+    ({'ports': [{'name': 'ghost0'}]}, "ports[0].name: 'ghost0' does not exist on this host"),
+    ({'ports': [{'name': 'vm1', 'type': 'internal'}, {'name': 'vm1', 'type': 'internal'}]}, "ports[1].name: 'vm1' is already used"),
+    ({'probes': {'ping': ['10.10.0.300']}}, "probes.ping[0]: '10.10.0.300' is not an IPv4 or IPv6 address"),
+    ({'probes': {'api_server': 'https://api.example:99999'}}, "probes.api_server: 'https://api.example:99999' must be"),
+    ({'probes': {'ping': ['10.10.0.0/24']}}, "probes.ping[0]: '10.10.0.0/24' is not an IPv4 or IPv6 address"),
+    ({'confirm_timeout': 7200}, 'confirm_timeout: 7200 must be a number of seconds'),
+    ({'external_ids': {'bad key!': 'x'}}, "external_ids key: 'bad key!' must be"),
+    ({'uplink': {'bond': {'name': 'bond0', 'interfaces': ['eth1']}}}, "uplink.bond.interfaces: ['eth1'] must list at least two"),
+]
+
+
+def test_bad_inputs_fail_clearly_and_leave_the_node_untouched(host_lab, tmp_path):
+    assert len(BAD_ENTRIES) >= 20
+    node = host_lab.node(2)
+    before = node.network_state()
+    base = {'name': 'br0', 'datapath_type': 'netdev'}
+    tasks = [{'name': 'bad input %d' % index, 'vmnet.kubevirt.ovs_bridge': dict(base, **entry), 'ignore_errors': True,
+              'register': 'bad%d' % index} for index, (entry, _message) in enumerate(BAD_ENTRIES)]
+    tasks.append({'name': 'Messages', 'ansible.builtin.debug': {
+        'msg': '{{ [%s] | to_json }}' % ', '.join('bad%d.msg | default("NO FAILURE")' % index for index in range(len(BAD_ENTRIES)))}})
+    result = host_lab.run_playbook(write_playbook(tmp_path, 'bad-inputs.yml', tasks, hosts='node2'))
+    assert result.recap['node2']['failed'] == 0 and result.recap['node2']['ignored'] == len(BAD_ENTRIES), result.recap
+    assert result.recap['node2']['changed'] == 0
+    for entry, message in BAD_ENTRIES:
+        assert message in result.stdout, (entry, message)
+    assert node.network_state() == before
