@@ -275,13 +275,16 @@ class KubeApi:
         resource = self.resource(api_version, kind)
         if not prefetched:
             existing = self.get(api_version, kind, name, namespace)
+        ours = False  # a retried create may have been stored although its answer was lost
         for _attempt in range(self.retries + 1):
             if existing is None:
+                retried_before = self.retried
                 try:
                     created = self._call('create %s' % describe(api_version, kind, name, namespace),
                                          resource.create, body=definition, **self._dry_run({'namespace': namespace}))
                 except KubeApiError as err:
                     if err.status == 409:  # stored by an earlier, retried attempt or by someone else
+                        ours = ours or self.retried > retried_before
                         existing = self.get(api_version, kind, name, namespace)
                         continue
                     raise
@@ -289,6 +292,8 @@ class KubeApi:
                 return _outcome(True, 'created', None, after)
             if is_subset(_wanted_part(definition), existing):
                 before = strip_server_fields(existing)
+                if ours:  # our own retried create is what the server holds: this run created it
+                    return _outcome(True, 'created', None, before)
                 return _outcome(False, 'unchanged', before, before)
             patch = copy.deepcopy(definition)
             patch.setdefault('metadata', {})['resourceVersion'] = existing['metadata'].get('resourceVersion')
