@@ -247,6 +247,7 @@ def _validate_ovs(ovs):
                                                     'whitespace), as OVS bridges are'))
     errors.extend(_vlan_problem('ovs.vlan', ovs.get('vlan'), 'webhook rule: ovs.vlan'))
     for index, item in enumerate(ovs.get('trunk') or []):
+        item = dict((key, value) for key, value in item.items() if value is not None)
         field = 'ovs.trunk[%d]' % index
         for option in ('min_id', 'max_id', 'id'):
             errors.extend(_vlan_problem('%s.%s' % (field, option), item.get(option), 'webhook rule: trunk IDs'))

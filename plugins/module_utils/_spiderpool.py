@@ -54,7 +54,16 @@ class SpecError(ValueError):
 
 def problem(field, value, rule):
     """The one message format: field, the offending value and the rule it breaks."""
-    return '%s: %s %s' % (field, json.dumps(value, sort_keys=True), rule)
+    return '%s: %s %s' % (field, json.dumps(_compact(value), sort_keys=True), rule)
+
+
+def _compact(value):
+    """Unset suboptions (None) left out, so the value reads as the user wrote it."""
+    if isinstance(value, dict):
+        return dict((k, _compact(v)) for k, v in value.items() if v is not None)
+    if isinstance(value, list):
+        return [_compact(v) for v in value]
+    return value
 
 
 def option_names(kind):
@@ -349,8 +358,12 @@ def _pool_owner(pool):
     return (((pool.get('metadata') or {}).get('labels')) or {}).get(OWNER_SUBNET_LABEL)
 
 
-def validate_subnet_against_cluster(name, spec, subnets, pools):
-    """The subnet webhook's cross-object rules (overlap with subnets and orphan pools)."""
+def validate_subnet_against_cluster(name, spec, subnets, pools, creating=True):
+    """The subnet webhook's cross-object rules (overlap with subnets and orphan pools).
+
+    Pools of the same CIDR are checked here only on create; on update they are the
+    subnet's controlled pools and ``validate_update`` checks them.
+    """
     errors = []
     subnet = spec.get('subnet')
     for other_subnet in subnets:
@@ -362,7 +375,9 @@ def validate_subnet_against_cluster(name, spec, subnets, pools):
                                                     'IP version must not overlap)' % (other.get('subnet'), other_name)))
     for pool in pools:
         pool_spec = _spec(pool)
-        owner = _pool_owner(pool)
+        # The mutating webhook makes a subnet with the pool's exact CIDR its owner.
+        owner = _pool_owner(pool) or next((_name(s) for s in subnets if _name(s) != name
+                                           and _spec(s).get('subnet') == pool_spec.get('subnet')), None)
         if (owner and owner != name) or not _same_family(spec, pool_spec):
             continue
         if pool_spec.get('subnet') != subnet:
@@ -371,7 +386,7 @@ def validate_subnet_against_cluster(name, spec, subnets, pools):
                                                         'overlap with a pool of a different subnet)'
                                       % (pool_spec.get('subnet'), _name(pool))))
             continue
-        outside = ipm.subtract_ranges(_ips(pool_spec), _ips(spec))
+        outside = ipm.subtract_ranges(_ips(pool_spec), _ips(spec)) if creating else []
         if outside:
             errors.append(problem('ips', spec.get('ips'), 'do not cover the IPs of SpiderIPPool %s with the same subnet: '
                                                           'missing %s (subnet rule: a pool\'s IPs must lie in the '

@@ -121,7 +121,7 @@ def run_address_module(module, kind):
             errors.extend(sp.validate_pool_against_cluster(name, spec, pools, subnets))
             controlled = ()
         else:
-            errors.extend(sp.validate_subnet_against_cluster(name, spec, subnets, pools))
+            errors.extend(sp.validate_subnet_against_cluster(name, spec, subnets, pools, creating=existing is None))
             controlled = sp.controlled_pools(name, spec['subnet'], [p for p in pools if sp._name(p) != name])
         if existing:
             errors.extend(sp.validate_update(kind, existing, spec, controlled))

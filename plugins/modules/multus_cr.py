@@ -245,7 +245,7 @@ from ansible_collections.vmnet.kubevirt.plugins.module_utils._multus_runner impo
 
 def main():
     module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True,
-                           mutually_exclusive=[('ovs', 'macvlan', 'ipvlan', 'custom_cni')])
+)
     run(module)
 
 

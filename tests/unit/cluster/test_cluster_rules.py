@@ -314,3 +314,11 @@ def test_smc_spec():
                            'enableCoordinator': True, 'coordinator': {'mode': 'underlay', 'podDefaultRouteNIC': 'net1'}}
     custom = mc.smc_manifest(dict(SMC_BASE, cni_type='custom', ovs=None, custom_cni='{"type":"x"}'))
     assert custom['spec'] == {'cniType': 'custom', 'customCNI': '{"type":"x"}'}
+
+
+def test_pool_with_the_cidr_of_another_subnet_is_not_an_orphan():
+    # The mutating webhook would have made subnet "narrow" its owner: only the subnet-vs-subnet rule applies.
+    spec = {'subnet': '10.0.0.0/8', 'ipVersion': 4, 'ips': []}
+    narrow = subnet('narrow', S, ['10.6.0.1-10.6.0.9'])
+    assert sp.validate_subnet_against_cluster('wide', spec, [narrow], [pool('child', S, ['10.6.0.1'])]) == [
+        'subnet: "10.0.0.0/8" overlaps subnet 10.6.0.0/16 of SpiderSubnet narrow (subnet rule: subnets of one IP version must not overlap)']

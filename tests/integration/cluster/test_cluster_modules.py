@@ -1,0 +1,271 @@
+"""spiderpool_ippool, spiderpool_subnet, multus_cr and their _info modules through real
+ansible-playbook runs against the API emulator (with the Spiderpool v1.2.2 CRDs preloaded).
+
+Everything asserted here would hold against a real cluster: what is written is read back
+through the API, "nothing written" is read from the server's request log.
+"""
+import importlib.util
+import json
+import pathlib
+
+import pytest
+
+from conftest import SPIDERPOOL, assert_valid, crd_schema, run_module, set_status
+
+POOL = 'vmnet.kubevirt.spiderpool_ippool'
+SUBNET = 'vmnet.kubevirt.spiderpool_subnet'
+MULTUS = 'vmnet.kubevirt.multus_cr'
+NAD_API = 'k8s.cni.cncf.io/v1'
+
+
+def load_rule_cases():
+    """The unit tests' tables of invalid inputs and their exact messages."""
+    path = pathlib.Path(__file__).resolve().parents[2] / 'unit' / 'cluster' / 'test_cluster_rules.py'
+    spec = importlib.util.spec_from_file_location('cluster_rule_cases', path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def writes(kubeapi):
+    return [(w['verb'], w.get('resource'), w.get('name')) for w in kubeapi.writes()]
+
+
+def test_pool_create_rerun_change_check_diff_delete(play, kubeapi, upstream_crds):
+    pool = {'name': 'vlan30-v4', 'subnet': '172.30.0.0/16', 'ips': ['172.30.10.20-172.30.10.40', '172.30.10.10-172.30.10.21'],
+            'exclude_ips': ['172.30.10.15'], 'gateway': '172.30.0.1', 'routes': [{'dst': '10.99.0.0/16', 'gw': '172.30.0.254'}],
+            'multus_name': ['kube-system/ovs-vlan30'], 'pod_affinity': {'match_labels': {'app': 'vm'}}}
+    created, rerun = play([{POOL: pool}, {POOL: pool}], diff=True)
+    assert created['changed'] and created['action'] == 'created', created
+    assert not rerun['changed'] and rerun['action'] == 'unchanged', rerun
+    stored = kubeapi.get(SPIDERPOOL, 'SpiderIPPool', 'vlan30-v4')
+    assert stored['spec']['ips'] == ['172.30.10.10-172.30.10.40']  # merged as Spiderpool's mutator stores it
+    assert stored['spec']['ipVersion'] == 4 and stored['spec']['podAffinity'] == {'matchLabels': {'app': 'vm'}}
+    assert_valid(stored, crd_schema(upstream_crds, 'spiderpool', 'spiderippools'))
+    assert created['diff']['before'] == {} and created['diff']['after']['spec']['gateway'] == '172.30.0.1'
+
+    kubeapi.clear_requests()
+    changed = dict(pool, ips=['172.30.10.10-172.30.10.60'])
+    checked, = play([{POOL: changed}], check=True, diff=True)
+    assert checked['changed'] and checked['action'] == 'updated', checked
+    assert checked['diff']['before']['spec']['ips'] == ['172.30.10.10-172.30.10.40']
+    assert checked['diff']['after']['spec']['ips'] == ['172.30.10.10-172.30.10.60']
+    assert writes(kubeapi) == []  # check mode: dry-run only
+    assert kubeapi.get(SPIDERPOOL, 'SpiderIPPool', 'vlan30-v4')['spec']['ips'] == ['172.30.10.10-172.30.10.40']
+
+    updated, again = play([{POOL: changed}, {POOL: changed}])
+    assert updated['changed'] and not again['changed']
+    assert kubeapi.get(SPIDERPOOL, 'SpiderIPPool', 'vlan30-v4')['spec']['ips'] == ['172.30.10.10-172.30.10.60']
+
+    kubeapi.clear_requests()
+    deleted_check, = play([{POOL: {'name': 'vlan30-v4', 'state': 'absent'}}], check=True)
+    assert deleted_check['changed'] and writes(kubeapi) == []
+    deleted, gone = play([{POOL: {'name': 'vlan30-v4', 'state': 'absent'}}, {POOL: {'name': 'vlan30-v4', 'state': 'absent'}}])
+    assert deleted['changed'] and deleted['action'] == 'deleted'
+    assert not gone['changed'] and gone['action'] == 'absent'
+    assert kubeapi.get(SPIDERPOOL, 'SpiderIPPool', 'vlan30-v4') is None
+
+
+def test_subnet_and_cross_object_rules(play, kubeapi, upstream_crds):
+    subnet = {'name': 'vlan40', 'subnet': '172.40.0.0/16', 'ips': ['172.40.0.10-172.40.0.100'], 'gateway': '172.40.0.1'}
+    results = play([
+        {SUBNET: subnet},
+        {SUBNET: subnet},
+        {POOL: {'name': 'vlan40-a', 'subnet': '172.40.0.0/16', 'ips': ['172.40.0.10-172.40.0.50']}},
+        # rule 10: outside the subnet's ips
+        {POOL: {'name': 'vlan40-b', 'subnet': '172.40.0.0/16', 'ips': ['172.40.0.90-172.40.0.120']}},
+        # rule 6: overlaps vlan40-a
+        {POOL: {'name': 'vlan40-c', 'subnet': '172.40.0.0/16', 'ips': ['172.40.0.50-172.40.0.60']}},
+        # rule 4: a different, overlapping subnet
+        {POOL: {'name': 'vlan40-d', 'subnet': '172.40.5.0/24', 'ips': ['172.40.5.10']}},
+        # subnet rule: overlaps subnet vlan40
+        {SUBNET: {'name': 'vlan40-wide', 'subnet': '172.0.0.0/8'}},
+        # update rule: subnet is immutable
+        {SUBNET: dict(subnet, subnet='172.41.0.0/16', ips=['172.41.0.10'], gateway='172.41.0.1')},
+        # subnet update rule: shrinking below the IPs of its pool
+        {SUBNET: dict(subnet, ips=['172.40.0.10-172.40.0.30'])},
+    ])
+    assert [r['changed'] for r in results[:3]] == [True, False, True]
+    messages = [r.get('msg') for r in results[3:]]
+    assert all(r.get('failed') for r in results[3:]), results[3:]
+    assert messages == [
+        'ips: ["172.40.0.90-172.40.0.120"] are not a subset of the IPs of SpiderSubnet vlan40: 172.40.0.101-172.40.0.120 '
+        '(webhook rule 10: a pool\'s IPs must lie in its subnet\'s ips)',
+        'ips: ["172.40.0.50-172.40.0.60"] overlap the IPs of SpiderIPPool vlan40-a (same subnet 172.40.0.0/16) at 172.40.0.50 '
+        '(webhook rule 6: effective IPs must not overlap another pool)',
+        'subnet: "172.40.5.0/24" overlaps subnet 172.40.0.0/16 of SpiderIPPool vlan40-a; pools of one IP version must use the '
+        'identical subnet or non-overlapping ones (webhook rule 4)',
+        'subnet: "172.0.0.0/8" overlaps subnet 172.40.0.0/16 of SpiderSubnet vlan40 (subnet rule: subnets of one IP version must not '
+        'overlap)',
+        'subnet: "172.41.0.0/16" cannot change from "172.40.0.0/16": subnet is immutable (webhook update rule)',
+        'ips: ["172.40.0.10-172.40.0.30"] would remove IPs used by its controlled pools: 172.40.0.31-172.40.0.50 (subnet update rule)',
+    ]
+    stored = kubeapi.get(SPIDERPOOL, 'SpiderSubnet', 'vlan40')
+    assert stored['spec']['ips'] == ['172.40.0.10-172.40.0.100']
+    assert_valid(stored, crd_schema(upstream_crds, 'spiderpool', 'spidersubnets'))
+    assert kubeapi.get(SPIDERPOOL, 'SpiderIPPool', 'vlan40-b') is None
+
+
+def invalid_cases():
+    cases = load_rule_cases()
+    found = []
+    for index, (params, message) in enumerate(cases.POOL_CASES):
+        if 'ip_version' in params and params['ip_version'] not in (4, 6):
+            continue  # the argument spec's choices catch it first (below)
+        found.append(('spiderpool_ippool', dict(params, name='bad-pool-%d' % index), message))
+    for index, (params, message) in enumerate(cases.POOL_CASES[:12]):
+        if 'ip_version' in params and params['ip_version'] not in (4, 6):
+            continue
+        found.append(('spiderpool_subnet', dict(params, name='bad-subnet-%d' % index), message))
+    for params, message in cases.MULTUS_CASES:
+        if 'veth_mtu' in str(params):
+            continue  # served by v1.2.2; refused on v0.9 (test_v09_crds...)
+        found.append(('multus_cr', dict(cases.SMC_BASE, **params), message))
+    found.append(('spiderpool_ippool', {'name': 'bad-version', 'subnet': '10.0.0.0/8', 'ip_version': 5},
+                  'value of ip_version must be one of: 4, 6, got: 5'))
+    found.append(('multus_cr', dict(cases.SMC_BASE, default_ip_pools={'ipv4': ['missing-pool']}),
+                  'default_ip_pools.ipv4[0]: "missing-pool" names a SpiderIPPool that does not exist'))
+    return found
+
+
+def test_forty_plus_invalid_inputs_fail_before_any_write(kubeapi):
+    """Every invalid input, through each module's main(), against the emulator: each fails with
+    its exact message and the server's request log shows no write at all."""
+    cases = invalid_cases()
+    assert len(cases) >= 40
+    kubeapi.clear_requests()
+    for module, params, message in cases:
+        result = run_module(module, dict(params, kubeconfig=kubeapi.kubeconfig))
+        assert result.get('failed'), (module, params, result)
+        assert message in result['msg'], (module, params, result['msg'], message)
+    assert writes(kubeapi) == []
+
+
+def test_invalid_inputs_through_ansible_playbook(play, kubeapi):
+    """A sample of the same cases through real ansible-playbook, check mode off: no write."""
+    sample = invalid_cases()[::9]
+    kubeapi.clear_requests()
+    results = play([{'vmnet.kubevirt.' + module: params} for module, params, _message in sample])
+    assert writes(kubeapi) == []
+    for (module, params, message), result in zip(sample, results):
+        assert result.get('failed') and message in result['msg'], (module, params, result)
+
+
+def test_v09_crds_serve_vlan_and_lack_veth_mtu(tmp_path, upstream_crds):
+    from conftest import PlayRunner  # pylint: disable=import-outside-toplevel
+    from lab.kubeapi.fixtures import start_kubeapi  # pylint: disable=import-outside-toplevel
+    with start_kubeapi(tmp_path / 'api09', crds='spiderpool-v0.9') as api:
+        run = PlayRunner(tmp_path, api)
+        results = run([
+            {POOL: {'name': 'old-vlan', 'subnet': '10.9.0.0/16', 'ips': ['10.9.0.10'], 'vlan': 9}},
+            {SUBNET: {'name': 'old-vlan', 'subnet': '10.9.0.0/16', 'ips': ['10.9.0.1-10.9.0.99'], 'vlan': 9}},
+            {MULTUS: {'name': 'ovs-mtu', 'ovs': {'bridge': 'br1'}, 'coordinator': {'veth_mtu': 1400}}},
+        ])
+        assert results[0]['changed'] and results[1]['changed'], results
+        stored = api.get(SPIDERPOOL, 'SpiderIPPool', 'old-vlan')
+        assert stored['spec']['vlan'] == 9
+        assert_valid(stored, crd_schema(upstream_crds, 'spiderpool-v0.9.13', 'spiderippools'))
+        assert_valid(api.get(SPIDERPOOL, 'SpiderSubnet', 'old-vlan'), crd_schema(upstream_crds, 'spiderpool-v0.9.13', 'spidersubnets'))
+        assert results[2]['failed'] and results[2]['msg'] == (
+            'coordinator.veth_mtu: 1400 is not served by this Spiderpool version (no coordinator.vethMTU in the SpiderMultusConfig CRD)')
+        assert api.get(SPIDERPOOL, 'SpiderMultusConfig', 'ovs-mtu', 'kube-system') is None
+
+
+def test_multus_cr_smc_nad_and_info(play, kubeapi, upstream_crds):
+    kubeapi.simulate('spidermultusconfig-nad')
+    smc = {'name': 'ovs-vlan30', 'namespace': 'kube-system', 'ovs': {'bridge': 'br1', 'vlan': 30},
+           'default_ip_pools': {'ipv4': ['vlan30-v4']}}
+    results = play([
+        {POOL: {'name': 'vlan30-v4', 'subnet': '172.30.0.0/16', 'ips': ['172.30.0.10-172.30.0.99']}},
+        {POOL: {'name': 'vlan30-v6', 'subnet': 'fd00:30::/64', 'ips': ['fd00:30::10-fd00:30::99']}},
+        {MULTUS: smc},
+        {MULTUS: smc},
+        {MULTUS: dict(smc, default_ip_pools={'ipv4': ['vlan30-v6']})},
+        {MULTUS: dict(smc, name='ovs-plain', kind='NetworkAttachmentDefinition')},
+        {MULTUS: dict(smc, name='ovs-plain', kind='NetworkAttachmentDefinition')},
+        {'vmnet.kubevirt.multus_cr_info': {'name': 'ovs-vlan30', 'namespace': 'kube-system'}},
+        # the generated NAD belongs to the SMC: managing it as a plain NAD is refused
+        {MULTUS: dict(smc, kind='NetworkAttachmentDefinition', ovs={'bridge': 'br2'})},
+    ], diff=True)
+    assert [r['changed'] for r in results[:4]] == [True, True, True, False], results
+    assert results[2]['kind'] == 'SpiderMultusConfig'
+    assert results[4]['failed'] and results[4]['msg'] == 'default_ip_pools.ipv4[0]: "vlan30-v6" is an IPv6 pool (subnet fd00:30::/64) listed as ipv4'
+    assert results[5]['changed'] and not results[6]['changed']
+    stored_smc = kubeapi.get(SPIDERPOOL, 'SpiderMultusConfig', 'ovs-vlan30', 'kube-system')
+    assert_valid(stored_smc, crd_schema(upstream_crds, 'spiderpool', 'spidermultusconfigs'))
+    plain = kubeapi.get(NAD_API, 'NetworkAttachmentDefinition', 'ovs-plain', 'kube-system')
+    assert plain['spec']['config'] == (
+        '{"cniVersion":"0.3.1","name":"ovs-plain","plugins":[{"vlan":30,"type":"ovs","bridge":"br1","ipam":{"type":"spiderpool",'
+        '"default_ipv4_ippool":["vlan30-v4"]}},{"tunePodRoutes":true,"mode":"auto","type":"coordinator"}]}')
+    assert_valid(plain, crd_schema(upstream_crds, 'spiderpool', 'networkattachmentdefinitions_crd', group='k8s.cni.cncf.io'))
+    info = results[7]
+    assert [m['metadata']['name'] for m in info['multus_configs']] == ['ovs-vlan30']
+    # the plain NAD we write carries the same CNI config as the one generated from the SMC
+    generated = info['networks'][0]
+    assert generated['owner'] == 'ovs-vlan30'
+    assert generated['config']['plugins'] == json.loads(plain['spec']['config'])['plugins']
+    assert results[8]['failed'] and 'generated by SpiderMultusConfig ovs-vlan30' in results[8]['msg']
+
+    deleted, = play([{MULTUS: {'name': 'ovs-vlan30', 'namespace': 'kube-system', 'state': 'absent'}}])
+    assert deleted['changed'] and kubeapi.get(SPIDERPOOL, 'SpiderMultusConfig', 'ovs-vlan30', 'kube-system') is None
+
+
+def test_pool_with_allocated_ips_is_not_deleted_without_force(play, kubeapi):
+    play([{POOL: {'name': 'busy', 'subnet': '10.8.0.0/16', 'ips': ['10.8.0.10-10.8.0.20']}}])
+    set_status(kubeapi, 'SpiderIPPool', 'busy', {'allocatedIPs': json.dumps({'10.8.0.10': {'pod': 'vms/vm1', 'podUid': 'u1'}}),
+                                                 'allocatedIPCount': 1, 'totalIPCount': 11})
+    kubeapi.clear_requests()
+    refused, shrink, info = play([
+        {POOL: {'name': 'busy', 'state': 'absent'}},
+        {POOL: {'name': 'busy', 'subnet': '10.8.0.0/16', 'ips': ['10.8.0.11-10.8.0.20']}},
+        {'vmnet.kubevirt.spiderpool_ippool_info': {'name': 'busy'}},
+    ])
+    assert refused['failed'] and refused['msg'] == (
+        'state: "absent" refused: SpiderIPPool busy still has 1 allocated IP(s); Spiderpool\'s finalizer would hold it until '
+        'they are released. Release them or set force=true')
+    assert refused['allocated_ips'] == ['10.8.0.10']
+    assert shrink['failed'] and 'would remove allocated IPs 10.8.0.10' in shrink['msg']
+    assert writes(kubeapi) == []
+    summary = info['summaries'][0]
+    assert (summary['total_ip_count'], summary['allocated_ip_count'], summary['free_ip_count']) == (11, 1, 10)
+    forced, = play([{POOL: {'name': 'busy', 'state': 'absent', 'force': True}}])
+    assert forced['changed']
+    assert kubeapi.get(SPIDERPOOL, 'SpiderIPPool', 'busy') is None
+
+
+@pytest.mark.parametrize('status', [500, 503, 429])
+def test_transient_faults_end_in_one_correct_object(play, kubeapi, status):
+    kubeapi.inject(status=status, verb='create', resource='spiderippools', count=2, retry_after=0 if status != 500 else None)
+    created, = play([{POOL: {'name': 'flaky', 'subnet': '10.5.0.0/16', 'ips': ['10.5.0.10-10.5.0.20']}}])
+    assert created['changed'] and created['api_retries'] == 2, created
+    creates = [w for w in kubeapi.writes() if w['verb'] == 'create' and w.get('name', 'flaky') in ('flaky', None)]
+    stored = kubeapi.get(SPIDERPOOL, 'SpiderIPPool', 'flaky')
+    assert stored['spec']['ips'] == ['10.5.0.10-10.5.0.20']
+    assert len(creates) == 3  # two refused, one stored: never a duplicate
+
+
+def test_conflict_on_update_rereads_and_converges(play, kubeapi):
+    play([{POOL: {'name': 'contended', 'subnet': '10.4.0.0/16', 'ips': ['10.4.0.10']}}])
+    kubeapi.inject(status=409, verb='patch', resource='spiderippools', name='contended', count=1)
+    updated, = play([{POOL: {'name': 'contended', 'subnet': '10.4.0.0/16', 'ips': ['10.4.0.10-10.4.0.12']}}])
+    assert updated['changed'], updated
+    assert kubeapi.get(SPIDERPOOL, 'SpiderIPPool', 'contended')['spec']['ips'] == ['10.4.0.10-10.4.0.12']
+
+
+def test_persistent_failure_is_a_clear_error_and_writes_nothing(play, kubeapi):
+    kubeapi.inject(status=500, verb='create', resource='spiderippools', count=100)
+    failed, = play([{POOL: {'name': 'doomed', 'subnet': '10.3.0.0/16'}}])
+    kubeapi.clear_faults()
+    assert failed['failed'] and failed['msg'].startswith('create SpiderIPPool doomed (spiderpool.spidernet.io/v2beta1) failed:')
+    assert 'gave up after' in failed['msg']
+    assert kubeapi.get(SPIDERPOOL, 'SpiderIPPool', 'doomed') is None
+
+
+def test_action_group_carries_auth(play, kubeapi):
+    without, = play([{POOL: {'name': 'noauth', 'subnet': '10.2.0.0/16'}}], auth=False,
+                    env={'HOME': str(play.tmp_path)})  # no ~/.kube/config, no KUBECONFIG: nothing else can supply auth
+    assert without['failed']
+    assert kubeapi.get(SPIDERPOOL, 'SpiderIPPool', 'noauth') is None
+    with_group, info = play([{POOL: {'name': 'noauth', 'subnet': '10.2.0.0/16'}},
+                             {'vmnet.kubevirt.spiderpool_subnet_info': {}}], env={'HOME': str(play.tmp_path)})
+    assert with_group['changed'] and info['resources'] == []
