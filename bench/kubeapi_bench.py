@@ -118,9 +118,10 @@ def main(argv=None):
              ms(floor_get), 'fixed-answer floor')
         line('create %d objects, total' % args.objects, sum(create_times), 's')
         patch = json.dumps({'metadata': {'labels': {'patched': 'yes'}}}).encode()
-        patch_times = timed_requests(fast_port, 'PATCH', POOL_PATH + '/pool-00001', 50, body=patch,
+        patches = min(50, args.requests)
+        patch_times = timed_requests(fast_port, 'PATCH', POOL_PATH + '/pool-00001', patches, body=patch,
                                      content_type='application/merge-patch+json')
-        nagle_patch = timed_requests(nagle_port, 'PATCH', POOL_PATH + '/pool-99999', 50, body=patch,
+        nagle_patch = timed_requests(nagle_port, 'PATCH', POOL_PATH + '/pool-99999', patches, body=patch,
                                      content_type='application/merge-patch+json')
         line('merge PATCH, median', ms(statistics.median(patch_times)), 'ms')
         line('merge PATCH, Nagle left on, median', ms(statistics.median(nagle_patch)), 'ms',

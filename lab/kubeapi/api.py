@@ -239,10 +239,10 @@ class Api:  # pylint: disable=too-many-public-methods
                 raise _not_found(res, request.name)
             return Response(200, self._present(res, obj))
 
-    def _present(self, res, obj):
-        result = copy.deepcopy(obj)
-        result['apiVersion'] = res.api_version
-        return result
+    @staticmethod
+    def _present(res, obj):
+        # Shallow on purpose: stored objects are never changed in place (writes store new dicts).
+        return dict(obj, apiVersion=res.api_version)
 
     def _selected(self, request):
         res = request.res
@@ -588,7 +588,7 @@ class Api:  # pylint: disable=too-many-public-methods
                 meta.pop(field, None)
         if res.has_status:
             if subresource == 'status':
-                kept = {k: v for k, v in old.items() if k not in ('status', 'metadata')}
+                kept = copy.deepcopy({k: v for k, v in old.items() if k not in ('status', 'metadata')})
                 new = dict(kept, metadata=_status_meta(old_meta, meta), status=new.get('status'),
                            apiVersion=new['apiVersion'], kind=new['kind'])
                 if new['status'] is None:

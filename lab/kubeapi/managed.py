@@ -296,7 +296,8 @@ def server_side_apply(live, applied, managers, manager, force, api_version, now,
         others = [(head, paths - forced) for head, paths in others]
     result = copy.deepcopy(live) if live else {}
     owned_by_others = set().union(*(paths for _h, paths in others)) if others else set()
-    for path in sorted(previous - applied_paths, key=len, reverse=True):
+    # Shortest first: a list item goes as a whole before its fields (which name it by key) would.
+    for path in sorted(previous - applied_paths, key=len):
         if path not in owned_by_others and not any(p[:len(path)] == path for p in owned_by_others):
             remove_path(result, path)
     section = {k: v for k, v in applied.items() if not only_status or k in ('apiVersion', 'kind', 'metadata', 'status')}
