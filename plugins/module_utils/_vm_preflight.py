@@ -141,7 +141,7 @@ def _existing_nic_names(vm):
     return set(i.get('name') for i in ((tspec.get('domain') or {}).get('devices') or {}).get('interfaces') or [] if i.get('state') != 'absent')
 
 
-def check(entries, facts):
+def check(entries, facts, check_mode=False):
     """Judge the batch. Returns ``{'problems': [...], 'warnings': [...], 'nad_refs': {...}, 'default_pools': {...}}``.
 
     Problems name the field (``vms[1].nics[0].ip_pools.ipv4[0]``), the value and the rule.
@@ -157,7 +157,11 @@ def check(entries, facts):
                         'Spiderpool is installed for bridge mode' % (bridge[0]['path'], 'bridge', SPIDER_API))
     for entry in present:
         if entry['namespace'] in facts.namespaces and facts.namespaces[entry['namespace']] is None:
-            problems.append('%snamespace: %r does not exist: the rule is an existing namespace' % (entry['path'], entry['namespace']))
+            if check_mode:  # a playbook may create it in an earlier task that check mode did not run
+                warnings.append('%snamespace: %r does not exist yet; check mode reports the VM as to be created without a server dry run'
+                                % (entry['path'], entry['namespace']))
+            else:
+                problems.append('%snamespace: %r does not exist: the rule is an existing namespace' % (entry['path'], entry['namespace']))
     if bridge and facts.spiderpool_served:
         _check_bridge(bridge, facts, problems, warnings, nad_refs, default_pools)
     return {'problems': problems, 'warnings': warnings, 'nad_refs': nad_refs, 'default_pools': default_pools}

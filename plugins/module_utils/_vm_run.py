@@ -107,7 +107,7 @@ def run(params, connect, check_mode=False, want_diff=False):
         api = connect()
         facts = gather_facts(api, entries, params.get('spiderpool_namespace') or 'kube-system')
         if params.get('preflight', True):
-            judged = preflight.check(entries, facts)
+            judged = preflight.check(entries, facts, check_mode=check_mode)
             problems.extend(judged['problems'])
             warnings.extend(judged['warnings'])
             nad_refs, default_pools = judged['nad_refs'], judged['default_pools']
@@ -138,7 +138,7 @@ def run(params, connect, check_mode=False, want_diff=False):
             result['action'] = 'rendered' if result['state'] == 'present' else 'absent'
         return {'changed': False, 'vms': results, 'warnings': warnings}
 
-    diffs = _apply(api, entries, rendered, results, facts)
+    diffs = _apply(api, entries, rendered, results, facts, check_mode)
     failed = [r for r in results if r['failed']]
     if params.get('wait') and not check_mode:
         _wait(api, entries, results, params.get('wait_timeout') or 120)
@@ -154,12 +154,16 @@ def run(params, connect, check_mode=False, want_diff=False):
     return out
 
 
-def _apply(api, entries, rendered, results, facts):
+def _apply(api, entries, rendered, results, facts, check_mode=False):
     diffs = []
     for entry, output, result in zip(entries, rendered, results):
         key = (entry['namespace'], entry['name'])
         try:
-            if entry['state'] == 'absent':
+            if entry['state'] == 'absent' and facts.namespaces.get(entry['namespace'], {}) is None:
+                outcome = {'changed': False, 'action': 'absent', 'diff': {}}
+            elif check_mode and entry['state'] == 'present' and facts.namespaces.get(entry['namespace'], {}) is None:
+                outcome = {'changed': True, 'action': 'created', 'diff': {'before': {}, 'after': output[0]}}
+            elif entry['state'] == 'absent':
                 outcome = api.delete(API_VERSION, KIND, entry['name'], entry['namespace'])
             else:
                 _manifest, body, _nics, _warnings = output

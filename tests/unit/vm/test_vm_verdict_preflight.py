@@ -204,3 +204,8 @@ def test_describe_vm_reads_back_nics_pools_and_vmi_ips():
     assert [(n['name'], n['multus_cr'], n['ip_pools'], n['ip_addresses']) for n in view['nics']] == [
         ('a', 'kube-system/ovs30', {'ipv4': ['p30']}, ['10.30.0.10']), ('b', 'kube-system/ovs40', {'ipv4': ['p40']}, ['10.40.0.10'])]
     assert view['live_migratable'] is True and view['live_migration_notes']
+
+
+def test_missing_namespace_is_only_a_warning_in_check_mode():
+    judged = pf.check(entries_of(MASQ), facts(namespaces={'vms': None}), check_mode=True)
+    assert judged['problems'] == [] and "namespace: 'vms' does not exist yet" in judged['warnings'][0]
