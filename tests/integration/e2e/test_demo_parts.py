@@ -1,0 +1,164 @@
+"""The demo's parts that need no lab: inventory overlay, progress, recap, summary tables, preload."""
+import io
+import ipaddress
+import pathlib
+
+import pytest
+
+from lab import demo
+
+ROOT = pathlib.Path(__file__).resolve().parents[3]
+
+LAB_INVENTORY = {'all': {'children': {'lab_nodes': {
+    'hosts': {'node%d' % index: {'ansible_host': '10.10.0.%d' % (10 + index), 'vmnet_lab_uplink': 'eth1'} for index in (1, 2, 3)},
+    'vars': {'ansible_user': 'root', 'ansible_ssh_private_key_file': '/lab/key', 'ansible_ssh_common_args': '-o ProxyCommand=x'},
+}}}}
+
+PLAYBOOK_OUTPUT = '''
+PLAY [Open vSwitch and bridges, rolling] ***************************************
+
+TASK [vmnet.kubevirt.ovs : Install Open vSwitch (apt)] *************************
+ok: [worker1]
+changed: [worker2]
+
+TASK [Loop over things] ********************************************************
+ok: [worker1] => (item=a)
+failed: [worker1] (item=b) => {"msg": "boom"}
+skipping: [worker2] => (item=a)
+ok: [worker3 -> localhost] => (item=a)
+
+PLAY RECAP *********************************************************************
+worker1                    : ok=2    changed=0    unreachable=0    failed=1    skipped=0    rescued=0    ignored=0
+worker2                    : ok=0    changed=1    unreachable=0    failed=0    skipped=1    rescued=0    ignored=0
+'''
+
+
+def test_overlay_puts_the_lab_under_the_sample_host_names():
+    hosts_yml, group_vars = demo.overlay_inventory(LAB_INVENTORY, ['worker1', 'worker2', 'worker3'], '/run/kubeconfig')
+    hosts = hosts_yml['all']['children']['workers']['hosts']
+    assert list(hosts) == ['worker1', 'worker2', 'worker3']
+    assert hosts['worker2']['ansible_host'] == '10.10.0.12'
+    assert group_vars['workers']['ansible_ssh_common_args'] == '-o ProxyCommand=x'
+    # The sample sets the datapath on "workers": the overlay must set it there too to win.
+    assert group_vars['workers']['vmnet_datapath_type'] == 'netdev'
+    assert group_vars['all']['vmnet_kubeconfig'] == '/run/kubeconfig'
+    assert group_vars['all']['vmnet_spiderpool_helm_binary'].endswith('helm-double')
+
+
+def test_overlay_refuses_a_lab_smaller_than_the_sample():
+    with pytest.raises(ValueError, match='the lab has 3 nodes but the sample inventory names 4'):
+        demo.overlay_inventory(LAB_INVENTORY, ['w1', 'w2', 'w3', 'w4'], '/k')
+
+
+def test_sample_hosts_and_the_overlay_use_the_same_group():
+    assert demo.sample_hosts() == ['worker1', 'worker2', 'worker3']
+
+
+def test_task_outcomes_keep_the_worst_status_per_host():
+    outcomes = demo.task_outcomes(PLAYBOOK_OUTPUT.splitlines())
+    assert [task for _play, task, _statuses in outcomes] == ['vmnet.kubevirt.ovs : Install Open vSwitch (apt)', 'Loop over things']
+    assert outcomes[0][2] == {'worker1': 'ok', 'worker2': 'changed'}
+    assert outcomes[1][2] == {'worker1': 'failed', 'worker2': 'skipping', 'worker3': 'ok'}
+    assert outcomes[1][0] == 'Open vSwitch and bridges, rolling'
+
+
+def test_tracker_reports_a_task_when_the_next_one_starts():
+    tracker = demo.TaskTracker()
+    assert tracker.feed('TASK [first] ****') == []
+    assert tracker.feed('changed: [worker1]') == []
+    finished = tracker.feed('TASK [second] ****')
+    assert finished == [(None, 'first', {'worker1': 'changed'})]
+    line = demo.task_line(finished[0][1], finished[0][2])
+    assert line.startswith('first') and line.endswith('changed: worker1')
+
+
+def test_recap_and_changed_tasks():
+    recap = demo.parse_recap(PLAYBOOK_OUTPUT)
+    assert recap['worker2'] == {'ok': 0, 'changed': 1, 'unreachable': 0, 'failed': 0, 'skipped': 1, 'rescued': 0, 'ignored': 0}
+    assert demo.recap_totals(recap)['changed'] == 1
+    assert demo.recap_totals(recap)['failed'] == 1
+    assert demo.changed_tasks(PLAYBOOK_OUTPUT) == [('Open vSwitch and bridges, rolling', 'vmnet.kubevirt.ovs : Install Open vSwitch (apt)',
+                                                    ['worker2'])]
+
+
+def test_vlans_come_from_the_sample_multus_crs_and_pools():
+    assert demo.vlan_networks(demo.sample_vars()) == {100: ('kube-system/ovs-vlan100', '172.16.100.0/24'),
+                                                      200: ('kube-system/ovs-vlan200', '172.16.200.0/24')}
+
+
+def test_fabric_probe_addresses_stay_out_of_the_sample_subnets_ips():
+    variables = demo.sample_vars()
+    for _vlan, (_cr, subnet) in demo.vlan_networks(variables).items():
+        taken = []
+        for entry in variables['vmnet_subnets'] + variables['vmnet_ippools']:
+            if entry['subnet'] == subnet:
+                taken += entry['ips'] + [entry['gateway']]
+        for index in (1, 2, 3):
+            probe = ipaddress.ip_interface(demo.probe_address(subnet, index))
+            assert probe.network == ipaddress.ip_network(subnet)
+            for item in taken:
+                first, _sep, last = item.partition('-')
+                low, high = ipaddress.ip_address(first), ipaddress.ip_address(last or first)
+                assert not low <= probe.ip <= high, '%s collides with %s' % (probe, item)
+
+
+def test_summary_rows():
+    state = {'bridges': [{'name': 'br1', 'uplink': 'eth1', 'trunks': [0, 100, 200], 'vlan_mode': None, 'addresses': ['10.10.0.11/24']}]}
+    assert demo.node_row('worker1', state) == ['worker1', 'br1', 'eth1', '10.10.0.11/24', '0 (untagged), 100, 200']
+    assert demo.node_row('worker2', {'bridges': []})[-1] == 'no OVS bridge'
+    table = demo.fabric_table(['a', 'b'], {'VLAN 100': {('a', 'b'): True, ('b', 'a'): False}})
+    assert table.splitlines()[-1].split() == ['b', 'FAIL', '-']
+    pools = [{'metadata': {'name': 'p'}, 'spec': {'subnet': '10.0.0.0/24', 'multusName': ['kube-system/x']},
+              'status': {'allocatedIPCount': 1, 'totalIPCount': 4}}]
+    assert demo.pool_rows(pools) == [['p', '10.0.0.0/24', '1/4 (25%)', 'no', 'kube-system/x']]
+    rows, verdicts = demo.vm_rows([{'name': 'v', 'namespace': 'vms', 'live_migratable': False, 'live_migration_blockers': ['RWO disk'],
+                                   'nics': [{'name': 'n1', 'mode': 'bridge', 'multus_cr': 'kube-system/x', 'ip_pools': {'ipv4': ['p']},
+                                             'mac_address': '00:16:3e:00:00:01', 'ip_addresses': ['10.0.0.5']}]}])
+    assert rows == [['vms/v', 'n1', 'bridge', 'kube-system/x', 'p', '00:16:3e:00:00:01', '10.0.0.5']]
+    assert verdicts == ['vms/v: live migration no - RWO disk']
+
+
+def kubernetes_core_ready(obj, status):
+    """kubernetes.core's readiness rules for Deployments and DaemonSets (waiter.py)."""
+    generation = 1
+    if obj['kind'] == 'Deployment':
+        return (obj['spec']['replicas'] == status['replicas'] and status['availableReplicas'] == status['replicas']
+                and status['observedGeneration'] == generation and not status.get('unavailableReplicas'))
+    return (status['updatedNumberScheduled'] == status['desiredNumberScheduled'] == status['numberReady']
+            and status['observedGeneration'] == generation and not status.get('unavailableReplicas'))
+
+
+def test_preloaded_workloads_count_as_rolled_out():
+    objects = demo.preload_objects(['worker1', 'worker2', 'worker3'])
+    workloads = [(obj, status) for obj, status in objects if obj['kind'] in ('Deployment', 'DaemonSet')]
+    names = {obj['metadata']['name'] for obj, _status in workloads}
+    assert {'spiderpool-controller', 'spiderpool-agent', 'virt-handler', 'virt-controller'} <= names
+    for obj, status in workloads:
+        assert kubernetes_core_ready(obj, status), obj['metadata']['name']
+    coordinator = [status for obj, status in objects if obj['kind'] == 'SpiderCoordinator']
+    assert coordinator == [{'phase': 'Synced', 'overlayPodCIDR': ['10.233.64.0/18'], 'serviceCIDR': ['10.233.0.0/18']}]
+
+
+def test_preload_is_accepted_by_the_emulator_with_the_real_crds():
+    """The preload goes through the API (schema validation of the Spiderpool CRDs), then is read back."""
+    work = demo.Workdir('e2e-preload')
+    emulator = demo.Emulator.start(work, ['--crds', 'spiderpool-v1.2'])
+    try:
+        demo.preload_cluster(demo.Report(out=io.StringIO()), emulator, ['worker1', 'worker2'], demo.sample_vars())
+        http = demo.ApiHttp(emulator.kubeconfig)
+        coordinator = http.call('GET', '/apis/spiderpool.spidernet.io/v2beta1/spidercoordinators/default')
+        assert coordinator['status']['phase'] == 'Synced'
+        deployment = http.call('GET', '/apis/apps/v1/namespaces/kube-system/deployments/spiderpool-controller')
+        assert deployment['status']['readyReplicas'] == 1
+        assert deployment['metadata']['generation'] == deployment['status']['observedGeneration']
+        names = [item['metadata']['name'] for item in http.call('GET', '/api/v1/namespaces')['items']]
+        assert 'vms' in names and 'kubevirt' in names
+    finally:
+        demo.stop_pid(emulator.pid)
+        demo.teardown(demo.Report(out=io.StringIO()), work, {})
+    assert not demo._alive(emulator.pid)  # pylint: disable=protected-access
+
+
+def test_workdir_rejects_a_bad_name():
+    with pytest.raises(ValueError, match='--name'):
+        demo.Workdir('Bad Name')
