@@ -62,6 +62,7 @@ class Node:
         self.dir = host_lab.dir / 'nodes' / self.name
         self.mnt_file = host_lab.ns_dir / ('%s.mnt' % self.name)
         self.uts_file = host_lab.ns_dir / ('%s.uts' % self.name)
+        self.pid_file = host_lab.ns_dir / ('%s.pid' % self.name)
         self.switch_port = plan.switch_port(index)
         self._daemons = []
 
@@ -71,7 +72,7 @@ class Node:
     # -- running things inside the node -----------------------------------------------------
     def nsenter_argv(self, argv):
         return ['nsenter', '--net=%s' % system.netns_path(self.namespace), '--mount=%s' % self.mnt_file,
-                '--uts=%s' % self.uts_file, '--wd=/', '--'] + [str(item) for item in argv]
+                '--uts=%s' % self.uts_file, '--pid=%s' % self.pid_file, '--wd=/', '--'] + [str(item) for item in argv]
 
     def exec(self, argv, check=True, input=None, timeout=120):  # pylint: disable=redefined-builtin
         """Run *argv* inside the node's namespaces (as its root) -> CompletedProcess."""
@@ -90,7 +91,7 @@ class Node:
 
     def namespace_inodes(self):
         return [system.ns_inode(system.netns_path(self.namespace)), system.ns_inode(self.mnt_file),
-                system.ns_inode(self.uts_file)]
+                system.ns_inode(self.uts_file), system.ns_inode(self.pid_file)]
 
     def pids(self):
         return system.processes_in(self.namespace_inodes())
@@ -122,7 +123,7 @@ class Node:
         system.ip_in(switch, 'link', 'set', self.switch_port, 'master', plan.SWITCH_BRIDGE, 'up')
         system.tx_offload_off(switch, self.switch_port)
         system.tx_offload_off(self.namespace, self.uplink)
-        for handle in (self.mnt_file, self.uts_file):
+        for handle in (self.mnt_file, self.uts_file, self.pid_file):
             handle.touch()
         init = [sys.executable, '-m', 'lab.hosts.nodeinit', self.dir]
         if provision is not None:
@@ -130,7 +131,23 @@ class Node:
         system.run(['unshare', '--mount=%s' % self.mnt_file, '--uts=%s' % self.uts_file, '--propagation', 'private', '--',
                     'nsenter', '--net=%s' % system.netns_path(self.namespace), '--'] + init,
                    env=dict(system.NODE_ENV, PYTHONPATH=str(lab_package.ROOT)), cwd=str(lab_package.ROOT))
+        self.start_init()
         self.boot_services()
+
+    def start_init(self):
+        """PID 1 of the node's own PID namespace (the namespace file is bound from here, the root
+        mount namespace, so nsenter finds it; the init then joins the node's other namespaces)."""
+        argv = ['unshare', '--pid=%s' % self.pid_file, '--fork', '--kill-child', '--',
+                'nsenter', '--net=%s' % system.netns_path(self.namespace), '--mount=%s' % self.mnt_file, '--uts=%s' % self.uts_file,
+                '--wd=/', '--', sys.executable, '-S', str(pathlib.Path(__file__).with_name('pid1.py'))]
+        process = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,  # pylint: disable=consider-using-with
+                                   env=dict(system.NODE_ENV, PYTHONPATH=str(lab_package.ROOT)), cwd=str(lab_package.ROOT),
+                                   start_new_session=True)
+        self._daemons.append(process)
+        ready = process.stdout.readline()
+        process.stdout.close()
+        if ready.strip() != b'ready':
+            raise LabError('%s: its init did not start (exit status %s)' % (self.name, process.poll()))
 
     def boot_services(self):
         """What a Debian boot runs: sysctls, networking (ifupdown), Open vSwitch, sshd."""
@@ -169,7 +186,7 @@ class Node:
         if system.netns_exists(switch) and system.link_exists(switch, self.switch_port):
             system.ip_in(switch, 'link', 'delete', self.switch_port)
             system.wait_link_gone(switch, self.switch_port)
-        for handle in (self.mnt_file, self.uts_file):
+        for handle in (self.mnt_file, self.uts_file, self.pid_file):
             system.umount(handle)
         system.delete_netns(self.namespace)
         for vm in list(self.lab.vms.values()):

@@ -92,7 +92,7 @@ def ns_inode(path):
 
 
 def processes_in(namespace_inodes):
-    """PIDs of every process whose net, mnt or uts namespace is one of *namespace_inodes*."""
+    """PIDs of every process whose net, mnt, uts or pid namespace is one of *namespace_inodes*."""
     wanted = set(item for item in namespace_inodes if item)
     found = []
     if not wanted:
@@ -100,7 +100,7 @@ def processes_in(namespace_inodes):
     for entry in os.listdir('/proc'):
         if not entry.isdigit():
             continue
-        for kind in ('net', 'mnt', 'uts'):
+        for kind in ('net', 'mnt', 'uts', 'pid'):
             try:
                 inode = os.stat('/proc/%s/ns/%s' % (entry, kind)).st_ino
             except OSError:

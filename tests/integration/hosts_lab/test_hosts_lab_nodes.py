@@ -6,6 +6,17 @@ import pytest
 pytestmark = pytest.mark.lab_hosts
 
 
+def pids_inside(node):
+    """The node's processes as PIDs of its own PID namespace (NSpid's last field)."""
+    found = set()
+    for pid in node.pids():
+        with open('/proc/%d/status' % pid, encoding='utf-8') as handle:
+            for line in handle:
+                if line.startswith('NSpid:'):
+                    found.add(int(line.split()[-1]))
+    return found
+
+
 def test_ansible_ping_reaches_every_node_over_ssh(host_lab):
     result = host_lab.run_ansible('all', 'ansible.builtin.ping')
     assert result.returncode == 0, result.stdout + result.stderr
@@ -43,9 +54,11 @@ def test_each_node_sees_only_its_own_ovs_database(host_lab):
     for node in host_lab.nodes:
         uuid = node.exec(['ovs-vsctl', 'get', 'Open_vSwitch', '.', '_uuid']).stdout.strip()
         system_ids.add(uuid)
+        # The PID file holds the PID inside the node's own PID namespace.
         db_pid = int(node.exec(['cat', '/run/openvswitch/ovsdb-server.pid']).stdout)
-        assert db_pid in node.pids()
-        assert all(db_pid not in other.pids() for other in host_lab.nodes if other is not node)
+        assert db_pid in pids_inside(node)
+        servers = node.exec(['ps', '-e', '-o', 'comm=']).stdout.split().count('ovsdb-server')
+        assert servers == 1, 'a node sees only its own processes'
     assert len(system_ids) == len(host_lab.nodes)
 
 
@@ -62,6 +75,17 @@ def test_bridge_created_in_one_node_is_absent_in_the_others(host_lab):
     finally:
         first.exec(['ovs-vsctl', '--if-exists', 'del-br', 'brtest'])
     assert first.network_state()['ovs'] == {}
+
+
+def test_node_has_its_own_init_and_looks_like_a_non_systemd_host(host_lab, tmp_path):
+    node = host_lab.nodes[1]
+    assert node.exec(['cat', '/proc/1/comm']).stdout == 'vmnet-lab-init\n'
+    playbook = tmp_path / 'service_mgr.yml'
+    playbook.write_text('- hosts: node2\n  gather_facts: true\n  gather_subset: [service_mgr]\n  tasks:\n'
+                        '    - ansible.builtin.assert:\n        that: ansible_facts.service_mgr == "vmnet-lab-init"\n')
+    result = host_lab.run_playbook(playbook)
+    assert result.rc == 0, result.stdout
+    assert result.recap['node2']['failed'] == 0
 
 
 def test_node_files_stay_inside_the_node(host_lab):
