@@ -49,9 +49,11 @@ def test_masquerade_on_a_cluster_without_spiderpool(tmp_path):
 def test_bridge_one_nic_default_pool_then_idempotent_with_server_defaults(kubeapi, tmp_path):
     bridge_world(kubeapi)
     kubeapi.simulate('vm-vmi')  # the emulated KubeVirt adds status and a VMI: the re-run must still be unchanged
-    args = {'name': 'db1', 'namespace': 'vms', 'network_mode': 'bridge', 'nics': [{'name': 'ovs30', 'multus_cr': 'kube-system/ovs-vlan30'}]}
-    (first, second, info), _out = run_tasks(tmp_path, [(MOD, args), (MOD, args), (INFO, {'name': 'db1', 'namespace': 'vms'})],
-                                            env=kubeapi.env())
+    args = {'name': 'db1', 'namespace': 'vms', 'network_mode': 'bridge', 'nics': [{'name': 'ovs30', 'multus_cr': 'kube-system/ovs-vlan30'}],
+            'wait': True, 'wait_timeout': 30}
+    halted = {'name': 'off1', 'namespace': 'vms', 'run_strategy': 'Halted', 'wait': True, 'wait_timeout': 30}
+    (first, second, info, stopped), _out = run_tasks(
+        tmp_path, [(MOD, args), (MOD, args), (INFO, {'name': 'db1', 'namespace': 'vms'}), (MOD, halted)], env=kubeapi.env())
     assert first['vms'][0]['action'] == 'created' and first['changed'] is True
     assert second['changed'] is False, second
     stored = kubeapi.get(*KV, name='db1', namespace='vms')
@@ -59,10 +61,11 @@ def test_bridge_one_nic_default_pool_then_idempotent_with_server_defaults(kubeap
     assert stored['spec']['template']['spec']['networks'] == expected
     assert 'ipam.spidernet.io/ippools' not in (stored['spec']['template']['metadata'].get('annotations') or {})
     assert first['vms'][0]['nics'][0]['ip_pools'] == {'ipv4': ['v30']}  # the CR's default pool, read by preflight
-    assert len(vm_writes(kubeapi)) == 1
+    assert [w['verb'] for w in vm_writes(kubeapi)] == ['create', 'create']  # db1 once (the re-run wrote nothing), then off1
     view = info['vms'][0]
     assert view['network_mode'] == 'bridge' and view['nics'][0]['mac_address'] == first['vms'][0]['nics'][0]['mac_address']
     assert view['printable_status'] == 'Running' and view['ready'] is True
+    assert not stopped.get('failed') and stopped['vms'][0]['action'] == 'created'  # wait for a Halted VM means Stopped
 
 
 def test_bridge_batch_with_manual_pools_check_mode_diff_and_rerun(kubeapi, tmp_path):

@@ -209,3 +209,12 @@ def test_describe_vm_reads_back_nics_pools_and_vmi_ips():
 def test_missing_namespace_is_only_a_warning_in_check_mode():
     judged = pf.check(entries_of(MASQ), facts(namespaces={'vms': None}), check_mode=True)
     assert judged['problems'] == [] and "namespace: 'vms' does not exist yet" in judged['warnings'][0]
+
+
+def test_wait_predicates():
+    from ansible_collections.vmnet.kubevirt.plugins.module_utils._vm_run import _ready
+    assert _ready('Always')({'status': {'ready': True}})
+    assert not _ready('Always')({'status': {'printableStatus': 'Starting'}})
+    assert not _ready('Always')(None)
+    assert _ready('Halted')({'status': {'printableStatus': 'Stopped'}})
+    assert not _ready('Halted')({'status': {'printableStatus': 'Running', 'ready': True}})
