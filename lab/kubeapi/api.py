@@ -21,6 +21,7 @@ from lab.kubeapi.registry import Registry
 
 BUILTIN_NAMESPACES = ('default', 'kube-system', 'kube-public', 'kube-node-lease')
 EVENT_HISTORY = 20000
+KUBEVIRT_SUBRESOURCES = 'subresources.kubevirt.io'
 DNS1123_SUBDOMAIN = re.compile(r'^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$')
 DNS1123_LABEL = re.compile(r'^[a-z0-9]([-a-z0-9]*[a-z0-9])?$')
 LABEL_VALUE = re.compile(r'^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$')
@@ -208,6 +209,8 @@ class Api:  # pylint: disable=too-many-public-methods
     # ------------------------------------------------------------ dispatch
 
     def handle(self, request):
+        if request.group == KUBEVIRT_SUBRESOURCES and request.method == 'PUT' and request.subresource:
+            return self.kubevirt_action(request)
         res = request.res
         if res is None:
             raise ApiError(404, 'the server could not find the requested resource')
@@ -853,6 +856,51 @@ class Api:  # pylint: disable=too-many-public-methods
             revision = self.store.revision
         return Response(200, {'kind': res.list_kind, 'apiVersion': res.api_version,
                               'metadata': {'resourceVersion': str(revision)}, 'items': deleted})
+
+    # ------------------------------------------------------------ KubeVirt's subresource API (virt-api)
+
+    def kubevirt_action(self, request):
+        """PUT .../virtualmachines/NAME/{start,stop,restart}: what virt-api does to the VM object."""
+        res = self.registry.by_kind('kubevirt.io/v1', 'VirtualMachine')
+        if res is None or request.resource != 'virtualmachines' or request.namespace is None:
+            raise ApiError(404, 'the server could not find the requested resource')
+        action = request.subresource
+        if action not in ('start', 'stop', 'restart'):
+            raise ApiError(404, 'the server could not find the requested resource')
+        with self.store.lock:
+            vm = self.store.bucket(res.storage_key).get((request.namespace, request.name))
+            if vm is None:
+                raise ApiError(404, 'virtualmachine.kubevirt.io "%s" not found' % request.name,
+                               details={'name': request.name, 'group': 'kubevirt.io', 'kind': 'virtualmachine'})
+            spec = vm.get('spec') or {}
+            strategy = spec.get('runStrategy') or ('Always' if spec.get('running') else 'Halted')
+            vmi = self.find('kubevirt.io/v1', 'VirtualMachineInstance', request.namespace, request.name)
+            running = strategy in ('Always', 'RerunOnFailure') or vmi is not None
+            if action == 'start':
+                if running:
+                    raise ApiError(409, '%s does not support manual start requests' % strategy
+                                   if strategy == 'Always' else 'VM is already running')
+                target = 'Always' if strategy == 'Halted' else strategy
+            elif action == 'stop':
+                if strategy == 'Halted' and vmi is None:
+                    raise ApiError(409, 'VM is not running: Halted does not support manual stop requests')
+                target = 'Halted'
+            else:
+                if not running:
+                    raise ApiError(409, 'VM is not running')
+                if vmi is not None and not request.dry_run:
+                    self.internal_delete('kubevirt.io/v1', 'VirtualMachineInstance', request.namespace, request.name)
+                target = strategy
+            if target != strategy and not request.dry_run:
+                updated = copy.deepcopy(vm)
+                updated['spec'].pop('running', None)
+                updated['spec']['runStrategy'] = target
+                updated['metadata'].pop('resourceVersion', None)
+                self.internal_write(updated, 'virt-api')
+            elif action == 'restart' and self.simulations is not None and not request.dry_run:
+                self.simulations.observe(self, res, 'MODIFIED', self.find('kubevirt.io/v1', 'VirtualMachine',
+                                                                          request.namespace, request.name))
+        return Response(202, None)  # virt-api answers 202 with an empty body
 
     # ------------------------------------------------------------ hooks
 

@@ -159,7 +159,7 @@ class Handler(BaseHTTPRequestHandler):
 
     def send_json(self, code, body, headers=None, content_type='application/json'):
         self._log_before_answer(code)
-        data = json.dumps(body, separators=(',', ':')).encode()
+        data = b'' if body is None else json.dumps(body, separators=(',', ':')).encode()
         self.send_response(code)
         self.send_header('Content-Type', content_type)
         self.send_header('Content-Length', str(len(data)))

@@ -167,3 +167,29 @@ def test_token_and_tls_auth_options(tmp_path):
         assert results['bad_ca']['failed'] is True and 'CERTIFICATE_VERIFY_FAILED' in json.dumps(results['bad_ca'])
         assert results['kubeconfig']['changed'] is True
         assert server.get(SP, 'SpiderIPPool', 'p1')['spec']['ips'] == ['10.30.0.10']
+
+
+def test_kubevirt_vm_started_stopped_and_wait_with_the_vm_simulation(kubeapi, tmp_path):
+    kubeapi.simulate('vm-vmi')
+    vm = {'name': 'vm2', 'namespace': 'default', 'run_strategy': 'Halted', 'wait_sleep': 1, 'wait_timeout': 30,
+          'spec': {'domain': {'devices': {'interfaces': [{'name': 'default', 'masquerade': {}}]}},
+                   'networks': [{'name': 'default', 'pod': {}}]}}
+    # started/stopped leave runStrategy alone unless it is given (it would be re-applied first).
+    lifecycle = {k: v for k, v in vm.items() if k != 'run_strategy'}
+    tasks = keep('created', {'kubevirt.core.kubevirt_vm': dict(vm, state='present')})
+    tasks += keep('started', {'kubevirt.core.kubevirt_vm': dict(lifecycle, state='started', wait=True)})
+    tasks += keep('started_again', {'kubevirt.core.kubevirt_vm': dict(lifecycle, state='started')})
+    tasks += keep('vmi', {'kubevirt.core.kubevirt_vmi_info': {'name': 'vm2', 'namespace': 'default',
+                                                              'kubeconfig': kubeapi.kubeconfig}})
+    tasks += keep('stopped', {'kubevirt.core.kubevirt_vm': dict(lifecycle, state='stopped', wait=True)})
+    tasks += keep('stopped_again', {'kubevirt.core.kubevirt_vm': dict(lifecycle, state='stopped')})
+    results = run_playbook(kubeapi, tmp_path, tasks)
+    assert results['created']['changed'] is True
+    assert results['started']['changed'] is True and results['started_again']['changed'] is False
+    interfaces = results['vmi']['resources'][0]['status']['interfaces']
+    assert interfaces[0]['name'] == 'default' and interfaces[0]['ipAddress'].startswith('10.244.')
+    assert results['stopped']['changed'] is True and results['stopped_again']['changed'] is False
+    stored = kubeapi.get('kubevirt.io/v1', 'VirtualMachine', 'vm2', 'default')
+    assert stored['spec']['runStrategy'] == 'Halted' and stored['status']['printableStatus'] == 'Stopped'
+    actions = [(w['subresource'], w['status']) for w in kubeapi.writes() if w['group'] == 'subresources.kubevirt.io']
+    assert actions == [('start', 202), ('start', 409), ('stop', 202), ('stop', 409)]
