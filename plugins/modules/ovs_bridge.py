@@ -26,7 +26,7 @@ description:
     VLAN settings that would drop the untagged management traffic.
   - A second identical run reads OVSDB once, finds nothing to do and writes nothing.
 author:
-  - vmnet.kubevirt developers
+  - vmnet.kubevirt developers (@vmnet)
 requirements:
   - Open vSwitch (C(ovs-vsctl)) and iproute2 (C(ip)) on the managed node.
   - C(ping) on the managed node for the gateway and address probes.
@@ -122,7 +122,7 @@ options:
       trunks:
         description:
           - VLANs the uplink carries, as ids or V(first-last) ranges. Empty means all VLANs.
-          - When management addresses ride the bridge, untagged traffic must stay on VLAN 0:
+          - When management addresses ride the bridge, untagged traffic must stay on VLAN 0, so
             include V(0) or use O(uplink.vlan_mode=native-untagged) without a tag.
         type: list
         elements: raw
@@ -413,7 +413,7 @@ class BridgeRun:
     def plan(self, spec):
         bridges, owners = self.io.read_ovsdb()
         links, routes = self.io.read_network()
-        facts = preflight(spec, bridges, owners, links, links, routes)
+        facts = preflight(spec, bridges, owners, links=links, ip_addr=links, routes=routes)
         name = spec['name']
         current = bridges.get(name)
         target = target_state(current, spec, facts['uplink_mac'] if spec['uplink'] else None)
@@ -444,7 +444,9 @@ class BridgeRun:
                                != (target or {}).get('ports', {}).get(uplink_port))
         return {
             'current': current, 'target': target, 'commands': commands, 'forward_ip': forward_ip,
-            'rollback_ip': rollback_ip, 'rollback_commands': transaction_commands(name, target, current),
+            'rollback_ip': rollback_ip,
+            # The rollback is the same reconcile, from the new state back to the old one.
+            'rollback_commands': transaction_commands(name, current=target, target=current),
             'move': move, 'moving': moving, 'files': files, 'method': method, 'risky': risky,
             'gateways': gateways(move['routes']) if spec['state'] == 'present' else [],
             'before': _network_view(current, bridge_addresses if not moving or spec['state'] == 'absent' else move['addresses'],

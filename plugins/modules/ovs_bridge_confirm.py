@@ -14,21 +14,23 @@ description:
   - M(vmnet.kubevirt.ovs_bridge) applies risky changes through a detached process on the node
     that restores the previous state unless it is confirmed in time. This module is that
     confirmation; that it runs at all proves the controller still reaches the node.
-  - Run it after C(meta: reset_connection): with O(require_new_connection) it refuses to confirm
-    over the same SSH connection that started the change (compared through C(SSH_CONNECTION)).
+  - "Run it after C(meta: reset_connection): with O(require_new_connection) it refuses to confirm
+    over the same SSH connection that started the change (compared through C(SSH_CONNECTION))."
   - It waits until the node reports the change committed (persistence files written) and fails
     if the node rolled back instead.
 author:
-  - vmnet.kubevirt developers
+  - vmnet.kubevirt developers (@vmnet)
 attributes:
   check_mode:
     support: full
     description: Reports the state of the change without confirming it.
   diff_mode:
     support: none
+    description: Nothing to show as a diff.
   platform:
     platforms: posix
     support: full
+    description: Linux hosts where M(vmnet.kubevirt.ovs_bridge) ran.
 options:
   token:
     description: The C(commit.token) returned by M(vmnet.kubevirt.ovs_bridge).

@@ -17,16 +17,18 @@ description:
   - The role M(vmnet.kubevirt.ovs_bridge) runs it on every node (tasks C(fabric_check.yml)) and
     turns the answers into a reachability matrix.
 author:
-  - vmnet.kubevirt developers
+  - vmnet.kubevirt developers (@vmnet)
 attributes:
   check_mode:
     support: full
     description: Reports what would change; pings nothing.
   diff_mode:
     support: none
+    description: Nothing to show as a diff.
   platform:
     platforms: posix
     support: full
+    description: Linux hosts with Open vSwitch.
 options:
   bridge:
     description: The bridge to test.

@@ -33,7 +33,7 @@ def ovsdb(tmp_path, monkeypatch):
         yield rundir
     finally:
         os.kill(pid, signal.SIGTERM)
-        for _ in range(100):
+        for _attempt in range(100):
             if not _running(pid):
                 break
             time.sleep(0.02)

@@ -183,9 +183,10 @@ def test_route_line_keeps_onlink_and_source():
 
 # ------------------------------------------------------------------ preflight refusals
 
-def refused(spec_params, bridges=None, owners=None, links=LINKS, routes=ROUTES):
+def refused(spec_params, bridges=None, owners=None, links=None, routes=None):
+    links = LINKS if links is None else links
     with pytest.raises(PreflightError) as caught:
-        preflight(spec_of(**spec_params), bridges or {}, owners or {}, links, links, routes)
+        preflight(spec_of(**spec_params), bridges or {}, owners or {}, links, links, ROUTES if routes is None else routes)
     return str(caught.value)
 
 
