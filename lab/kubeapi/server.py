@@ -7,6 +7,7 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
+from lab.kubeapi import tables
 from lab.kubeapi.api import Api, ApiError, Request
 
 CONTROL_PREFIX = '/_lab/'
@@ -254,6 +255,13 @@ class Handler(BaseHTTPRequestHandler):
             self.send_stream(response)
             return 200
         extra = dict(response.headers)
+        table_version = _table_version(headers.get('accept', ''))
+        if table_version and request.verb in ('get', 'list') and request.res is not None and response.code == 200:
+            body = response.body
+            objects = body['items'] if request.verb == 'list' else [body]
+            meta = body['metadata'] if request.verb == 'list' else {'resourceVersion': body['metadata'].get('resourceVersion')}
+            response.body = tables.table(request.res, objects, request.param('includeObject', 'Metadata'), meta,
+                                         api_version=table_version)
         if request.warnings:
             extra['Warning'] = ['299 - "%s"' % text.replace('"', '\\"') for text in request.warnings]
         self.send_json(response.code, response.body, extra)
@@ -349,6 +357,15 @@ class Handler(BaseHTTPRequestHandler):
             self.send_json(200, {'active': sorted(sims.active), 'known': sims.known()})
         else:
             self.send_json(404, {'error': 'unknown control action %s' % action})
+
+
+def _table_version(accept):
+    """meta.k8s.io version of the Table the client accepts first, or None."""
+    for choice in accept.split(','):
+        params = dict(part.strip().partition('=')[::2] for part in choice.split(';')[1:])
+        if params.get('as') == 'Table' and params.get('g') == 'meta.k8s.io':
+            return 'meta.k8s.io/' + params.get('v', 'v1')
+    return None
 
 
 def make_server(api, port=0, host='127.0.0.1', token=None, tls=None, seed=0):

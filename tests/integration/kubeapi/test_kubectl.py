@@ -161,3 +161,14 @@ def test_wait_for_crd_established(kubeapi, kubectl):
     result = kubectl('wait', '--for=condition=Established', 'crd/spidermultusconfigs.spiderpool.spidernet.io',
                      '--timeout=10s')
     assert 'condition met' in result.stdout
+
+
+def test_get_prints_the_crd_printer_columns(kubeapi, kubectl):
+    kubectl('apply', '-f', '-', stdin=POOL.replace('  subnet', '  ipVersion: 4\n  default: true\n  subnet'))
+    header, row = kubectl('get', 'spiderippools').stdout.splitlines()
+    assert header.split() == ['NAME', 'VERSION', 'SUBNET', 'ALLOCATED-IP-COUNT', 'TOTAL-IP-COUNT', 'DEFAULT']
+    assert row.split() == ['pool1', '4', '10.20.0.0/24', 'true']  # no status yet: empty count cells
+    wide_header = kubectl('get', 'spiderippools', '-o', 'wide').stdout.splitlines()[0]
+    assert 'MULTUSNAME' in wide_header.split()
+    namespaces = kubectl('get', 'namespaces', 'kube-system').stdout.splitlines()
+    assert namespaces[0].split() == ['NAME', 'STATUS', 'AGE'] and namespaces[1].split()[:2] == ['kube-system', 'Active']

@@ -160,3 +160,15 @@ def test_update_takes_ownership_of_changed_fields():
     owners = managed.record_update(old, widget(size=1, color='blue'), owners, 'editor', 'example.com/v1', 't', shape, CR.schema)
     owned = {head['manager']: paths for head, paths in owners}
     assert owned == {'creator': {('f:spec', 'f:size')}, 'editor': {('f:spec', 'f:color')}}
+
+
+def test_printer_column_paths():
+    from lab.kubeapi import tables  # pylint: disable=import-outside-toplevel
+    obj = {'status': {'conditions': [{'type': 'Ready', 'status': 'True'}, {'type': 'Other', 'status': 'False'}]},
+           'spec': {'podAffinity': {'matchLabels': {'ipam.spidernet.io/app-namespace': 'ns1'}}, 'ips': ['a', 'b']}}
+    assert tables.evaluate(obj, ".status.conditions[?(@.type=='Ready')].status") == ['True']
+    assert tables.evaluate(obj, r".spec.podAffinity.matchLabels['ipam\.spidernet\.io/app\-namespace']") == ['ns1']
+    assert tables.evaluate(obj, '.spec.ips[1]') == ['b'] and tables.evaluate(obj, '.spec.ips[*]') == ['a', 'b']
+    assert tables.evaluate(obj, '.spec.missing.deeper') == []
+    with pytest.raises(tables.JsonPathError):
+        tables.parse_path('.spec..ips')
