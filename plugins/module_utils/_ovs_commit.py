@@ -92,7 +92,7 @@ def run_change(io, plan, directory, report, confirm_timeout, clock=time.monotoni
     def finish(status, reason=None, rollback_errors=None):
         state.update(status=status, reason=reason, rollback_errors=rollback_errors or [])
         write_state(directory, state)
-        report(state)
+        report(dict(state))
         return state
 
     write_state(directory, state)
@@ -114,7 +114,7 @@ def run_change(io, plan, directory, report, confirm_timeout, clock=time.monotoni
     state['status'] = 'waiting-confirm'
     state['deadline_seconds'] = confirm_timeout
     write_state(directory, state)
-    report(state)
+    report(dict(state))
     confirm_path = os.path.join(directory, 'confirm')
     deadline = clock() + confirm_timeout
     while clock() < deadline:

@@ -1,0 +1,147 @@
+"""The commit-confirm state machine with a recording stand-in for the host (no network touched)."""
+import json
+import os
+
+import pytest
+
+from ansible_collections.vmnet.kubevirt.plugins.module_utils import _ovs_commit
+from ansible_collections.vmnet.kubevirt.plugins.module_utils._ovs import HostCommandError
+
+
+class RecordingHost:
+    """Records every command; probes answer from a table."""
+
+    def __init__(self, reachable=(), fail_ovs=False, ip_rc=0):
+        self.calls = []
+        self.reachable = set(reachable)
+        self.fail_ovs = fail_ovs
+        self.ip_rc = ip_rc
+
+    def ovs_transaction(self, argv):
+        self.calls.append(('ovs', argv))
+        if self.fail_ovs and argv and argv[-1] == 'forward':
+            raise HostCommandError(argv, 1, 'datapath type not supported')
+
+    def ip_batch(self, lines):
+        self.calls.append(('ip', lines))
+        return (self.ip_rc if lines == ['forward'] else 0), '', 'RTNETLINK answers: bad' if self.ip_rc else ''
+
+    def ping(self, address, wait=1):
+        self.calls.append(('ping', address))
+        return address in self.reachable
+
+    def tcp(self, host, port, wait=1.0):
+        self.calls.append(('tcp', '%s:%d' % (host, port)))
+        return '%s:%d' % (host, port) in self.reachable
+
+
+class FakeClock:
+    def __init__(self):
+        self.now = 0.0
+
+    def __call__(self):
+        return self.now
+
+    def sleep(self, seconds):
+        self.now += seconds
+
+
+def plan(tmp_path, probes=None):
+    return {'forward_ovs': ['forward'], 'forward_ip': ['forward'], 'rollback_ovs': ['rollback'], 'rollback_ip': ['rollback'],
+            'files': [{'path': str(tmp_path / 'etc' / 'vmnet-br0'), 'content': 'persisted\n', 'mode': 0o644}],
+            'probes': probes or {'gateway': True, 'ping': [], 'tcp': [], 'timeout': 3}, 'gateways': ['10.10.0.1']}
+
+
+def run(tmp_path, host, probes=None, confirm_timeout=5, confirm_at=None):
+    clock = FakeClock()
+    job = tmp_path / 'job'
+    job.mkdir()
+    reports = []
+
+    def sleep(seconds):
+        clock.sleep(seconds)
+        if confirm_at is not None and clock.now >= confirm_at:
+            (job / 'confirm').write_text('')
+
+    state = _ovs_commit.run_change(host, plan(tmp_path, probes), str(job), reports.append, confirm_timeout,
+                                   clock=clock, sleep=sleep)
+    return state, reports, json.loads((job / 'state.json').read_text())
+
+
+def test_confirmed_change_commits_and_writes_the_files(tmp_path):
+    host = RecordingHost(reachable={'10.10.0.1'})
+    state, reports, saved = run(tmp_path, host, confirm_at=1.0)
+    assert [report['status'] for report in reports] == ['waiting-confirm', 'committed']
+    assert saved['status'] == 'committed' == state['status']
+    assert (tmp_path / 'etc' / 'vmnet-br0').read_text() == 'persisted\n'
+    assert ('ovs', ['rollback']) not in host.calls
+
+
+def test_no_confirmation_rolls_back_ovs_first_then_addresses(tmp_path):
+    host = RecordingHost(reachable={'10.10.0.1'})
+    state, _reports, saved = run(tmp_path, host, confirm_timeout=2)
+    assert state['status'] == 'rolled-back' == saved['status']
+    assert state['reason'] == 'no confirmation from the controller within 2 s'
+    assert host.calls[-2:] == [('ovs', ['rollback']), ('ip', ['rollback'])]
+    assert not (tmp_path / 'etc' / 'vmnet-br0').exists(), 'nothing is persisted without a confirmation'
+
+
+def test_failing_probe_rolls_back_without_waiting_for_the_controller(tmp_path):
+    host = RecordingHost(reachable={'10.10.0.1'})
+    probes = {'gateway': True, 'ping': ['10.10.0.99'], 'tcp': [['10.10.0.5', 6443]], 'timeout': 2}
+    state, reports, _saved = run(tmp_path, host, probes=probes, confirm_at=0.0)
+    assert state['status'] == 'rolled-back'
+    assert state['reason'] == 'probe failed: ping 10.10.0.99, tcp 10.10.0.5:6443'
+    assert [report['status'] for report in reports] == ['rolled-back']
+    assert {'probe': 'gateway', 'target': '10.10.0.1', 'passed': True} in state['probes']
+    assert host.calls.count(('ping', '10.10.0.99')) > 1, 'a probe is retried until its time is spent'
+
+
+def test_probe_that_passes_late_is_retried_until_it_does(tmp_path):
+    class LateHost(RecordingHost):
+        def ping(self, address, wait=1):
+            self.calls.append(('ping', address))
+            return len(self.calls) > 6
+
+    state, _reports, _saved = run(tmp_path, LateHost(), confirm_at=0.0)
+    assert state['status'] == 'committed'
+
+
+def test_ovs_failure_still_runs_the_rollback(tmp_path):
+    # ovs-vsctl can fail yet keep a new bridge (pitfall: unsupported datapath): always roll back.
+    host = RecordingHost(fail_ovs=True)
+    state, _reports, _saved = run(tmp_path, host)
+    assert state['status'] == 'rolled-back'
+    assert 'datapath type not supported' in state['reason']
+    assert ('ovs', ['rollback']) in host.calls and ('ip', ['rollback']) in host.calls
+
+
+def test_ip_batch_failure_rolls_back(tmp_path):
+    host = RecordingHost(ip_rc=2)
+    state, _reports, _saved = run(tmp_path, host)
+    assert state['status'] == 'rolled-back' and state['reason'].startswith('ip -batch failed')
+
+
+def test_zero_confirm_timeout_commits_after_the_probes(tmp_path):
+    host = RecordingHost(reachable={'10.10.0.1'})
+    state, reports, _saved = run(tmp_path, host, confirm_timeout=0)
+    assert state['status'] == 'committed' and [r['status'] for r in reports] == ['committed']
+
+
+@pytest.mark.parametrize('token', ['', '../../etc', 'ABCDEF', '0' * 31, None])
+def test_tokens_are_checked_before_they_name_a_path(token):
+    with pytest.raises(ValueError, match='must be the 32 hexadecimal digits'):
+        _ovs_commit.job_dir(token)
+
+
+def test_start_detached_returns_the_first_decisive_state(tmp_path):
+    log = str(tmp_path / 'agent.log')
+
+    def work(report):
+        report({'status': 'applying'})
+        report({'status': 'waiting-confirm'})
+        with open(str(tmp_path / 'after'), 'w') as handle:
+            handle.write(str(os.getpid()))
+
+    state = _ovs_commit.start_detached(work, log)
+    assert state == {'status': 'waiting-confirm'}
