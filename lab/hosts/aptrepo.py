@@ -2,8 +2,8 @@
 
 Nodes have no internet. On the controller, ``apt-get download`` fetches exactly the packages a
 node lacks for ``openvswitch-switch`` (asked of the node's own apt with ``--print-uris``) into a
-cache shared by labs; each lab gets its own indexed repository and its nodes' apt sources point
-only at it, so the install role runs real ``apt-get update`` / ``apt-get install``.
+download cache shared by labs; the repository is indexed here (Packages, Release) and the nodes'
+apt sources point only at it, so the install role runs real ``apt-get update`` / ``install``.
 """
 import fcntl
 import gzip
@@ -12,7 +12,6 @@ import os
 import pathlib
 import re
 import urllib.parse
-from concurrent.futures import ThreadPoolExecutor
 
 from lab.hosts import system
 
@@ -92,28 +91,3 @@ def fetch(cache_dir, wanted):
 
 def sources_list(repo_dir):
     return '# vmnet lab: the node has no internet; its only source is the lab repository.\ndeb [trusted=yes] file:%s ./\n' % repo_dir
-
-
-def point_node_at(node, repo_dir):
-    """Make *repo_dir* the node's only apt source and refresh its package lists."""
-    node.exec(['find', '/etc/apt/sources.list.d', '-mindepth', '1', '-delete'])
-    node.exec(['tee', '/etc/apt/sources.list'], input=sources_list(repo_dir))
-    node.exec(['find', '/var/lib/apt/lists', '-maxdepth', '1', '-type', 'f', '-delete'])
-    node.exec(['apt-get', 'update', '-qq'])
-
-
-def serve_ovs_to(host_lab, cache_dir=None):
-    """Build the lab's repository from what its nodes lack and point every node at it."""
-    cache_dir = pathlib.Path(cache_dir or (host_lab.dir.parent / '_debs'))
-    node = host_lab.nodes[0]
-    # An empty archive cache, else apt leaves out what the host's cache (seen by the node) holds.
-    node.exec(['mkdir', '-p', '/tmp/vmnet-lab-archives/partial'])
-    probe = node.exec(['apt-get', '-o', 'Dir::Cache::Archives=/tmp/vmnet-lab-archives/', 'install', '--print-uris', '-qq',
-                       '--no-install-recommends'] + list(PACKAGES))
-    wanted = missing_packages(probe.stdout)
-    if not any(package == PACKAGES[0] for package, _version, _file in wanted):
-        raise RuntimeError('node %s already has %s: nodes without Open vSwitch must lack it' % (host_lab.nodes[0].name, PACKAGES[0]))
-    repo_dir = build_repository(host_lab.dir / 'apt-repo', fetch(cache_dir, wanted))
-    with ThreadPoolExecutor(max_workers=min(8, len(host_lab.nodes))) as pool:
-        list(pool.map(lambda node: point_node_at(node, repo_dir), host_lab.nodes))
-    return repo_dir

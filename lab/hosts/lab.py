@@ -22,6 +22,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 import lab as lab_package
+from lab.hosts import image
 from lab.hosts import plan
 from lab.hosts import system
 
@@ -126,6 +127,8 @@ class Node:
         for handle in (self.mnt_file, self.uts_file, self.pid_file):
             handle.touch()
         init = [sys.executable, '-m', 'lab.hosts.nodeinit', self.dir]
+        if self.lab.base_layer:
+            init += ['--base', self.lab.base_layer]
         if provision is not None:
             init += ['--provision', provision]
         system.run(['unshare', '--mount=%s' % self.mnt_file, '--uts=%s' % self.uts_file, '--propagation', 'private', '--',
@@ -341,6 +344,7 @@ class HostLab:
         self.vms = {}
         self._vm_counter = 0
         self.apt_repo = None
+        self.base_layer = None
 
     def __repr__(self):
         return '<HostLab %s nodes=%d>' % (self.name, self.count)
@@ -367,10 +371,11 @@ class HostLab:
         state = json.loads(state_file.read_text(encoding='utf-8'))
         host_lab = cls(state['name'], state['count'], with_ovs=state['with_ovs'])
         host_lab.apt_repo = state.get('apt_repo')
+        host_lab.base_layer = state.get('base_layer')
         return host_lab
 
     def save(self):
-        state = {'name': self.name, 'count': self.count, 'with_ovs': self.with_ovs, 'apt_repo': self.apt_repo,
+        state = {'name': self.name, 'count': self.count, 'with_ovs': self.with_ovs, 'apt_repo': self.apt_repo, 'base_layer': self.base_layer,
                  'inventory': str(self.inventory), 'namespaces': self.namespaces()}
         (self.dir / STATE_FILE).write_text(json.dumps(state, indent=2) + '\n', encoding='utf-8')
 
@@ -383,13 +388,13 @@ class HostLab:
         system.make_private_bind(self.ns_dir)
         system.run(['ssh-keygen', '-q', '-t', 'ed25519', '-N', '', '-C', 'vmnet-lab-%s' % self.name, '-f', self.key_file])
         authorized_key = self.key_file.with_suffix('.pub').read_text(encoding='utf-8').strip()
+        if not self.with_ovs:
+            layer, repo = image.ovs_free_layer(HOSTS_RUN_DIR)
+            self.base_layer, self.apt_repo = str(layer), str(repo)
+            self.save()
         self._build_switch()
         with ThreadPoolExecutor(max_workers=min(8, self.count)) as pool:
             list(pool.map(lambda node: node.create(self.count, authorized_key, self.with_ovs), self.nodes))
-        if not self.with_ovs:
-            from lab.hosts import aptrepo  # pylint: disable=import-outside-toplevel
-            self.apt_repo = str(aptrepo.serve_ovs_to(self))
-            self.save()
         self.write_known_hosts()
         self.inventory.write_text(plan.inventory_text(self.name, self.count, self.key_file, self.known_hosts, self.ansible_dir / 'cp'),
                                   encoding='utf-8')

@@ -3,7 +3,8 @@
 It builds the node's view of the host OS: copy-on-write overlays whose upper dirs are the node's
 own disk, fresh /sys for the node's network namespace, tmpfs /run and /tmp. On the first boot it
 also "installs" the node: hostname, hosts, network config, SSH host key, authorized key, an empty
-OVS database, and optionally purges Open vSwitch so the node really lacks it.
+OVS database. Nodes without Open vSwitch see a shared layer between the host and their own disk
+in which it was purged (built once with ``--layer-step``, see lab/hosts/image.py).
 """
 import argparse
 import ctypes
@@ -39,14 +40,20 @@ def detach_namespace_handles():
             detach(left.split()[4])
 
 
-def mount_view(node_dir):
+def mount_overlays(node_dir, base=None):
+    """Copy-on-write views of the host's system dirs; *base* is an optional shared layer between."""
     for name in OVERLAID:
         upper = node_dir / 'upper' / name
         work = node_dir / 'work' / name
         upper.mkdir(parents=True, exist_ok=True)
         work.mkdir(parents=True, exist_ok=True)
-        options = 'lowerdir=/%s,upperdir=%s,workdir=%s' % (name, upper, work)
+        lower = '/' + name if base is None else '%s:/%s' % (base / 'upper' / name, name)
+        options = 'lowerdir=%s,upperdir=%s,workdir=%s' % (lower, upper, work)
         run(['mount', '-t', 'overlay', 'overlay', '-o', options, '/' + name])
+
+
+def mount_view(node_dir, base=None):
+    mount_overlays(node_dir, base)
     detach('/sys')
     run(['mount', '-t', 'sysfs', 'sysfs', '/sys'])
     run(['mount', '-t', 'tmpfs', '-o', 'mode=0755,size=64m', 'tmpfs', '/run'])
@@ -97,25 +104,41 @@ def provision(spec):
         text = defaults.read_text(encoding='utf-8') if defaults.exists() else ''
         # Without it each ovs-vswitchd pins ~57 MB (pitfall 6).
         write(defaults, text + "\n# vmnet lab: do not pin memory.\nOVS_CTL_OPTS='--no-mlockall'\n")
-    else:
-        installed = [name for name in OVS_PACKAGES if subprocess.run(
-            ['dpkg-query', '-W', '-f=${Status}', name], capture_output=True, text=True, check=False).stdout.endswith('installed')]
-        env = dict(os.environ, DEBIAN_FRONTEND='noninteractive')
-        if installed:
-            run(['dpkg', '--purge'] + installed, env=env, stdout=subprocess.DEVNULL)
-        remove('/etc/openvswitch')
-        remove('/var/log/openvswitch')
-        remove('/var/lib/openvswitch')
+
+
+def purge_ovs():
+    """Remove Open vSwitch the way an admin would (dpkg and the files agree afterwards)."""
+    installed = [name for name in OVS_PACKAGES if subprocess.run(
+        ['dpkg-query', '-W', '-f=${Status}', name], capture_output=True, text=True, check=False).stdout.endswith('installed')]
+    env = dict(os.environ, DEBIAN_FRONTEND='noninteractive')
+    if installed:
+        run(['dpkg', '--purge'] + installed, env=env, stdout=subprocess.DEVNULL)
+    for leftover in ('/etc/openvswitch', '/var/log/openvswitch', '/var/lib/openvswitch'):
+        remove(leftover)
+
+
+def run_in_layer(layer_dir, argv):
+    """Build step of a shared layer: run *argv* with the layer's overlays mounted (no node yet)."""
+    mount_overlays(layer_dir)
+    run(['mount', '-t', 'tmpfs', '-o', 'mode=1777,size=256m', 'tmpfs', '/tmp'])
+    if argv == ['purge-ovs']:
+        purge_ovs()
+        return 0
+    return subprocess.run(argv, check=False).returncode
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument('node_dir', type=pathlib.Path)
     parser.add_argument('--provision', type=pathlib.Path, help='JSON spec of the first-boot install')
+    parser.add_argument('--base', type=pathlib.Path, help='a shared layer between the host and the node')
+    parser.add_argument('--layer-step', nargs=argparse.REMAINDER, help='build a shared layer in node_dir: run this argv')
     args = parser.parse_args(argv)
+    if args.layer_step:
+        return run_in_layer(args.node_dir.resolve(), args.layer_step)
     spec = json.loads(args.provision.read_text(encoding='utf-8')) if args.provision else None
     detach_namespace_handles()
-    mount_view(args.node_dir.resolve())
+    mount_view(args.node_dir.resolve(), args.base.resolve() if args.base else None)
     hostname = pathlib.Path('/etc/hostname').read_text(encoding='utf-8').strip() if spec is None else spec['hostname']
     socket.sethostname(hostname)
     if spec is not None:
