@@ -26,7 +26,7 @@ class ClusterFacts:
     """What preflight read from the cluster (plain data; built by the module or a test)."""
 
     def __init__(self, vm_served=True, spiderpool_served=True, nad_served=True, smcs=(), nads=(), pools=(),
-                 namespaces=None, existing_vms=None, spiderpool_namespace='kube-system'):
+                 namespaces=None, existing_vms=None, spiderpool_namespace='kube-system', pvc_access_modes=None):
         self.vm_served = vm_served
         self.spiderpool_served = spiderpool_served
         self.nad_served = nad_served
@@ -37,6 +37,11 @@ class ClusterFacts:
         self.namespaces = namespaces or {}
         self.existing_vms = existing_vms or {}
         self.spiderpool_namespace = spiderpool_namespace
+        # (namespace, claim) -> access modes, for the live-migration verdict of VMs on existing PVCs
+        self.pvc_access_modes = pvc_access_modes or {}
+
+    def claims_of(self, namespace):
+        return dict((claim, modes) for (ns, claim), modes in self.pvc_access_modes.items() if ns == namespace)
 
 
 def plan_reads(entries):
@@ -45,7 +50,8 @@ def plan_reads(entries):
     bridge = [e for e in present if e['mode'] == 'bridge']
     cr_namespaces = sorted(set(n['multus_cr'].split('/', 1)[0] for e in bridge for n in e['nics'] if n.get('multus_cr')))
     vm_namespaces = sorted(set(e['namespace'] for e in entries))
-    return {'bridge': bool(bridge), 'cr_namespaces': cr_namespaces, 'vm_namespaces': vm_namespaces}
+    pvc_namespaces = sorted(set(e['namespace'] for e in present if (e.get('disk') or {}).get('type') == 'pvc'))
+    return {'bridge': bool(bridge), 'cr_namespaces': cr_namespaces, 'vm_namespaces': vm_namespaces, 'pvc_namespaces': pvc_namespaces}
 
 
 def selector_matches(selector, labels):

@@ -55,8 +55,19 @@ def gather_facts(api, entries, spiderpool_namespace):
             continue
         namespaces[namespace] = ((obj.get('metadata') or {}).get('labels') or {}) if obj is not None else None
     existing = read_existing(api, entries) if vm_served else {}
+    claims = {}
+    for namespace in plan['pvc_namespaces']:
+        if namespaces.get(namespace, {}) is None:
+            continue
+        try:
+            for pvc in api.list('v1', 'PersistentVolumeClaim', namespace=namespace):
+                claims[(namespace, pvc['metadata']['name'])] = (pvc.get('spec') or {}).get('accessModes') or []
+        except KubeApiError as err:
+            if err.status not in (403, 404):  # not allowed to read claims: the verdict notes the unknown access mode
+                raise
     return preflight.ClusterFacts(vm_served=vm_served, spiderpool_served=spider_served, nad_served=nad_served, smcs=smcs, nads=nads,
-                                  pools=pools, namespaces=namespaces, existing_vms=existing, spiderpool_namespace=spiderpool_namespace)
+                                  pools=pools, namespaces=namespaces, existing_vms=existing, spiderpool_namespace=spiderpool_namespace,
+                                  pvc_access_modes=claims)
 
 
 def read_existing(api, entries):
@@ -117,7 +128,7 @@ def run(params, connect, check_mode=False, want_diff=False):
         result = _base_result(entry)
         if output is not None:
             manifest, _body, nics, vm_warnings = output
-            migratable, blockers, notes = verdict(manifest)
+            migratable, blockers, notes = verdict(manifest, facts.claims_of(entry['namespace']) if facts else None)
             result.update(manifest=manifest, nics=nics, live_migratable=migratable, live_migration_blockers=blockers,
                           live_migration_notes=notes, warnings=vm_warnings)
             warnings.extend(vm_warnings)

@@ -139,14 +139,26 @@ def test_preflight_reports_every_problem_and_writes_nothing(kubeapi, tmp_path):
     assert module_writes(kubeapi) == []
 
 
+def pvc(name, modes):
+    return {'apiVersion': 'v1', 'kind': 'PersistentVolumeClaim', 'metadata': {'name': name, 'namespace': 'vms'},
+            'spec': {'accessModes': modes, 'resources': {'requests': {'storage': '10Gi'}}}}
+
+
 def test_required_live_migration_blocked_fails_before_writing(kubeapi, tmp_path):
     kubeapi.apply(namespace('vms'))
+    kubeapi.apply(pvc('root-rwo', ['ReadWriteOnce']))
+    kubeapi.apply(pvc('root-rwx', ['ReadWriteMany']))
     kubeapi.clear_requests()
     args = {'name': 'web', 'namespace': 'vms', 'live_migration': 'required',
             'disk': {'source_url': 'docker://quay.io/containerdisks/fedora:41', 'size': '10Gi', 'access_modes': ['ReadWriteOnce']}}
-    (result,), _out = run_tasks(tmp_path, [(MOD, args)], env=kubeapi.env())
-    assert result['failed'] and 'live_migration' in result['msg'] and 'ReadWriteMany' in result['msg']
+    on_rwo = dict(args, disk={'claim_name': 'root-rwo'})
+    on_rwx = dict(args, disk={'claim_name': 'root-rwx'}, render_only=False)
+    (dv_rwo, pvc_rwo), _out = run_tasks(tmp_path, [(MOD, args), (MOD, on_rwo)], env=kubeapi.env())
+    assert dv_rwo['failed'] and 'live_migration' in dv_rwo['msg'] and 'ReadWriteMany' in dv_rwo['msg']
+    assert pvc_rwo['failed'] and 'root-rwo is ReadWriteOnce' in pvc_rwo['msg']  # read from the cluster by preflight
     assert module_writes(kubeapi) == []
+    (ok,), _out = run_tasks(tmp_path, [(MOD, on_rwx)], env=kubeapi.env(), name='rwx')
+    assert not ok.get('failed') and ok['vms'][0]['live_migratable'] is True and ok['vms'][0]['live_migration_notes'] == []
 
 
 def test_state_absent_deletes_once(kubeapi, tmp_path):

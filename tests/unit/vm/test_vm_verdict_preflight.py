@@ -116,7 +116,8 @@ class TestPreflight:
 
     def test_plan_reads_is_bulk(self):
         params = {'namespace': 'vms', 'network_mode': 'bridge', 'nics': BRIDGE['nics'], 'vms': [{'name': 'v%d' % i} for i in range(50)]}
-        assert pf.plan_reads(entries_of(params)) == {'bridge': True, 'cr_namespaces': ['kube-system'], 'vm_namespaces': ['vms']}
+        assert pf.plan_reads(entries_of(params)) == {'bridge': True, 'cr_namespaces': ['kube-system'], 'vm_namespaces': ['vms'],
+                                                     'pvc_namespaces': []}
 
     def test_every_problem_at_once(self):
         params = copy.deepcopy(BRIDGE)
