@@ -26,6 +26,8 @@ from lab import ROOT
 
 WRITE_VERBS = ('create', 'update', 'patch', 'delete', 'deletecollection')
 START_TIMEOUT = 30
+# Every emulator process started from this interpreter and not yet stopped (stopped at session end).
+RUNNING = {}
 
 
 class KubeApiError(RuntimeError):
@@ -176,6 +178,7 @@ class KubeApi:
         return self.process.poll() is None
 
     def stop(self):
+        RUNNING.pop(self.pid, None)
         if self.process.poll() is None:
             self.process.terminate()
             try:
@@ -229,7 +232,9 @@ def launch(directory, tls=False, token=None, crds='spiderpool-v1.2', simulate=()
             process.wait()
         raise
     ca_cert = directory / 'kubeconfig.tls' / 'ca.crt' if tls else None
-    return KubeApi(process, kubeconfig, token=token, ca_cert=ca_cert)
+    server = KubeApi(process, kubeconfig, token=token, ca_cert=ca_cert)
+    RUNNING[server.pid] = server
+    return server
 
 
 @contextlib.contextmanager
@@ -246,6 +251,12 @@ def port_is_open(port, host='127.0.0.1'):
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.settimeout(0.5)
         return sock.connect_ex((host, port)) == 0
+
+
+def pytest_sessionfinish(session, exitstatus):  # pylint: disable=unused-argument
+    """Stop, by PID, any emulator a test started and forgot (e.g. launch() without stop())."""
+    for server in list(RUNNING.values()):
+        server.stop()
 
 
 @pytest.fixture(scope='session')

@@ -164,3 +164,29 @@ def test_stopped_server_leaves_no_process_or_port(tmp_path):
     with pytest.raises(ProcessLookupError):
         import os  # pylint: disable=import-outside-toplevel
         os.kill(pid, 0)
+
+
+def test_a_pytest_session_leaves_no_server_behind(tmp_path):
+    """A whole pytest run using the fixtures (and one forgotten launch()) ends with no process or port."""
+    import os  # pylint: disable=import-outside-toplevel
+    import subprocess  # pylint: disable=import-outside-toplevel
+    import sys  # pylint: disable=import-outside-toplevel
+    record = tmp_path / 'servers.txt'
+    (tmp_path / 'conftest.py').write_text("pytest_plugins = ['lab.kubeapi.fixtures']\n", encoding='utf-8')
+    (tmp_path / 'test_inner.py').write_text(
+        'from lab.kubeapi.fixtures import launch\n'
+        'def test_uses(kubeapi, tmp_path):\n'
+        '    forgotten = launch(tmp_path / "forgotten", crds="none")\n'
+        '    with open(%r, "w") as out:\n'
+        '        out.write("%%d %%d\\n%%d %%d\\n" %% (kubeapi.pid, kubeapi.port, forgotten.pid, forgotten.port))\n'
+        '    assert kubeapi.get("v1", "Namespace", "default")\n' % str(record), encoding='utf-8')
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([root, os.path.join(root, '.deps')]))
+    result = subprocess.run([sys.executable, '-m', 'pytest', '-q', '-p', 'no:cacheprovider', '-c', os.devnull,
+                             '--rootdir', str(tmp_path), str(tmp_path / 'test_inner.py')],
+                            cwd=str(tmp_path), env=env, capture_output=True, text=True, timeout=120, check=False)
+    assert result.returncode == 0, result.stdout + result.stderr
+    for line in record.read_text(encoding='utf-8').splitlines():
+        pid, port = (int(part) for part in line.split())
+        assert not port_is_open(port)
+        assert not os.path.exists('/proc/%d' % pid) or 'zombie' in open('/proc/%d/status' % pid, encoding='utf-8').read()
