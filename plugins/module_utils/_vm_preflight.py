@@ -197,9 +197,10 @@ def _check_bridge(entries, facts, problems, warnings, nad_refs, default_pools):
                                 % (field, ref, info['kind'], info['cni_type']))
                 continue
             nad_refs[ref] = info['nad']
-            default_pools[ref] = info['default_pools']
+            # With no pools on the CR, Spiderpool falls back to the pools marked default: true.
+            default_pools[ref] = info['default_pools'] or dict((f, n) for f, n in cluster_default.items() if n)
             if nic['use_default_ip_pool']:
-                pools = info['default_pools'] or cluster_default
+                pools = default_pools[ref]
                 if not any(pools.values()):
                     problems.append('%suse_default_ip_pool: %r but %s has no default IP pools and no SpiderIPPool has default: true: the '
                                     'rule is default pools on the Multus CR (or use_default_ip_pool: false with ip_pools)' % (field, True, ref))

@@ -156,6 +156,15 @@ class TestNicAddRemove:
         assert items == [{'ipv4': ['vlan30-v4'], 'ipv6': ['vlan30-v6']}, {'ipv4': ['a', 'b']}]
         assert [n['state'] for n in nics] == ['up', 'up', 'absent']
 
+    @pytest.mark.upstream
+    def test_vm_with_added_and_removed_nics_validates_against_openapi(self):
+        definitions = load_swagger()
+        params = copy.deepcopy(BRIDGE_MANY)
+        del params['nics'][1]
+        params['nics'].append({'name': 'extra', 'multus_cr': 'kube-system/ovs-vlan50'})
+        manifest = render(params, existing=self.existing(), default_pools={'kube-system/ovs-vlan50': {'ipv4': ['v50']}})[0]
+        assert validate(manifest, definitions) == []
+
     def test_removal_is_idempotent(self):
         params = copy.deepcopy(BRIDGE_MANY)
         del params['nics'][1]

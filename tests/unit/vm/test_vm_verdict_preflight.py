@@ -173,7 +173,11 @@ class TestPreflight:
         assert len(problems) == 1 and 'nics[0].use_default_ip_pool' in problems[0] and 'no default IP pools' in problems[0]
         pools = [pool('p40', '10.40.0.0/24', ['10.40.0.10']), pool('cluster-def', '10.9.0.0/24', ['10.9.0.1'], default=True)]
         f = facts(smcs=[smc('kube-system', 'ovs30')], pools=pools)
-        assert pf.check(entries_of(BRIDGE), f)['problems'] == []
+        judged = pf.check(entries_of(BRIDGE), f)
+        assert judged['problems'] == []
+        # and the ippools annotation (NIC b picks by hand) names the cluster default pool for NIC a, never an empty item
+        vm = render_vm(entries_of(BRIDGE)[0], default_pools=judged['default_pools'])[0]
+        assert json.loads(vm['spec']['template']['metadata']['annotations']['ipam.spidernet.io/ippools'])[0] == {'ipv4': ['cluster-def']}
 
     def test_nad_default_pools_and_cr_name_annotation(self):
         f = facts(smcs=[smc('kube-system', 'ovs30', {'ipv4': ['p30']}, annotations={pf.CR_NAME_ANNOTATION: 'ovs30-nad'})],
