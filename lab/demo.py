@@ -239,33 +239,63 @@ def fabric_table(names, results):
     return '\n\n'.join(blocks)
 
 
-def pool_rows(pools):
+def smc_default_pools(smcs):
+    """{namespace/name: [pools]} of each SpiderMultusConfig's default pools (what "Use Default IP Pool" takes)."""
+    found = {}
+    for smc in smcs:
+        spec = smc.get('spec') or {}
+        block = spec.get(spec.get('cniType') or 'ovs') or {}
+        pools = block.get('ippools') or {}
+        found['%s/%s' % (smc['metadata']['namespace'], smc['metadata']['name'])] = (pools.get('ipv4') or []) + (pools.get('ipv6') or [])
+    return found
+
+
+def nic_pools(nic, defaults):
+    """(pools, how): the NIC's own pools, else its Multus CR's default pools."""
+    pools = nic.get('ip_pools') or {}
+    chosen = (pools.get('ipv4') or []) + (pools.get('ipv6') or [])
+    if chosen:
+        return chosen, 'by hand'
+    if nic.get('multus_cr') and defaults.get(nic['multus_cr']):
+        return defaults[nic['multus_cr']], 'CR default'
+    return [], None
+
+
+def pool_rows(pools, vms=(), defaults=None):
+    """Pools with their API usage, the Multus CR they serve and how many VM NICs draw from them."""
+    drawing = {}
+    for vm in vms:
+        for nic in vm.get('nics') or []:
+            for name in nic_pools(nic, defaults or {})[0]:
+                drawing[name] = drawing.get(name, 0) + 1
     rows = []
     for pool in sorted(pools, key=lambda item: item['metadata']['name']):
-        spec, status = pool.get('spec', {}), pool.get('status') or {}
+        name, spec, status = pool['metadata']['name'], pool.get('spec', {}), pool.get('status') or {}
         used, total = status.get('allocatedIPCount'), status.get('totalIPCount')
         if used is None or total is None:
             usage = '(no status)'
         else:
             usage = '%d/%d (%d%%)' % (used, total, round(100.0 * used / total) if total else 0)
-        rows.append([pool['metadata']['name'], spec.get('subnet', '-'), usage, 'yes' if spec.get('default') else 'no',
-                     ', '.join(spec.get('multusName') or []) or '-'])
+        default_of = [cr for cr, names in sorted((defaults or {}).items()) if name in names]
+        rows.append([name, spec.get('subnet', '-'), usage, ', '.join(spec.get('multusName') or []) or '-',
+                     ', '.join(default_of) or '-', str(drawing.get(name, 0))])
     return rows
 
 
-def vm_rows(vms):
-    """vm_network_info's ``vms`` -> rows, one per NIC, and a verdict line per VM."""
+def vm_rows(vms, defaults=None):
+    """vm_network_info's ``vms`` -> rows, one per NIC, and the verdict lines of each VM."""
     rows, verdicts = [], []
     for vm in vms:
         label = '%s/%s' % (vm['namespace'], vm['name'])
         for index, nic in enumerate(vm.get('nics') or []):
-            pools = nic.get('ip_pools') or {}
-            pool_text = ', '.join((pools.get('ipv4') or []) + (pools.get('ipv6') or [])) or '-'
+            pools, how = nic_pools(nic, defaults or {})
+            pool_text = '%s (%s)' % (', '.join(pools), how) if pools else '-'
             rows.append([label if index == 0 else '', nic.get('name', '-'), nic.get('mode', '-'), nic.get('multus_cr') or '(pod network)',
                          pool_text, nic.get('mac_address') or '(assigned at start)', ', '.join(nic.get('ip_addresses') or []) or '-'])
         blockers = vm.get('live_migration_blockers') or []
         verdict = 'yes' if vm.get('live_migratable') else 'no'
         verdicts.append('%s: live migration %s%s' % (label, verdict, (' - ' + '; '.join(blockers)) if blockers else ''))
+        verdicts += ['    note: %s' % note for note in vm.get('live_migration_notes') or []]
     return rows, verdicts
 
 
@@ -702,21 +732,24 @@ def print_summary(report, work, host_lab, emulator, env, inventory_args, names, 
             if 'upgrade' in argv or 'uninstall' in argv:
                 report.say('  helm ' + ' '.join(argv))
     client = api_client(emulator.kubeconfig)
-    report.say('\nIP pools (SpiderIPPool status from the API)')
-    report.say(format_table(['pool', 'subnet', 'used/total', 'default', 'Multus CR'],
-                            pool_rows(list_objects(client, 'spiderpool.spidernet.io/v2beta1', 'SpiderIPPool'))))
-    report.say('\nVMs (vmnet.kubevirt.vm_network_info)')
     namespaces = sorted({vm.get('namespace', 'default') for vm in variables.get('vmnet_vms', [])})
     vms = []
     for namespace in namespaces:
         vms += adhoc_module(env, inventory_args, 'vmnet.kubevirt.vm_network_info',
                             {'namespace': namespace, 'kubeconfig': str(emulator.kubeconfig)}).get('vms', [])
-    rows, verdicts = vm_rows(vms)
+    defaults = smc_default_pools(list_objects(client, 'spiderpool.spidernet.io/v2beta1', 'SpiderMultusConfig'))
+    report.say('\nIP pools (usage: SpiderIPPool status from the API; NICs: VM NICs that draw from the pool)')
+    report.say(format_table(['pool', 'subnet', 'used/total', 'serves Multus CR', 'default pool of', 'NICs'],
+                            pool_rows(list_objects(client, 'spiderpool.spidernet.io/v2beta1', 'SpiderIPPool'), vms, defaults)))
+    report.say('  (The emulator runs no Spiderpool IPAM: nothing allocates from the pools here, so usage stays 0; on a cluster '
+               'Spiderpool counts each running VM NIC.)')
+    report.say('\nVMs (vmnet.kubevirt.vm_network_info)')
+    rows, verdicts = vm_rows(vms, defaults)
     report.say(format_table(['VM', 'NIC', 'mode', 'Multus CR', 'IP pools', 'MAC', 'IPs'], rows))
     for verdict in verdicts:
         report.say('  ' + verdict)
-    report.say('  (No VM boots here: there is no KubeVirt controller. MACs and IPs are what the API holds; the '
-               'emulator\'s simulations fill VMI and pool status the way KubeVirt and Spiderpool would.)')
+    report.say('  (No VM boots here: there is no KubeVirt controller. MACs and IPs are what the API holds; the emulator\'s '
+               'vm-vmi simulation writes the VMI status a running VM would have.)')
 
 
 def run_site(report, work, step_title, argv_base, env, log_name, verbose):
@@ -832,6 +865,8 @@ def main(argv=None):
     if previous:
         report.step('Removing the lab %s kept by an earlier run' % work.name)
         teardown(report, work, previous)
+    # A fresh run starts from nothing: no Helm double state or logs of an earlier run.
+    shutil.rmtree(work.dir, ignore_errors=True)
     state = {'name': work.name}
     keep = args.keep or args.up
     try:

@@ -212,7 +212,9 @@ def test_prepare_hosts_rejects_bad_answers_before_touching_a_node(tmp_path, answ
 def test_prepare_hosts_check_mode_plans_the_bridge_on_every_node(tmp_path, host_lab):
     """Job type Check on three real nodes: each plans br1 on eth1 with the survey's trunks; nothing changes."""
     extravars = survey_defaults(load_survey('prepare_hosts.json'))
-    extravars.update({'hosts_bridge_vlans': '200, 100', 'hosts_bridge_allow_default_route': 'Yes', 'vmnet_datapath_type': 'netdev'})
+    # All three nodes in one batch (the lab's nodes carry no workloads); netdev: the lab has no kernel datapath.
+    extravars.update({'hosts_bridge_vlans': '200, 100', 'hosts_bridge_allow_default_route': 'Yes', 'vmnet_datapath_type': 'netdev',
+                      'vmnet_hosts_serial': 3})
     lab_env = host_lab.ansible_env(base={})
     result = run_job(tmp_path, PREPARE_HOSTS, extravars, inventory=host_lab.inventory.read_text(encoding='utf-8'),
                      envvars={key: value for key, value in lab_env.items() if key.startswith('ANSIBLE_') and key != 'ANSIBLE_CONFIG'},

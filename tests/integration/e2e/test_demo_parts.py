@@ -109,13 +109,22 @@ def test_summary_rows():
     table = demo.fabric_table(['a', 'b'], {'VLAN 100': {('a', 'b'): True, ('b', 'a'): False}})
     assert table.splitlines()[-1].split() == ['b', 'FAIL', '-']
     pools = [{'metadata': {'name': 'p'}, 'spec': {'subnet': '10.0.0.0/24', 'multusName': ['kube-system/x']},
-              'status': {'allocatedIPCount': 1, 'totalIPCount': 4}}]
-    assert demo.pool_rows(pools) == [['p', '10.0.0.0/24', '1/4 (25%)', 'no', 'kube-system/x']]
-    rows, verdicts = demo.vm_rows([{'name': 'v', 'namespace': 'vms', 'live_migratable': False, 'live_migration_blockers': ['RWO disk'],
-                                   'nics': [{'name': 'n1', 'mode': 'bridge', 'multus_cr': 'kube-system/x', 'ip_pools': {'ipv4': ['p']},
-                                             'mac_address': '00:16:3e:00:00:01', 'ip_addresses': ['10.0.0.5']}]}])
-    assert rows == [['vms/v', 'n1', 'bridge', 'kube-system/x', 'p', '00:16:3e:00:00:01', '10.0.0.5']]
-    assert verdicts == ['vms/v: live migration no - RWO disk']
+              'status': {'allocatedIPCount': 1, 'totalIPCount': 4}},
+             {'metadata': {'name': 'q'}, 'spec': {'subnet': '10.0.0.0/24'}}]
+    smcs = [{'metadata': {'namespace': 'kube-system', 'name': 'x'}, 'spec': {'cniType': 'ovs', 'ovs': {'bridge': 'br1', 'ippools': {'ipv4': ['p']}}}}]
+    defaults = demo.smc_default_pools(smcs)
+    assert defaults == {'kube-system/x': ['p']}
+    vms = [{'name': 'v', 'namespace': 'vms', 'live_migratable': False, 'live_migration_blockers': ['RWO disk'],
+            'live_migration_notes': ['disputed upstream'],
+            'nics': [{'name': 'n1', 'mode': 'bridge', 'multus_cr': 'kube-system/x', 'ip_pools': {'ipv4': ['q']},
+                      'mac_address': '00:16:3e:00:00:01', 'ip_addresses': ['10.0.0.5']},
+                     {'name': 'n2', 'mode': 'bridge', 'multus_cr': 'kube-system/x', 'ip_pools': {}, 'mac_address': None}]}]
+    assert demo.pool_rows(pools, vms, defaults) == [['p', '10.0.0.0/24', '1/4 (25%)', 'kube-system/x', 'kube-system/x', '1'],
+                                                    ['q', '10.0.0.0/24', '(no status)', '-', '-', '1']]
+    rows, verdicts = demo.vm_rows(vms, defaults)
+    assert rows == [['vms/v', 'n1', 'bridge', 'kube-system/x', 'q (by hand)', '00:16:3e:00:00:01', '10.0.0.5'],
+                    ['', 'n2', 'bridge', 'kube-system/x', 'p (CR default)', '(assigned at start)', '-']]
+    assert verdicts == ['vms/v: live migration no - RWO disk', '    note: disputed upstream']
 
 
 def kubernetes_core_ready(obj, status):
