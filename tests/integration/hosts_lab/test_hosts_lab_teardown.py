@@ -20,6 +20,16 @@ def root_links():
     return sorted(link['ifname'] for link in json.loads(listing))
 
 
+def root_network():
+    """The machine's own addresses and routes (root network namespace)."""
+    def listing(*args):
+        return subprocess.run(['ip', '-j'] + list(args), capture_output=True, text=True, check=True).stdout
+    addresses = sorted((link['ifname'], info['local'], info['prefixlen']) for link in json.loads(listing('addr', 'show'))
+                       for info in link.get('addr_info', []))
+    routes = sorted(json.dumps(route, sort_keys=True) for route in json.loads(listing('route', 'show', 'table', 'all')))
+    return addresses, routes
+
+
 def processes_mentioning(text):
     found = []
     for entry in os.listdir('/proc'):
@@ -34,7 +44,10 @@ def processes_mentioning(text):
 
 def test_destroy_leaves_nothing_behind(make_host_lab):
     links_before = root_links()
+    network_before = root_network()
     with make_host_lab(2) as own_lab:
+        assert root_network() == network_before, 'the lab lives in its own namespaces only'
+
         node = own_lab.nodes[0]
         node.exec(['ovs-vsctl', 'add-br', 'brvm', '--', 'set', 'Bridge', 'brvm', 'datapath_type=netdev'])
         own_lab.add_vm(1, 'brvm', 100, '192.168.100.1/24')
@@ -53,6 +66,7 @@ def test_destroy_leaves_nothing_behind(make_host_lab):
     assert not [row for row in system.mountinfo() if str(lab_dir) in row[0]]
     assert not [row for row in system.mountinfo() if row[1] == 'nsfs' and own_lab.name in row[0]]
     assert root_links() == links_before
+    assert root_network() == network_before
     assert processes_mentioning(str(lab_dir)) == []
 
 
