@@ -13,6 +13,7 @@ import json
 import os
 import pathlib
 import secrets
+import shlex
 import shutil
 import signal
 import subprocess
@@ -89,6 +90,22 @@ class Node:
         # Kept so this process reaps the daemon once power_off() has stopped it.
         self._daemons.append(process)
         return process.pid
+
+    def ssh_argv(self, argv):
+        """Real SSH to the node as the inventory does it (controller namespace, lab key, known_hosts)."""
+        options = ['-o', 'ProxyCommand=%s' % plan.proxy_command(self.lab.controller_ns),
+                   '-o', 'UserKnownHostsFile=%s' % self.lab.known_hosts, '-o', 'StrictHostKeyChecking=yes',
+                   '-o', 'BatchMode=yes', '-o', 'ConnectTimeout=10', '-o', 'ServerAliveInterval=3', '-o', 'ServerAliveCountMax=10']
+        return ['ssh', '-i', str(self.lab.key_file), '-T'] + options + ['root@%s' % self.mgmt_ip, '--'] + [shlex.quote(str(item)) for item in argv]
+
+    def ssh(self, argv, check=True, input=None, timeout=60):  # pylint: disable=redefined-builtin
+        """Run *argv* on the node over SSH -> CompletedProcess."""
+        return system.run(self.ssh_argv(argv), check=check, input=input, timeout=timeout)
+
+    def ssh_session(self, argv=('cat',)):
+        """A long-lived SSH session (Popen with pipes; default: an echo through ``cat``)."""
+        return subprocess.Popen(self.ssh_argv(argv), stdin=subprocess.PIPE, stdout=subprocess.PIPE,  # pylint: disable=consider-using-with
+                                stderr=subprocess.PIPE, text=True, bufsize=1)
 
     def namespace_inodes(self):
         return [system.ns_inode(system.netns_path(self.namespace)), system.ns_inode(self.mnt_file),

@@ -60,3 +60,26 @@ def test_node_indexes_are_checked(host_lab):
         host_lab.cut_uplink(0)
     with pytest.raises(ValueError, match='vlan_tag 5000'):
         host_lab.add_vm(1, 'brvm', 5000, '192.168.1.1/24')
+
+
+def test_an_ssh_session_rides_out_a_short_uplink_cut(host_lab):
+    node = host_lab.nodes[1]
+    assert node.ssh(['hostname']).stdout == '%s\n' % node.name
+    session = node.ssh_session()
+    try:
+        session.stdin.write('before\n')
+        assert session.stdout.readline() == 'before\n'
+        host_lab.cut_uplink(2)
+        try:
+            session.stdin.write('during\n')
+            time.sleep(0.5)
+        finally:
+            host_lab.restore_uplink(2)
+        # TCP retransmits once the port is back: the line written during the cut arrives.
+        assert session.stdout.readline() == 'during\n'
+        session.stdin.write('after\n')
+        assert session.stdout.readline() == 'after\n'
+    finally:
+        session.stdin.close()
+        session.wait(timeout=30)
+    assert session.returncode == 0, session.stderr.read()
