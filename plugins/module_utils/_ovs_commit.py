@@ -81,8 +81,12 @@ def rollback(io, plan):
 
 
 def commit(plan):
+    """The change is final: write (or remove) the boot-time configuration."""
     for item in plan.get('files', []):
         write_file_atomic(item['path'], item['content'], item.get('mode', 0o644))
+    for path in plan.get('remove', []):
+        if os.path.exists(path):
+            os.unlink(path)
 
 
 def run_change(io, plan, directory, report, confirm_timeout, clock=time.monotonic, sleep=time.sleep):
@@ -96,13 +100,18 @@ def run_change(io, plan, directory, report, confirm_timeout, clock=time.monotoni
         return state
 
     write_state(directory, state)
-    try:
-        io.ovs_transaction(plan['forward_ovs'])
-    except Exception as error:  # pylint: disable=broad-except  # any failure: put things back
-        return finish('rolled-back', 'ovs-vsctl failed: %s' % error, rollback(io, plan))
-    rc, _out, err = io.ip_batch(plan['forward_ip'])
-    if rc != 0:
-        return finish('rolled-back', 'ip -batch failed: %s' % err.strip(), rollback(io, plan))
+    # Building a bridge: OVS first (the addresses need the bridge). Removing one: addresses first.
+    steps = ['ip', 'ovs'] if plan.get('ip_first') else ['ovs', 'ip']
+    for step in steps:
+        if step == 'ovs':
+            try:
+                io.ovs_transaction(plan['forward_ovs'])
+            except Exception as error:  # pylint: disable=broad-except  # any failure: put things back
+                return finish('rolled-back', 'ovs-vsctl failed: %s' % error, rollback(io, plan))
+        else:
+            rc, _out, err = io.ip_batch(plan['forward_ip'])
+            if rc != 0:
+                return finish('rolled-back', 'ip -batch failed: %s' % err.strip(), rollback(io, plan))
     state['probes'] = run_probes(io, plan['probes'], plan.get('gateways', []), clock, sleep)
     failed = [item for item in state['probes'] if not item['passed']]
     if failed:

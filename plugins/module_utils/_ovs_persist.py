@@ -168,6 +168,14 @@ def disable_ifupdown_stanzas(text, interfaces, bridge):
     return result
 
 
+def restore_ifupdown_stanzas(text, bridge):
+    """Undo ``disable_ifupdown_stanzas`` for ``bridge`` (when the bridge is removed)."""
+    marker = '# vmnet.kubevirt: moved to OVS bridge %s: ' % bridge
+    if text is None or marker not in text:
+        return text
+    return '\n'.join(line[len(marker):] if line.startswith(marker) else line for line in text.split('\n'))
+
+
 def _yaml_scalar(value):
     return json.dumps(value)
 

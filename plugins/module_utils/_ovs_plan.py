@@ -404,6 +404,9 @@ def move_lines(addresses, routes, sources, destination):
 def restore_lines(addresses, routes, bridge):
     """ip -batch lines that put ``addresses`` and ``routes`` back on their own interfaces."""
     lines = ['address flush dev %s scope global' % bridge]
+    # A re-created OVS internal port comes back down: routes need their device up.
+    for dev in sorted(set(item['dev'] for item in list(addresses) + list(routes))):
+        lines.append('link set dev %s up' % dev)
     for address in addresses:
         lines.append(_address_line('add', address, address['dev']))
     lines += [route_line(route, route['dev']) for route in sorted(routes, key=_route_order)]

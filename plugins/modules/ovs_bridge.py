@@ -312,11 +312,11 @@ import uuid
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.vmnet.kubevirt.plugins.module_utils._ovs import HostIO, HostCommandError, read_text, write_file_atomic
+from ansible_collections.vmnet.kubevirt.plugins.module_utils._ovs import HostIO, HostCommandError, read_text
 from ansible_collections.vmnet.kubevirt.plugins.module_utils._ovs_commit import (
-    JOB_ROOT, run_change, start_detached, rollback, write_state)
+    JOB_ROOT, commit, run_change, start_detached, rollback, write_state)
 from ansible_collections.vmnet.kubevirt.plugins.module_utils._ovs_persist import (
-    IFUPDOWN_MAIN, PersistError, choose_persist, persistence_files)
+    IFUPDOWN_MAIN, PersistError, choose_persist, persistence_files, restore_ifupdown_stanzas)
 from ansible_collections.vmnet.kubevirt.plugins.module_utils._ovs_plan import (
     PreflightError, addresses_of, gateways, move_lines, preflight, restore_lines, routes_of,
     target_state, transaction_argv, transaction_commands)
@@ -448,7 +448,7 @@ class BridgeRun:
             # The rollback is the same reconcile, from the new state back to the old one.
             'rollback_commands': transaction_commands(name, current=target, target=current),
             'move': move, 'moving': moving, 'files': files, 'method': method, 'risky': risky,
-            'gateways': gateways(move['routes']) if spec['state'] == 'present' else [],
+            'gateways': gateways(move['routes']),
             'before': _network_view(current, bridge_addresses if not moving or spec['state'] == 'absent' else move['addresses'],
                                     bridge_routes if not moving or spec['state'] == 'absent' else move['routes'],
                                     dict((f['path'], f['old']) for f in files)),
@@ -465,7 +465,13 @@ class BridgeRun:
             if os.path.isdir(nm_dir):
                 owned += [os.path.join(nm_dir, n) for n in sorted(os.listdir(nm_dir))
                           if n.startswith('vmnet-%s-' % name) or n == 'vmnet-%s.nmconnection' % name]
-            return [{'path': path, 'content': None, 'old': read_text(path)} for path in owned if os.path.exists(path)], 'none'
+            files = [{'path': path, 'content': None, 'old': read_text(path)} for path in owned if os.path.exists(path)]
+            main_text = read_text(IFUPDOWN_MAIN)
+            restored = restore_ifupdown_stanzas(main_text, name)
+            if restored != main_text:
+                # The NIC's own stanzas come back, so it gets its addresses at the next boot.
+                files.append({'path': IFUPDOWN_MAIN, 'content': restored, 'old': main_text, 'mode': 0o644})
+            return files, 'none'
         if spec['persist'] == 'none' or (spec['persist'] == 'auto' and not uplink_port and not addresses):
             return [], 'none'
         method = choose_persist(spec['persist'], host_persist_facts())
@@ -503,26 +509,21 @@ class BridgeRun:
         removed = [f['path'] for f in plan['files'] if f['content'] is None]
         change = {'forward_ovs': argv, 'forward_ip': plan['forward_ip'], 'rollback_ovs': rollback_argv,
                   'rollback_ip': plan['rollback_ip'], 'files': files, 'probes': spec['probes'],
-                  'gateways': plan['gateways']}
+                  'gateways': plan['gateways'], 'ip_first': spec['state'] == 'absent', 'remove': removed}
         if not plan['risky']:
-            self.apply_directly(change, removed)
+            self.apply_directly(change)
             return self.result
         self.apply_guarded(spec, change)
-        for path in removed:
-            os.unlink(path)
         return self.result
 
-    def apply_directly(self, change, removed):
+    def apply_directly(self, change):
         try:
             self.io.ovs_transaction(change['forward_ovs'])
         except HostCommandError as error:
             # ovs-vsctl can report an error and still keep a new bridge (unsupported datapath).
             rollback(self.io, change)
             self.fail('ovs-vsctl failed, previous state restored: %s' % error)
-        for item in change['files']:
-            write_file_atomic(item['path'], item['content'], item['mode'])
-        for path in removed:
-            os.unlink(path)
+        commit(change)
         self.result['commit'] = {'status': 'committed', 'token': None, 'probes': []}
 
     def apply_guarded(self, spec, change):

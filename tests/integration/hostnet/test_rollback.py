@@ -126,3 +126,31 @@ def test_bad_inputs_fail_clearly_and_leave_the_node_untouched(host_lab, tmp_path
     for entry, message in BAD_ENTRIES:
         assert message in result.stdout, (entry, message)
     assert node.network_state() == before
+
+
+def test_removal_moves_the_ip_back_and_a_failed_removal_keeps_the_bridge(host_lab, tmp_path):
+    node = host_lab.node(1)
+    original = comparable(node.network_state())
+    original_interfaces = node.exec(['cat', '/etc/network/interfaces']).stdout
+    built = host_lab.run_playbook(HOSTS_PLAYBOOK, limit='node1', tags='bridges',
+                                  extra_vars={'vmnet_ovs_bridge_bridges': [bridge_entry()]})
+    assert built.rc == 0, built.stdout[-3000:]
+    bridged = comparable(node.network_state())
+    assert bridged['addresses']['br0'] == [node.mgmt_cidr]
+
+    def removal(**extra):
+        return bridge_entry(state='absent', uplink={'interface': 'eth1'}, **extra)
+
+    refused = host_lab.run_playbook(HOSTS_PLAYBOOK, limit='node1', tags='bridges', extra_vars={
+        'vmnet_ovs_bridge_bridges': [bridge_entry(state='absent', uplink=None)]})
+    assert refused.rc != 0 and "state: absent would drop the addresses %s of bridge 'br0'" % node.mgmt_cidr in refused.stdout
+    failed = host_lab.run_playbook(HOSTS_PLAYBOOK, limit='node1', tags='bridges', extra_vars={
+        'vmnet_ovs_bridge_bridges': [removal(probes={'ping': ['10.10.0.99'], 'timeout': 2})]})
+    assert failed.rc != 0 and 'probe failed: ping 10.10.0.99' in failed.stdout
+    assert comparable(node.network_state()) == bridged, 'a failed removal restores the bridge exactly'
+    removed = host_lab.run_playbook(HOSTS_PLAYBOOK, limit='node1', tags='bridges',
+                                    extra_vars={'vmnet_ovs_bridge_bridges': [removal()]})
+    assert removed.rc == 0, removed.stdout[-3000:]
+    assert comparable(node.network_state()) == original
+    assert node.exec(['cat', '/etc/network/interfaces']).stdout == original_interfaces
+    assert node.exec(['ls', '/etc/network/interfaces.d']).stdout.strip() == ''

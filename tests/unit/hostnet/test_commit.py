@@ -116,6 +116,16 @@ def test_ovs_failure_still_runs_the_rollback(tmp_path):
     assert ('ovs', ['rollback']) in host.calls and ('ip', ['rollback']) in host.calls
 
 
+def test_removal_moves_addresses_before_deleting_the_bridge(tmp_path):
+    host = RecordingHost(reachable={'10.10.0.1'})
+    clock = FakeClock()
+    job = tmp_path / 'job'
+    job.mkdir()
+    removal = dict(plan(tmp_path), ip_first=True)
+    _ovs_commit.run_change(host, removal, str(job), lambda state: None, 0, clock=clock, sleep=clock.sleep)
+    assert host.calls[:2] == [('ip', ['forward']), ('ovs', ['forward'])]
+
+
 def test_ip_batch_failure_rolls_back(tmp_path):
     host = RecordingHost(ip_rc=2)
     state, _reports, _saved = run(tmp_path, host)

@@ -10,7 +10,7 @@ import pytest
 
 from ansible_collections.vmnet.kubevirt.plugins.module_utils._ovs_persist import (
     PersistError, choose_persist, disable_ifupdown_stanzas, persistence_files, render_ifupdown, render_netplan,
-    render_networkmanager)
+    render_networkmanager, restore_ifupdown_stanzas)
 from ansible_collections.vmnet.kubevirt.plugins.module_utils._ovs_plan import target_state
 from ansible_collections.vmnet.kubevirt.plugins.module_utils._ovs_validate import normalize_spec
 
@@ -92,6 +92,15 @@ def test_disable_ifupdown_stanzas_comments_out_only_the_uplink():
         marker + 'iface eth1 inet static', marker + '    address 10.10.0.11/24', marker + '    gateway 10.10.0.1', '',
         marker + 'iface eth1 inet6 auto', '', 'iface eth2 inet dhcp', ''])
     assert disable_ifupdown_stanzas(text, ['eth1'], 'br0') == text, 'idempotent'
+
+
+def test_restore_ifupdown_stanzas_undoes_the_disabling():
+    disabled = disable_ifupdown_stanzas(MAIN, ['eth1'], 'br0')
+    restored = restore_ifupdown_stanzas(disabled, 'br0')
+    assert 'iface eth1 inet static\n    address 10.10.0.11/24\n    gateway 10.10.0.1\n' in restored
+    assert 'vmnet.kubevirt' not in restored
+    assert restore_ifupdown_stanzas(MAIN, 'br0') == MAIN
+    assert restore_ifupdown_stanzas(disabled, 'br9') == disabled
 
 
 def test_disable_ifupdown_stanzas_adds_the_source_line_when_missing():

@@ -171,7 +171,7 @@ def test_move_keeps_attributes_and_orders_link_routes_first():
         'route replace ::/0 via fd00::1 dev br0 metric 1024',
     ]
     back = restore_lines(facts['addresses'], facts['routes'], 'br0')
-    assert back[0] == 'address flush dev br0 scope global'
+    assert back[:2] == ['address flush dev br0 scope global', 'link set dev eth1 up']
     assert 'address add 10.10.0.11/24 broadcast 10.10.0.255 dev eth1' in back
     assert 'route replace 0.0.0.0/0 via 10.10.0.1 dev eth1' in back
 
