@@ -116,3 +116,13 @@ def test_ansible_state_stays_under_the_lab_directory(host_lab):
         assert env[key].startswith(str(host_lab.dir) + '/')
     control_sockets = list((host_lab.dir / 'ansible' / 'cp').iterdir())
     assert control_sockets, 'ControlPersist masters live in the lab directory'
+
+
+def test_nodes_hold_no_namespace_handles_that_would_pin_other_labs(host_lab, make_host_lab):
+    # A copied mount table would keep every /run/netns handle of the machine alive (pitfall 8).
+    with make_host_lab(1) as other_lab:
+        for node in host_lab.nodes + other_lab.nodes:
+            with open('/proc/%d/mountinfo' % node.pids()[0], encoding='utf-8') as handle:
+                mounts = handle.read()
+            assert ' - nsfs ' not in mounts
+            assert ' - overlay ' in mounts and '/upper/etc' in mounts
