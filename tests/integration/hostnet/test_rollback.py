@@ -154,3 +154,27 @@ def test_removal_moves_the_ip_back_and_a_failed_removal_keeps_the_bridge(host_la
     assert comparable(node.network_state()) == original
     assert node.exec(['cat', '/etc/network/interfaces']).stdout == original_interfaces
     assert node.exec(['ls', '/etc/network/interfaces.d']).stdout.strip() == ''
+
+
+def test_a_bridge_made_by_openvswitch_openvswitch_is_adopted_without_churn(host_lab, tmp_path):
+    node = host_lab.node(2)
+    before = comparable(node.network_state())
+    spec = {'name': 'bradopt', 'datapath_type': 'netdev', 'fail_mode': 'secure', 'external_ids': {'owner': 'ops'},
+            'ports': [{'name': 'vmp1', 'type': 'internal', 'tag': 100}], 'persist': 'none'}
+    playbook = write_playbook(tmp_path, 'adopt.yml', [
+        {'name': 'Bridge made by openvswitch.openvswitch',
+         'openvswitch.openvswitch.openvswitch_bridge': {'bridge': 'bradopt', 'fail_mode': 'secure',
+                                                        'external_ids': {'owner': 'ops'},
+                                                        'set': 'bridge bradopt datapath_type=netdev'}},
+        {'name': 'Port made by openvswitch.openvswitch',
+         'openvswitch.openvswitch.openvswitch_port': {'bridge': 'bradopt', 'port': 'vmp1', 'tag': 100,
+                                                      'set': 'Interface vmp1 type=internal'}},
+        {'name': 'Same state through vmnet.kubevirt.ovs_bridge', 'vmnet.kubevirt.ovs_bridge': spec, 'register': 'adopted'},
+        {'name': 'Adoption must not change anything', 'ansible.builtin.assert': {
+            'that': ['not adopted.changed', 'adopted.commands == []']}},
+        {'name': 'Clean up', 'vmnet.kubevirt.ovs_bridge': {'name': 'bradopt', 'state': 'absent'}},
+    ], hosts='node2')
+    result = host_lab.run_playbook(playbook)
+    assert result.rc == 0, result.stdout[-3000:]
+    assert result.recap['node2']['changed'] == 3, result.recap
+    assert comparable(node.network_state()) == before
