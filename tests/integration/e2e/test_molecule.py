@@ -37,6 +37,6 @@ def test_default_scenario_passes_on_the_lab():
     assert completed.returncode == 0, tail
     # Every action of the sequence ran and succeeded; idempotence means a second converge changed nothing.
     for action in ('create', 'converge', 'idempotence', 'verify', 'destroy'):
-        assert re.search(r'default\s+\S+\s+%s: Executed: Successful' % action, output), '%s did not succeed:\n%s' % (action, tail)
+        assert re.search(r'default\s*(?:>|\u279c)\s*%s\]?:?\s+Executed: Successful' % action, output), '%s did not succeed:\n%s' % (action, tail)
     # destroy left nothing behind.
     assert not (ROOT / 'lab' / '.run' / 'demo' / 'molecule' / 'state.json').exists()
