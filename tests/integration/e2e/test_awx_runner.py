@@ -227,3 +227,46 @@ def test_prepare_hosts_check_mode_plans_the_bridge_on_every_node(tmp_path, host_
     assert len(planned) == 3 and all(res['changed'] for res in planned)
     for node in host_lab.nodes:
         assert node.exec(['ovs-vsctl', 'br-exists', 'br1'], check=False).returncode == 2, '%s got a bridge in check mode' % node.name
+
+
+def sample_network_objects():
+    """The sample's pools and Multus CRs as the API holds them once networks.yml has run."""
+    variables = sample_vars()
+    objects = [{'apiVersion': 'v1', 'kind': 'Namespace', 'metadata': {'name': 'vms'}}]
+    for pool in variables['vmnet_ippools']:
+        objects.append({'apiVersion': 'spiderpool.spidernet.io/v2beta1', 'kind': 'SpiderIPPool', 'metadata': {'name': pool['name']},
+                        'spec': {'subnet': pool['subnet'], 'ips': pool['ips'], 'gateway': pool['gateway'], 'multusName': pool['multus_name']}})
+    for cr in variables['vmnet_multus_crs']:
+        objects.append({'apiVersion': 'spiderpool.spidernet.io/v2beta1', 'kind': 'SpiderMultusConfig',
+                        'metadata': {'name': cr['name'], 'namespace': cr['namespace']},
+                        'spec': {'cniType': 'ovs', 'ovs': {'bridge': cr['ovs']['bridge'], 'vlan': cr['ovs']['vlan'],
+                                                           'ippools': {'ipv4': cr['default_ip_pools']['ipv4']}}}})
+    return objects
+
+
+def test_create_vm_on_the_cluster_with_default_pool_and_pools_by_hand(tmp_path, kubeapi):
+    """The seed's case: NIC 1 on its Multus CR's default pool, NIC 2 on a pool picked by hand, written to the API."""
+    kubeapi.simulate('spidermultusconfig-nad')
+    for obj in sample_network_objects():
+        kubeapi.apply(obj)
+    answers = survey_defaults(load_survey('create_vm_with_network.json'))
+    answers.update({'vm_name': 'db-3', 'vm_namespace': 'vms', 'vm_network_mode': 'bridge', 'vm_nic_count': 2,
+                    'vm_nic1_multus_cr': 'kube-system/ovs-vlan100', 'vm_nic1_use_default_ip_pool': 'Yes',
+                    'vm_nic2_multus_cr': 'kube-system/ovs-vlan200', 'vm_nic2_use_default_ip_pool': 'No',
+                    'vm_nic2_ip_pools': ['vlan200-v4-b'], 'vmnet_kubeconfig': kubeapi.kubeconfig})
+    first = run_job(tmp_path / 'first', CREATE_VM, answers)
+    assert first.status == 'successful', failure_messages(first)
+    (created,) = task_results(first, 'Create the VM')
+    assert created['vms'][0]['action'] == 'created'
+    assert [nic['ip_pools']['ipv4'] for nic in created['vms'][0]['nics']] == [['vlan100-v4-a'], ['vlan200-v4-b']]
+    vm = kubeapi.get('kubevirt.io/v1', 'VirtualMachine', 'db-3', 'vms')
+    template = vm['spec']['template']
+    assert [network['multus']['networkName'] for network in template['spec']['networks']] == \
+        ['kube-system/ovs-vlan100', 'kube-system/ovs-vlan200']
+    annotation = json.loads(template['metadata']['annotations']['ipam.spidernet.io/ippools'])
+    assert [entry['ipv4'] for entry in annotation] == [['vlan100-v4-a'], ['vlan200-v4-b']]
+    # Launching the same job again changes nothing.
+    second = run_job(tmp_path / 'second', CREATE_VM, answers)
+    assert second.status == 'successful', failure_messages(second)
+    (again,) = task_results(second, 'Create the VM')
+    assert again['changed'] is False and again['vms'][0]['action'] == 'unchanged'
