@@ -67,6 +67,7 @@ class Node:
         self.pid_file = host_lab.ns_dir / ('%s.pid' % self.name)
         self.switch_port = plan.switch_port(index)
         self._daemons = []
+        self.boot_errors = []
 
     def __repr__(self):
         return '<Node %s %s>' % (self.name, self.mgmt_ip)
@@ -132,7 +133,7 @@ class Node:
         spec_file.write_text(json.dumps(spec), encoding='utf-8')
         self.power_on(provision=spec_file)
 
-    def power_on(self, provision=None):
+    def power_on(self, provision=None, wait=True):
         """Plug the node into the switch, build its namespaces and boot its services."""
         system.add_netns(self.namespace)
         switch = self.lab.switch_ns
@@ -152,7 +153,7 @@ class Node:
                     'nsenter', '--net=%s' % system.netns_path(self.namespace), '--'] + init,
                    env=dict(system.NODE_ENV, PYTHONPATH=str(lab_package.ROOT)), cwd=str(lab_package.ROOT))
         self.start_init()
-        self.boot_services()
+        self.boot_services(wait=wait)
 
     def start_init(self):
         """PID 1 of the node's own PID namespace (the namespace file is bound from here, the root
@@ -169,15 +170,26 @@ class Node:
         if ready.strip() != b'ready':
             raise LabError('%s: its init did not start (exit status %s)' % (self.name, process.poll()))
 
-    def boot_services(self):
-        """What a Debian boot runs: sysctls, networking (ifupdown), Open vSwitch, sshd."""
-        for key, value in plan.BOOT_SYSCTLS:
-            self.exec(['sysctl', '-q', '-w', '%s=%s' % (key, value)])
-        self.exec(['ifup', '-a'])
+    def boot_services(self, wait=True):
+        """What a Debian boot runs: sysctls, networking (ifupdown), Open vSwitch, sshd.
+
+        Like a real boot, a failing step is logged (``boot.log`` in the node's dir, and
+        ``boot_errors``) and the boot goes on; with *wait*, no SSH at the end is an error.
+        """
+        self.boot_errors = []
+        steps = [['sysctl', '-q', '-w'] + ['%s=%s' % item for item in plan.BOOT_SYSCTLS], ['ifup', '-a']]
         if self.has_ovs():
-            self.exec(['/etc/init.d/openvswitch-switch', 'start'])
+            steps.append(['/etc/init.d/openvswitch-switch', 'start'])
+        with open(self.dir / 'boot.log', 'a', encoding='utf-8') as log:
+            log.write('--- boot at %s\n' % time.strftime('%Y-%m-%dT%H:%M:%S'))
+            for argv in steps:
+                result = self.exec(argv, check=False)
+                log.write('$ %s (rc=%d)\n%s%s' % (' '.join(argv), result.returncode, result.stdout, result.stderr))
+                if result.returncode != 0:
+                    self.boot_errors.append('%s: rc=%d %s' % (' '.join(argv), result.returncode, result.stderr.strip()[-300:]))
         self.spawn(['/usr/sbin/sshd', '-D', '-e'], 'sshd.log')
-        self.wait_for_ssh()
+        if wait:
+            self.wait_for_ssh()
 
     def wait_for_ssh(self, timeout=BOOT_TIMEOUT):
         deadline = time.monotonic() + timeout
@@ -187,8 +199,9 @@ class Node:
             if probe.stdout.startswith('SSH-'):
                 return
             if time.monotonic() > deadline:
-                raise LabError('%s: sshd did not answer on %s:22 within %.0f s (see %s)' % (
-                    self.name, self.mgmt_ip, timeout, self.dir / 'sshd.log'))
+                raise LabError('%s: sshd did not answer on %s:22 within %.0f s (see %s and %s)%s' % (
+                    self.name, self.mgmt_ip, timeout, self.dir / 'boot.log', self.dir / 'sshd.log',
+                    ''.join('; ' + error for error in self.boot_errors)))
             time.sleep(0.05)
 
     def host_key(self):
@@ -213,9 +226,9 @@ class Node:
             if vm.node is self:
                 vm.node_gone = True
 
-    def reboot(self):
+    def reboot(self, wait=True):
         self.power_off()
-        self.power_on()
+        self.power_on(wait=wait)
 
     # -- looking at the node -----------------------------------------------------------------
     def network_state(self):
@@ -526,9 +539,14 @@ class HostLab:
             raise LabError('node index %r: must be 1..%d (nodes are numbered from 1)' % (index, self.count))
         return self.nodes[index - 1]
 
-    def reboot(self, index):
-        """Power-cycle node *index*: it comes back from what it persisted on its disk."""
-        self.node(index).reboot()
+    def reboot(self, index, wait=True):
+        """Power-cycle node *index*: it comes back from what it persisted on its disk.
+
+        With *wait* (default) it returns once the node's sshd answers and raises LabError if it
+        does not; ``wait=False`` returns after the boot steps (e.g. to test a node that persisted
+        a broken network configuration; see ``node.boot_errors``).
+        """
+        self.node(index).reboot(wait=wait)
 
     def cut_uplink(self, index):
         """Shut the node's port on the switch (the node sees its uplink lose carrier)."""

@@ -77,3 +77,23 @@ def test_reboot_brings_back_a_bridge_persisted_in_ifupdown_ovs_stanzas(make_host
         assert result.returncode == 0, result.stdout + result.stderr
         peer = own_lab.nodes[1]
         assert peer.exec(['ping', '-c', '1', '-W', '2', node.mgmt_ip], check=False).returncode == 0
+
+
+def test_a_node_that_persisted_a_broken_network_boots_unreachable(make_host_lab):
+    with make_host_lab(1) as own_lab:
+        node = own_lab.nodes[0]
+        good = node.exec(['cat', '/etc/network/interfaces']).stdout
+        node.exec(['tee', '/etc/network/interfaces'], input='auto lo\niface lo inet loopback\n\nauto eth1\niface eth1 inet static\n')
+
+        own_lab.reboot(1, wait=False)
+
+        assert any(error.startswith('ifup -a') for error in node.boot_errors), node.boot_errors
+        assert node.network_state()['addresses']['eth1'] == []
+        assert node.ssh(['true'], check=False, timeout=30).returncode == 255
+        assert 'ifup -a (rc=1)' in (node.dir / 'boot.log').read_text(encoding='utf-8')
+
+        # The lab's console (exec) repairs it, as an operator would; the next boot is clean.
+        node.exec(['tee', '/etc/network/interfaces'], input=good)
+        own_lab.reboot(1)
+        assert node.boot_errors == []
+        assert node.ssh(['hostname']).stdout == 'node1\n'
