@@ -172,3 +172,28 @@ def test_get_prints_the_crd_printer_columns(kubeapi, kubectl):
     assert 'MULTUSNAME' in wide_header.split()
     namespaces = kubectl('get', 'namespaces', 'kube-system').stdout.splitlines()
     assert namespaces[0].split() == ['NAME', 'STATUS', 'AGE'] and namespaces[1].split()[:2] == ['kube-system', 'Active']
+
+
+def test_patch_label_annotate_status_explain_and_delete(kubeapi, kubectl):
+    kubectl('apply', '-f', '-', stdin=POOL)
+    strategic = kubectl('patch', 'spiderippool', 'pool1', '-p', '{"spec":{"gateway":"10.20.0.1"}}', check=False)
+    assert strategic.returncode == 1 and 'strategic-merge-patch+json is not supported' in strategic.stderr
+    kubectl('patch', 'spiderippool', 'pool1', '--type=merge', '-p', '{"spec":{"gateway":"10.20.0.1"}}')
+    kubectl('patch', 'spiderippool', 'pool1', '--type=json', '-p', '[{"op":"add","path":"/spec/excludeIPs","value":["10.20.0.11"]}]')
+    kubectl('patch', 'spiderippool', 'pool1', '--subresource=status', '--type=merge', '-p', '{"status":{"totalIPCount":10}}')
+    kubectl('label', 'spiderippool', 'pool1', 'zone=a')
+    kubectl('annotate', 'spiderippool', 'pool1', 'note=checked')
+    stored = kubeapi.get(SP, 'SpiderIPPool', 'pool1')
+    assert stored['spec']['gateway'] == '10.20.0.1' and stored['spec']['excludeIPs'] == ['10.20.0.11']
+    assert stored['status'] == {'totalIPCount': 10}
+    assert stored['metadata']['labels'] == {'tier': 'lab', 'zone': 'a'}
+    assert stored['metadata']['annotations']['note'] == 'checked'
+    assert stored['metadata']['generation'] == 3
+    jsonpath = kubectl('get', 'sp', 'pool1', '-o', 'jsonpath={.spec.subnet} {.status.totalIPCount}').stdout
+    assert jsonpath == '10.20.0.0/24 10'
+    explained = kubectl('explain', 'spidermultusconfig.spec.ovs').stdout
+    assert 'bridge' in explained and 'vlan' in explained and 'trunk' in explained
+    kubectl('delete', 'spiderippool', 'pool1')
+    assert kubeapi.get(SP, 'SpiderIPPool', 'pool1') is None
+    missing = kubectl('delete', 'spiderippool', 'pool1', check=False)
+    assert missing.returncode == 1 and 'NotFound' in missing.stderr
