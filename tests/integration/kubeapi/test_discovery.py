@@ -113,3 +113,21 @@ def test_bad_requests(kubeapi):
     assert status == 415
     status, body = kubeapi.http('PUT', '/apis/%s/spidermultusconfigs/x/status' % SP, body={})
     assert status == 404
+
+
+def test_spiderpool_v09_set_serves_the_vlan_field(tmp_path, kubeapi):
+    from lab.kubeapi.fixtures import start_kubeapi  # pylint: disable=import-outside-toplevel
+    pool = {'apiVersion': SP, 'kind': 'SpiderIPPool', 'metadata': {'name': 'p'},
+            'spec': {'subnet': '10.60.0.0/24', 'vlan': 60}}
+    strict = {'fieldValidation': 'Strict'}
+    path = '/apis/%s/spiderippools' % SP
+    status, body = kubeapi.http('POST', path, pool, query=strict)
+    assert status == 400 and 'unknown field "spec.vlan"' in body['message']
+    with start_kubeapi(tmp_path / 'v09', crds='spiderpool-v0.9') as old:
+        crd = old.get('apiextensions.k8s.io/v1', 'CustomResourceDefinition', 'spiderippools.spiderpool.spidernet.io')
+        vlan = crd['spec']['versions'][0]['schema']['openAPIV3Schema']['properties']['spec']['properties']['vlan']
+        assert vlan['maximum'] == 4094
+        status, body = old.http('POST', path, pool, query=strict)
+        assert status == 201 and body['spec']['vlan'] == 60
+        status, body = old.http('POST', path, dict(pool, metadata={'name': 'q'}, spec={'subnet': '10.61.0.0/24', 'vlan': 5000}))
+        assert status == 422 and body['details']['causes'][0]['field'] == 'spec.vlan'
