@@ -286,8 +286,8 @@ def _validate_pools_names(pools):
     for family in ('ipv4', 'ipv6'):
         for index, pool in enumerate(pools.get(family) or []):
             if not isinstance(pool, str) or len(pool) > 253 or not DNS1123_SUBDOMAIN.match(pool):
-                errors.append(problem('default_ip_pools.%s[%d]' % (family, index), pool, 'must be a SpiderIPPool name '
-                                                                                        '(DNS-1123 subdomain)'))
+                field = 'default_ip_pools.%s[%d]' % (family, index)
+                errors.append(problem(field, pool, 'must be a SpiderIPPool name (DNS-1123 subdomain)'))
     return errors
 
 

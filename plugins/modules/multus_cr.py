@@ -24,7 +24,7 @@ description:
     default pools exist and their IP family matches, the NAD name is not owned by another
     SpiderMultusConfig, C(cr-name) is not changed, the served CRD offers each coordinator field.
 author:
-  - vmnet.kubevirt developers
+  - vmnet.kubevirt developers (@vmnet)
 extends_documentation_fragment:
   - kubernetes.core.k8s_auth_options
 options:
@@ -244,8 +244,7 @@ from ansible_collections.vmnet.kubevirt.plugins.module_utils._multus_runner impo
 
 
 def main():
-    module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True,
-)
+    module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
     run(module)
 
 

@@ -16,7 +16,7 @@ description:
   - With O(name) and O(kind=auto), returns the SpiderMultusConfig and the NAD generated from it
     (named by its C(multus.spidernet.io/cr-name) annotation), or the plain NAD of that name.
 author:
-  - vmnet.kubevirt developers
+  - vmnet.kubevirt developers (@vmnet)
 extends_documentation_fragment:
   - kubernetes.core.k8s_auth_options
 options:

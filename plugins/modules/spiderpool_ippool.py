@@ -23,7 +23,7 @@ description:
   - Options left unset are not changed on an existing pool. Lists replace the whole list.
   - The served CRD decides version-specific fields - O(vlan) exists only in Spiderpool v0.9.x.
 author:
-  - vmnet.kubevirt developers
+  - vmnet.kubevirt developers (@vmnet)
 extends_documentation_fragment:
   - kubernetes.core.k8s_auth_options
 options:

@@ -22,7 +22,7 @@ description:
     on an existing subnet.
   - SpiderSubnets are only acted on by Spiderpool when C(ipam.spiderSubnet.enable=true) (the default).
 author:
-  - vmnet.kubevirt developers
+  - vmnet.kubevirt developers (@vmnet)
 extends_documentation_fragment:
   - kubernetes.core.k8s_auth_options
 options:

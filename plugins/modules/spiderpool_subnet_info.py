@@ -16,7 +16,7 @@ description:
   - Besides the objects, returns a summary per object whose total and free IP counts are computed
     from C(ips), C(excludeIPs) and C(status.allocatedIPs), not copied from the status counters.
 author:
-  - vmnet.kubevirt developers
+  - vmnet.kubevirt developers (@vmnet)
 extends_documentation_fragment:
   - kubernetes.core.k8s_auth_options
 options:

@@ -69,7 +69,9 @@ def main(argv):
             handle.write(json.dumps(entry, sort_keys=True) + '\n')
     flags, rest = split_globals(argv)
     releases = state['releases']
-    key = lambda name: '%s/%s' % (namespace, name)  # noqa: E731
+
+    def key(name):
+        return '%s/%s' % (namespace, name)
     if rest[:1] == ['version']:
         print('version.BuildInfo{Version:"v3.16.2", GitCommit:"helm-double", GitTreeState:"clean", GoVersion:"go1.22.7"}')
         return 0
