@@ -322,9 +322,13 @@ class KubeApi:
                             **self._dry_run({'name': name, 'namespace': namespace, 'content_type': content_type}))
         return result.to_dict()
 
-    def delete(self, api_version, kind, name, namespace=None, propagation_policy=None):
-        """Delete one object. Returns ``{'changed', 'action', 'before', 'after', 'diff'}``."""
-        existing = self.get(api_version, kind, name, namespace)
+    def delete(self, api_version, kind, name, namespace=None, propagation_policy=None, existing=None, prefetched=False):
+        """Delete one object. Returns ``{'changed', 'action', 'before', 'after', 'diff'}``.
+
+        Pass ``prefetched=True`` with ``existing`` (possibly None) when the caller already read it.
+        """
+        if not prefetched:
+            existing = self.get(api_version, kind, name, namespace)
         if existing is None:
             return _outcome(False, 'absent', None, None)
         resource = self.resource(api_version, kind)

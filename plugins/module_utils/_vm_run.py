@@ -175,7 +175,7 @@ def _apply(api, entries, rendered, results, facts, check_mode=False):
             elif check_mode and entry['state'] == 'present' and facts.namespaces.get(entry['namespace'], {}) is None:
                 outcome = {'changed': True, 'action': 'created', 'diff': {'before': {}, 'after': output[0]}}
             elif entry['state'] == 'absent':
-                outcome = api.delete(API_VERSION, KIND, entry['name'], entry['namespace'])
+                outcome = api.delete(API_VERSION, KIND, entry['name'], entry['namespace'], existing=facts.existing_vms.get(key), prefetched=True)
             else:
                 _manifest, body, _nics, _warnings = output
                 outcome = api.ensure(body, existing=facts.existing_vms.get(key), prefetched=True)

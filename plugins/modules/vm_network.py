@@ -325,12 +325,17 @@ EXAMPLES = r'''
     disk:
       image: quay.io/containerdisks/fedora:41
 
-- name: Two hundred bridge VMs with two NICs on pools chosen by hand, in one task
+- name: Many bridge VMs with two NICs on pools chosen by hand, in one task (one preflight for the batch)
   vmnet.kubevirt.vm_network:
     namespace: vms
     network_mode: bridge
     live_migration: ignore
-    vms: "{{ range(200) | map('string') | map('regex_replace', '^', 'app-') | map('community.general.dict_kv', 'name') | list }}"
+    vms:
+      - name: app-000
+      - name: app-001
+        memory: 4Gi
+      - name: app-002
+        namespace: other
     nics:
       - name: front
         multus_cr: kube-system/ovs-vlan30

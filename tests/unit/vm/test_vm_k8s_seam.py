@@ -295,3 +295,13 @@ def test_from_params_reports_a_bad_kubeconfig(tmp_path):
     missing = tmp_path / 'nope'
     with pytest.raises(_k8s.KubeApiError, match='could not create the Kubernetes API client'):
         _k8s.KubeApi.from_params({'kubeconfig': str(missing)})
+
+
+def test_delete_with_a_prefetched_object_reads_nothing_more():
+    api, resource, _s = make()
+    api.ensure(copy.deepcopy(VM))
+    listed = copy.deepcopy(resource.store[('ns', 'vm1')])
+    resource.calls.clear()
+    assert api.delete('kubevirt.io/v1', 'VirtualMachine', 'vm1', 'ns', existing=listed, prefetched=True)['action'] == 'deleted'
+    assert api.delete('kubevirt.io/v1', 'VirtualMachine', 'vm1', 'ns', existing=None, prefetched=True)['action'] == 'absent'
+    assert resource.verbs() == ['delete']
