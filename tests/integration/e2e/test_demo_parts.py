@@ -171,3 +171,17 @@ def test_preload_is_accepted_by_the_emulator_with_the_real_crds():
 def test_workdir_rejects_a_bad_name():
     with pytest.raises(ValueError, match='--name'):
         demo.Workdir('Bad Name')
+
+
+def test_a_new_run_starts_without_the_helm_state_of_an_earlier_one(monkeypatch):
+    """Regression: a second demo run found the first run's helm-double release and skipped the install."""
+    work = demo.Workdir('e2e-fresh')
+    work.path('helm-double-state.json').write_text('{"releases": {"kube-system/spiderpool": {}}}', encoding='utf-8')
+    seen = {}
+
+    def fake_run(_args, _report, run_work, _state):
+        seen['leftover'] = (run_work.dir / 'helm-double-state.json').exists()
+
+    monkeypatch.setattr(demo, 'run_demo', fake_run)
+    assert demo.main(['--name', 'e2e-fresh']) == demo.EXIT_OK
+    assert seen == {'leftover': False}
