@@ -252,6 +252,9 @@ class Handler(BaseHTTPRequestHandler):
             self.send_json(error.code, error.status(), error.headers)
             return error.code
         if response.stream is not None:
+            table_version = _table_version(headers.get('accept', ''))
+            if table_version:
+                response.stream = _table_events(response.stream, request, table_version)
             self.send_stream(response)
             return 200
         extra = dict(response.headers)
@@ -366,6 +369,20 @@ def _table_version(accept):
         if params.get('as') == 'Table' and params.get('g') == 'meta.k8s.io':
             return 'meta.k8s.io/' + params.get('v', 'v1')
     return None
+
+
+def _table_events(events, request, api_version):
+    """Watch events as one-row Tables (column definitions in the first one only), as kubectl get -w wants."""
+    first = True
+    for event in events:
+        obj = event['object']
+        if event['type'] in ('ADDED', 'MODIFIED', 'DELETED'):
+            meta = {'resourceVersion': obj['metadata'].get('resourceVersion')}
+            obj = tables.table(request.res, [obj], request.param('includeObject', 'Metadata'), meta, api_version=api_version)
+            if not first:
+                obj['columnDefinitions'] = []
+            first = False
+        yield {'type': event['type'], 'object': obj}
 
 
 def make_server(api, port=0, host='127.0.0.1', token=None, tls=None, seed=0):

@@ -190,3 +190,17 @@ def test_a_pytest_session_leaves_no_server_behind(tmp_path):
         pid, port = (int(part) for part in line.split())
         assert not port_is_open(port)
         assert not os.path.exists('/proc/%d' % pid) or 'zombie' in open('/proc/%d/status' % pid, encoding='utf-8').read()
+
+
+def test_watch_as_table_for_kubectl_get_watch(kubeapi, configmaps):
+    configmaps.create(body=configmap('t1'), namespace='default')
+    configmaps.create(body=configmap('t2'), namespace='default')
+    accept = 'application/json;as=Table;v=v1;g=meta.k8s.io,application/json'
+    response = urllib3.PoolManager().request('GET', kubeapi.url + '/api/v1/namespaces/default/configmaps',
+                                             fields={'watch': '1', 'resourceVersion': '0', 'timeoutSeconds': '1'},
+                                             headers={'Accept': accept})
+    events = [json.loads(line) for line in response.data.splitlines() if line]
+    assert [e['object']['kind'] for e in events] == ['Table', 'Table']
+    assert [c['name'] for c in events[0]['object']['columnDefinitions']] == ['Name', 'Age']
+    assert events[1]['object']['columnDefinitions'] == []
+    assert sorted(e['object']['rows'][0]['cells'][0] for e in events) == ['t1', 't2']
