@@ -128,6 +128,11 @@ def validate_name(name):
     return errors
 
 
+def disabled_family_problem(kind, version):
+    return problem(option_names(kind)['ipVersion'], version, 'names an IP family that is disabled in Spiderpool '
+                                                             '(ipam.enableIPv%d=false) (webhook rule 1: ipVersion)' % version)
+
+
 def validate_spec(spec, kind, enabled_families=(4, 6), supports_vlan=False):
     """Every single-object webhook rule for a pool or subnet spec; returns the messages."""
     opt = option_names(kind)
@@ -144,8 +149,7 @@ def validate_spec(spec, kind, enabled_families=(4, 6), supports_vlan=False):
         errors.append(problem(opt['ipVersion'], version, 'must be 4 or 6 (webhook rule 1: ipVersion)'))
         return errors
     if version not in enabled_families:
-        errors.append(problem(opt['ipVersion'], version, 'names an IP family that is disabled in Spiderpool '
-                                                         '(ipam.enableIPv%d=false) (webhook rule 1: ipVersion)' % version))
+        errors.append(disabled_family_problem(kind, version))
     # Rule 2: subnet is a valid canonical CIDR of that version.
     network = None
     if subnet is None:
@@ -508,3 +512,20 @@ def summarize(obj):
         'disable': spec.get('disable'),
         'owner_subnet': _pool_owner(obj),
     }
+
+
+def parse_spiderpool_conf(configmap):
+    """Feature switches from the ``spiderpool-conf`` ConfigMap's ``conf.yml`` (flat ``key: value`` lines).
+
+    Returns ``{'families': (4, 6)-like tuple, 'subnet_feature': bool}``; missing keys keep Spiderpool's
+    defaults (both families and SpiderSubnet on).
+    """
+    text = (((configmap or {}).get('data') or {}).get('conf.yml')) or ''
+    flags = {}
+    for line in text.splitlines():
+        match = re.match(r'^\s*(enableIPv4|enableIPv6|enableSpiderSubnet)\s*:\s*"?(true|false)"?\s*$', line, re.IGNORECASE)
+        if match:
+            flags[match.group(1)] = match.group(2).lower() == 'true'
+    families = tuple(v for v, key in ((4, 'enableIPv4'), (6, 'enableIPv6')) if flags.get(key, True))
+    return {'families': families, 'subnet_feature': flags.get('enableSpiderSubnet', True)}
+

@@ -44,6 +44,7 @@ def address_argument_spec():
         vlan=dict(type='int'),
         labels=dict(type='dict'),
         force=dict(type='bool', default=False),
+        spiderpool_namespace=dict(type='str', default='kube-system'),
     )
     return spec
 
@@ -84,6 +85,14 @@ def served_spec_fields(api, kind):
     return None
 
 
+def _spiderpool_conf(api, namespace):
+    """Spiderpool's global configuration (None when it cannot be read: rules then assume the defaults)."""
+    try:
+        return api.get('v1', 'ConfigMap', 'spiderpool-conf', namespace)
+    except KubeApiError:
+        return None
+
+
 def _fail(module, errors, **extra):
     module.fail_json(msg='; '.join(errors), errors=errors, changed=False, **extra)
 
@@ -115,10 +124,13 @@ def run_address_module(module, kind):
         if 'vlan' in spec and fields is not None and 'vlan' not in fields:
             errors.extend(sp.validate_spec({'vlan': spec['vlan'], 'ipVersion': spec['ipVersion'],
                                             'subnet': spec['subnet']}, kind, supports_vlan=False))
+        conf = sp.parse_spiderpool_conf(_spiderpool_conf(api, params['spiderpool_namespace']))
+        if spec['ipVersion'] not in conf['families']:
+            errors.append(sp.disabled_family_problem(kind, spec['ipVersion']))
         pools = api.list(sp.API_VERSION, sp.POOL_KIND)
         subnets = api.list(sp.API_VERSION, sp.SUBNET_KIND) if api.is_served(sp.API_VERSION, sp.SUBNET_KIND) else []
         if kind == sp.POOL_KIND:
-            errors.extend(sp.validate_pool_against_cluster(name, spec, pools, subnets))
+            errors.extend(sp.validate_pool_against_cluster(name, spec, pools, subnets, subnet_feature=conf['subnet_feature']))
             controlled = ()
         else:
             errors.extend(sp.validate_subnet_against_cluster(name, spec, subnets, pools, creating=existing is None))

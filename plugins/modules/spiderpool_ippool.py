@@ -132,6 +132,13 @@ options:
   labels:
     description: Labels to set on the pool.
     type: dict
+  spiderpool_namespace:
+    description:
+      - Namespace Spiderpool is installed in. Its C(spiderpool-conf) ConfigMap tells which IP families
+        are enabled (webhook rule 1) and whether SpiderSubnet is on; when it cannot be read, both
+        families and SpiderSubnet are assumed on, as by default.
+    type: str
+    default: kube-system
   force:
     description:
       - With O(state=absent), delete the pool even though IPs are still allocated from it.

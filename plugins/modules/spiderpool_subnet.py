@@ -72,6 +72,13 @@ options:
   labels:
     description: Labels to set on the subnet.
     type: dict
+  spiderpool_namespace:
+    description:
+      - Namespace Spiderpool is installed in. Its C(spiderpool-conf) ConfigMap tells which IP families
+        are enabled (webhook rule 1) and whether SpiderSubnet is on; when it cannot be read, both
+        families and SpiderSubnet are assumed on, as by default.
+    type: str
+    default: kube-system
   force:
     description: With O(state=absent), delete even though IPs are still allocated from the subnet.
     type: bool

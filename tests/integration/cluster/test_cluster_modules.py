@@ -269,3 +269,15 @@ def test_action_group_carries_auth(play, kubeapi):
     with_group, info = play([{POOL: {'name': 'noauth', 'subnet': '10.2.0.0/16'}},
                              {'vmnet.kubevirt.spiderpool_subnet_info': {}}], env={'HOME': str(play.tmp_path)})
     assert with_group['changed'] and info['resources'] == []
+
+
+def test_disabled_family_from_spiderpool_conf(kubeapi):
+    kubeapi.apply({'apiVersion': 'v1', 'kind': 'ConfigMap', 'metadata': {'name': 'spiderpool-conf', 'namespace': 'kube-system'},
+                   'data': {'conf.yml': 'enableIPv4: true\nenableIPv6: false\nenableSpiderSubnet: true\n'}})
+    kubeapi.clear_requests()
+    result = run_module('spiderpool_ippool', {'name': 'v6-pool', 'subnet': 'fd00:6::/64', 'kubeconfig': kubeapi.kubeconfig})
+    assert result['failed'] and result['msg'] == (
+        'ip_version: 6 names an IP family that is disabled in Spiderpool (ipam.enableIPv6=false) (webhook rule 1: ipVersion)')
+    assert writes(kubeapi) == []
+    allowed = run_module('spiderpool_ippool', {'name': 'v4-pool', 'subnet': '10.44.0.0/16', 'kubeconfig': kubeapi.kubeconfig})
+    assert allowed['changed'] and allowed['action'] == 'created'

@@ -322,3 +322,11 @@ def test_pool_with_the_cidr_of_another_subnet_is_not_an_orphan():
     narrow = subnet('narrow', S, ['10.6.0.1-10.6.0.9'])
     assert sp.validate_subnet_against_cluster('wide', spec, [narrow], [pool('child', S, ['10.6.0.1'])]) == [
         'subnet: "10.0.0.0/8" overlaps subnet 10.6.0.0/16 of SpiderSubnet narrow (subnet rule: subnets of one IP version must not overlap)']
+
+
+def test_spiderpool_conf_switches():
+    conf = {'data': {'conf.yml': 'ipamUnixSocketPath: /x\nenableIPv4: true\nenableIPv6: false\nenableSpiderSubnet: false\n'}}
+    assert sp.parse_spiderpool_conf(conf) == {'families': (4,), 'subnet_feature': False}
+    assert sp.parse_spiderpool_conf(None) == {'families': (4, 6), 'subnet_feature': True}
+    assert sp.disabled_family_problem(SUBNET, 6) == (
+        'ip_version: 6 names an IP family that is disabled in Spiderpool (ipam.enableIPv6=false) (webhook rule 1: ipVersion)')
