@@ -16,7 +16,7 @@ from collections import deque
 import jsonpatch
 import yaml
 
-from lab.kubeapi import managed, patching, schema as structural, selectors
+from lab.kubeapi import managed, patching, schema as structural, selectors, webhooks
 from lab.kubeapi.registry import Registry
 
 BUILTIN_NAMESPACES = ('default', 'kube-system', 'kube-public', 'kube-node-lease')
@@ -477,6 +477,8 @@ class Api:  # pylint: disable=too-many-public-methods
             if unknown and mode == 'Warn':
                 request.warnings += ['unknown field "%s"' % path for path in unknown]
             structural.apply_defaults(obj, res.schema)
+            if self.simulations is not None:
+                self.simulations.mutate(res, obj, old)
             body = {k: v for k, v in obj.items() if k != 'metadata'}
             sub_schema = dict(res.schema)
             sub_schema['properties'] = {k: v for k, v in (res.schema.get('properties') or {}).items() if k != 'metadata'}
@@ -487,6 +489,10 @@ class Api:  # pylint: disable=too-many-public-methods
         causes += self._kind_causes(res, obj, old)
         if causes:
             raise _invalid(res, name, causes)
+        denied = self.simulations.validate(self, res, obj, old) if self.simulations is not None else []
+        if denied:
+            raise ApiError(422, webhooks.denial_message(res, name, denied),
+                           details={'name': name, 'group': res.group, 'kind': res.kind, 'causes': denied})
 
     @staticmethod
     def _meta_causes(res, meta, old):
@@ -770,6 +776,7 @@ class Api:  # pylint: disable=too-many-public-methods
             new['metadata']['resourceVersion'] = str(self.store.next_revision())
             self.store.bucket(res.storage_key)[key] = new
             self.store.emit(res.storage_key, 'MODIFIED', new, previous=old)
+            self._after_write(res, 'MODIFIED', new)
             if policy == 'Foreground':
                 self._collect_dependents(old['metadata']['uid'])
                 finished = copy.deepcopy(new)

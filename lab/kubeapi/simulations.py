@@ -10,6 +10,8 @@ import ipaddress
 import json
 import threading
 
+from lab.kubeapi import webhooks
+
 SPIDERPOOL = 'spiderpool.spidernet.io/v2beta1'
 NAD_API = 'k8s.cni.cncf.io/v1'
 KUBEVIRT = 'kubevirt.io/v1'
@@ -28,6 +30,7 @@ class Simulations:
             'spidermultusconfig-nad': self.smc_to_nad,
             'ippool-status': self.ippool_status,
             'vm-vmi': self.vm_to_vmi,
+            'spiderpool-webhook': self.pool_finalizer,
         }
         self.busy = threading.local()
 
@@ -49,12 +52,28 @@ class Simulations:
         """Run a simulation over what already exists (as a controller does on start)."""
         kinds = {'spidermultusconfig-nad': (SPIDERPOOL, 'SpiderMultusConfig'),
                  'ippool-status': (SPIDERPOOL, 'SpiderIPPool'), 'vm-vmi': (KUBEVIRT, 'VirtualMachine')}
+        if name not in kinds:
+            return
         api_version, kind = kinds[name]
         res = api.registry.by_kind(api_version, kind)
         if res is None:
             return
         for obj in api.objects_of(api_version, kind):
             self._run(name, api, res, 'ADDED', obj)
+
+    def mutate(self, res, obj, old):
+        if 'spiderpool-webhook' in self.active:
+            webhooks.mutate(res, obj, old)
+
+    def validate(self, api, res, obj, old):
+        if 'spiderpool-webhook' in self.active:
+            return webhooks.validate(api, res, obj, old)
+        return []
+
+    @staticmethod
+    def pool_finalizer(api, res, event, obj):
+        if event == 'MODIFIED':
+            webhooks.release_finalizer(api, res, obj)
 
     def observe(self, api, res, event, obj):
         for name in sorted(self.active):

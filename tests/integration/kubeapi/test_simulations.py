@@ -18,7 +18,7 @@ def smc(name, namespace='kube-system', annotations=None, **ovs):
 
 def test_simulations_are_off_by_default(kubeapi):
     state = kubeapi.simulate('ippool-status', on=False)
-    assert state['active'] == [] and state['known'] == ['ippool-status', 'spidermultusconfig-nad', 'vm-vmi']
+    assert state['active'] == [] and state['known'] == ['ippool-status', 'spidermultusconfig-nad', 'spiderpool-webhook', 'vm-vmi']
     kubeapi.apply(smc('ovs-vlan30', vlan=30))
     assert kubeapi.get(NAD, 'NetworkAttachmentDefinition', 'ovs-vlan30', 'kube-system') is None
     with pytest.raises(KubeApiError):
@@ -108,3 +108,65 @@ def test_reset_switches_simulations_off(kubeapi):
     assert kubeapi.simulate('vm-vmi', on=False)['active'] == []
     kubeapi.apply(vm('vm2', 'Always'))
     assert kubeapi.get(KV, 'VirtualMachineInstance', 'vm2', 'default') is None
+
+
+def test_spiderpool_webhook_mutates_and_validates_pools(kubeapi):
+    kubeapi.simulate('spiderpool-webhook')
+    created = kubeapi.apply({'apiVersion': SP, 'kind': 'SpiderIPPool', 'metadata': {'name': 'a'},
+                             'spec': {'subnet': '10.70.0.0/24', 'ips': ['10.70.0.10-10.70.0.20'], 'gateway': '10.70.0.1'}})
+    assert created['spec']['ipVersion'] == 4 and created['metadata']['finalizers'] == ['spiderpool.spidernet.io']
+    path = '/apis/%s/spiderippools' % SP
+    bad = {'apiVersion': SP, 'kind': 'SpiderIPPool', 'metadata': {'name': 'b'},
+           'spec': {'subnet': '10.70.0.0/24', 'ips': ['10.70.0.15-10.70.0.25', '10.71.0.1', '10.70.0.0/28'],
+                    'gateway': '10.70.0.16', 'routes': [{'dst': '0.0.0.0/0', 'gw': '10.70.0.1'}]}}
+    status, body = kubeapi.http('POST', path, bad)
+    assert status == 422 and body['message'].startswith('admission webhook "spiderippool.spiderpool.spidernet.io" denied')
+    fields = [(c['field'], c['message'].split(': ', 2)[-1]) for c in body['details']['causes']]
+    assert fields == [('spec.ips[1]', 'not inside spec.subnet 10.70.0.0/24'),
+                      ('spec.ips[2]', 'CIDR notation is not allowed; use "a.b.c.d" or "start-end"'),
+                      ('spec.gateway', 'inside spec.ips but not listed in spec.excludeIPs'),
+                      ('spec.routes[0].dst', 'the default route is set with spec.gateway, not in routes'),
+                      ('spec.ips', 'overlaps with the IPs of SpiderIPPool a')]
+    status, body = kubeapi.http('POST', path, {'apiVersion': SP, 'kind': 'SpiderIPPool', 'metadata': {'name': 'c'},
+                                              'spec': {'subnet': '10.70.0.0/16'}})
+    assert status == 422 and 'overlaps with SpiderIPPool a (10.70.0.0/24)' in body['message']
+    status, body = kubeapi.http('PATCH', path + '/a', {'spec': {'subnet': '10.72.0.0/24'}},
+                                content_type='application/merge-patch+json')
+    assert status == 422 and 'field is immutable' in body['message']
+    kubeapi.delete(SP, 'SpiderIPPool', 'a')
+    assert kubeapi.get(SP, 'SpiderIPPool', 'a') is None  # no allocated IPs: the finalizer is released
+
+
+def test_spiderpool_webhook_keeps_a_pool_with_allocated_ips(kubeapi):
+    kubeapi.simulate('spiderpool-webhook')
+    kubeapi.apply({'apiVersion': SP, 'kind': 'SpiderIPPool', 'metadata': {'name': 'busy'},
+                   'spec': {'subnet': '10.73.0.0/24', 'ips': ['10.73.0.10']}})
+    allocated = json.dumps({'10.73.0.10': {'pod': 'default/vm1', 'podUid': 'x'}})
+    kubeapi.http('PATCH', '/apis/%s/spiderippools/busy/status' % SP, {'status': {'allocatedIPs': allocated}},
+                 content_type='application/merge-patch+json')
+    kubeapi.delete(SP, 'SpiderIPPool', 'busy')
+    held = kubeapi.get(SP, 'SpiderIPPool', 'busy')
+    assert held['metadata']['deletionTimestamp'] and held['metadata']['finalizers'] == ['spiderpool.spidernet.io']
+    kubeapi.http('PATCH', '/apis/%s/spiderippools/busy/status' % SP, {'status': {'allocatedIPs': None}},
+                 content_type='application/merge-patch+json')
+    assert kubeapi.get(SP, 'SpiderIPPool', 'busy') is None
+
+
+def test_spiderpool_webhook_on_multus_configs(kubeapi):
+    kubeapi.simulate('spiderpool-webhook')
+    created = kubeapi.apply(smc('ovs1', namespace='default'))
+    assert created['spec']['ovs'] == {'bridge': 'br1', 'vlan': 0, 'ippools': {'ipv4': [], 'ipv6': []}}
+    assert created['spec']['coordinator']['mode'] == 'auto'
+    bad = smc('ovs2', namespace='default', annotations={'multus.spidernet.io/cr-name': 'Bad_Name'},
+              trunk=[{'minID': 20, 'maxID': 10}])
+    bad['spec']['macvlan'] = {'master': ['eth0']}
+    status, body = kubeapi.http('POST', '/apis/%s/namespaces/default/spidermultusconfigs' % SP, bad)
+    assert status == 422
+    assert [c['field'] for c in body['details']['causes']] == [
+        'spec.ovs.trunk[0].maxID', 'spec', 'metadata.annotations[multus.spidernet.io/cr-name]']
+    named = kubeapi.apply(smc('ovs3', namespace='default', annotations={'multus.spidernet.io/cr-name': 'nad-a'}))
+    assert named['metadata']['annotations']['multus.spidernet.io/cr-name'] == 'nad-a'
+    status, body = kubeapi.http('PATCH', '/apis/%s/namespaces/default/spidermultusconfigs/ovs3' % SP,
+                                {'metadata': {'annotations': {'multus.spidernet.io/cr-name': 'nad-b'}}},
+                                content_type='application/merge-patch+json')
+    assert status == 422 and 'is immutable once set' in body['message']
