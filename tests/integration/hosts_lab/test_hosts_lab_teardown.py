@@ -143,10 +143,10 @@ def test_a_failed_start_cleans_up_after_itself(monkeypatch):
         pytest.skip(reason)
     real_boot = host_lab_module.Node.boot_services
 
-    def boot_fails_on_node2(node):
+    def boot_fails_on_node2(node, wait=True):
         if node.index == 2:
             raise host_lab_module.LabError('injected boot failure on node2')
-        real_boot(node)
+        real_boot(node, wait=wait)
 
     monkeypatch.setattr(host_lab_module.Node, 'boot_services', boot_fails_on_node2)
     name = 'fail-%d' % os.getpid()
