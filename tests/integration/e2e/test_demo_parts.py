@@ -2,6 +2,7 @@
 import io
 import ipaddress
 import pathlib
+import shutil
 
 import pytest
 
@@ -165,6 +166,7 @@ def test_preload_is_accepted_by_the_emulator_with_the_real_crds():
     finally:
         demo.stop_pid(emulator.pid)
         demo.teardown(demo.Report(out=io.StringIO()), work, {})
+        shutil.rmtree(work.dir, ignore_errors=True)
     assert not demo._alive(emulator.pid)  # pylint: disable=protected-access
 
 
