@@ -233,31 +233,54 @@ def test_pool_with_allocated_ips_is_not_deleted_without_force(play, kubeapi):
     assert kubeapi.get(SPIDERPOOL, 'SpiderIPPool', 'busy') is None
 
 
+def pool_module(kubeapi, **params):
+    """spiderpool_ippool's main() in-process (the fault tests need no ansible-playbook start-up)."""
+    return run_module('spiderpool_ippool', dict(params, kubeconfig=kubeapi.kubeconfig))
+
+
 @pytest.mark.parametrize('status', [500, 503, 429])
-def test_transient_faults_end_in_one_correct_object(play, kubeapi, status):
+def test_transient_faults_end_in_one_correct_object(kubeapi, status):
     kubeapi.inject(status=status, verb='create', resource='spiderippools', count=2, retry_after=0 if status != 500 else None)
-    created, = play([{POOL: {'name': 'flaky', 'subnet': '10.5.0.0/16', 'ips': ['10.5.0.10-10.5.0.20']}}])
+    created = pool_module(kubeapi, name='flaky', subnet='10.5.0.0/16', ips=['10.5.0.10-10.5.0.20'])
     assert created['changed'] and created['api_retries'] == 2, created
-    creates = [w for w in kubeapi.writes() if w['verb'] == 'create' and w.get('name', 'flaky') in ('flaky', None)]
-    stored = kubeapi.get(SPIDERPOOL, 'SpiderIPPool', 'flaky')
-    assert stored['spec']['ips'] == ['10.5.0.10-10.5.0.20']
+    creates = [w for w in kubeapi.requests() if w['verb'] == 'create' and w.get('resource') == 'spiderippools']
     assert len(creates) == 3  # two refused, one stored: never a duplicate
+    assert kubeapi.get(SPIDERPOOL, 'SpiderIPPool', 'flaky')['spec']['ips'] == ['10.5.0.10-10.5.0.20']
+    kubeapi.clear_requests()
+    kubeapi.inject(status=status, verb='get', resource='spiderippools', name='flaky', count=1)
+    again = pool_module(kubeapi, name='flaky', subnet='10.5.0.0/16', ips=['10.5.0.10-10.5.0.20'])
+    assert not again['changed'], again
+    # the faulted read was repeated (by our retry, or for 429/503 with Retry-After already by urllib3)
+    gets = [r for r in kubeapi.requests() if r['verb'] == 'get' and r.get('name') == 'flaky']
+    assert len(gets) == 2 and writes(kubeapi) == []
 
 
-def test_conflict_on_update_rereads_and_converges(play, kubeapi):
-    play([{POOL: {'name': 'contended', 'subnet': '10.4.0.0/16', 'ips': ['10.4.0.10']}}])
+def test_conflict_on_update_rereads_and_converges(kubeapi):
+    pool_module(kubeapi, name='contended', subnet='10.4.0.0/16', ips=['10.4.0.10'])
     kubeapi.inject(status=409, verb='patch', resource='spiderippools', name='contended', count=1)
-    updated, = play([{POOL: {'name': 'contended', 'subnet': '10.4.0.0/16', 'ips': ['10.4.0.10-10.4.0.12']}}])
-    assert updated['changed'], updated
+    updated = pool_module(kubeapi, name='contended', subnet='10.4.0.0/16', ips=['10.4.0.10-10.4.0.12'])
+    assert updated['changed'] and updated['action'] == 'updated', updated
+    patches = [r for r in kubeapi.requests() if r['verb'] == 'patch' and r.get('name') == 'contended']
+    assert len(patches) == 2  # the refused one and the retry after re-reading
     assert kubeapi.get(SPIDERPOOL, 'SpiderIPPool', 'contended')['spec']['ips'] == ['10.4.0.10-10.4.0.12']
 
 
-def test_persistent_failure_is_a_clear_error_and_writes_nothing(play, kubeapi):
+def test_conflict_on_create_becomes_an_update(kubeapi):
+    # a 409 on create (someone else's object, or an earlier attempt that was stored): re-read, then converge
+    kubeapi.inject(status=409, verb='create', resource='spiderippools', name='raced', count=1)
+    result = pool_module(kubeapi, name='raced', subnet='10.7.0.0/16', ips=['10.7.0.1-10.7.0.5'])
+    assert result['changed'], result
+    creates = [r for r in kubeapi.requests() if r['verb'] == 'create' and r.get('resource') == 'spiderippools']
+    assert len(creates) == 2
+    assert kubeapi.get(SPIDERPOOL, 'SpiderIPPool', 'raced')['spec']['ips'] == ['10.7.0.1-10.7.0.5']
+
+
+def test_persistent_failure_is_a_clear_error_and_writes_nothing(kubeapi):
     kubeapi.inject(status=500, verb='create', resource='spiderippools', count=100)
-    failed, = play([{POOL: {'name': 'doomed', 'subnet': '10.3.0.0/16'}}])
+    failed = pool_module(kubeapi, name='doomed', subnet='10.3.0.0/16')
     kubeapi.clear_faults()
     assert failed['failed'] and failed['msg'].startswith('create SpiderIPPool doomed (spiderpool.spidernet.io/v2beta1) failed:')
-    assert 'gave up after' in failed['msg']
+    assert 'gave up after 6 attempts' in failed['msg']
     assert kubeapi.get(SPIDERPOOL, 'SpiderIPPool', 'doomed') is None
 
 
