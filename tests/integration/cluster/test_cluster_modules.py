@@ -267,7 +267,7 @@ def test_conflict_on_update_rereads_and_converges(kubeapi):
 
 def test_conflict_on_create_becomes_an_update(kubeapi):
     # a 409 on create (someone else's object, or an earlier attempt that was stored): re-read, then converge
-    kubeapi.inject(status=409, verb='create', resource='spiderippools', name='raced', count=1)
+    kubeapi.inject(status=409, verb='create', resource='spiderippools', count=1)
     result = pool_module(kubeapi, name='raced', subnet='10.7.0.0/16', ips=['10.7.0.1-10.7.0.5'])
     assert result['changed'], result
     creates = [r for r in kubeapi.requests() if r['verb'] == 'create' and r.get('resource') == 'spiderippools']
