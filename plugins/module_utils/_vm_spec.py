@@ -132,7 +132,15 @@ def _check_mac(problems, field, value, mode):
     return mac
 
 
-def _check_labels(problems, field, value):
+def _valid_qualified_key(key):
+    """Kubernetes label/annotation key: optional DNS-1123 subdomain prefix + '/' + name (<= 63)."""
+    prefix, sep, name = key.rpartition('/')
+    if sep and (len(prefix) > 253 or not DNS1123_SUBDOMAIN.match(prefix)):
+        return False
+    return 0 < len(name) <= 63 and bool(LABEL_NAME.match(name))
+
+
+def _check_labels(problems, field, value, label_values=True):
     if value is None:
         return {}
     if not isinstance(value, dict):
@@ -140,13 +148,19 @@ def _check_labels(problems, field, value):
         return {}
     clean = {}
     for key, item in value.items():
-        if not isinstance(key, str) or not key:
-            problems.add('%s' % field, key, 'is not a valid key: the rule is a non-empty string')
+        if not isinstance(key, str) or not _valid_qualified_key(key):
+            problems.add(field, key, 'is not a valid key: the rule is [prefix/]name, a DNS-1123 subdomain prefix and a name of at most '
+                         '63 letters, digits, "-", "_" and ".", starting and ending with a letter or digit')
             continue
         if item is None or isinstance(item, (dict, list)):
             problems.add('%s.%s' % (field, key), item, 'is not a string value: the rule is a scalar (written as a string)')
             continue
-        clean[key] = item if isinstance(item, str) else str(item).lower() if isinstance(item, bool) else str(item)
+        text = item if isinstance(item, str) else str(item).lower() if isinstance(item, bool) else str(item)
+        if label_values and (len(text) > 63 or not LABEL_NAME.match(text)):
+            problems.add('%s.%s' % (field, key), item, 'is not a valid label value: the rule is at most 63 letters, digits, "-", "_" and ".", '
+                         'starting and ending with a letter or digit (or empty)')
+            continue
+        clean[key] = text
     return clean
 
 
@@ -229,7 +243,7 @@ def normalize_vm(raw, path, problems):
     entry['run_strategy'] = raw.get('run_strategy')
     _check_choice(problems, path + 'run_strategy', entry['run_strategy'], RUN_STRATEGIES)
     entry['labels'] = _check_labels(problems, path + 'labels', raw.get('labels'))
-    entry['annotations'] = _check_labels(problems, path + 'annotations', raw.get('annotations'))
+    entry['annotations'] = _check_labels(problems, path + 'annotations', raw.get('annotations'), label_values=False)
     spec = raw.get('spec')
     if spec is not None and not isinstance(spec, dict):
         problems.add(path + 'spec', spec, 'is not a mapping: the rule is a VirtualMachine spec fragment (dict) merged last')

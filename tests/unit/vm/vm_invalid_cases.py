@@ -80,5 +80,9 @@ INVALID = [
     (masq(disk={'source_url': 'docker://x/y', 'size': '1Gi', 'access_modes': ['RWX']}), 'disk.access_modes[0]', "'RWX'", 'one of ReadWriteOnce'),
     (masq(cloud_init={'user_data': '#cloud-config', 'user': 'x'}), 'cloud_init.user_data', "'<user_data>'", 'either your own user_data'),
     (masq(labels={'a': {'b': 1}}), 'labels.a', "{'b': 1}", 'scalar'),
+    (masq(labels={'bad key!': 'x'}), 'labels', "'bad key!'", '[prefix/]name'),
+    (masq(labels={'Example.COM/app': 'x'}), 'labels', "'Example.COM/app'", 'DNS-1123 subdomain prefix'),
+    (masq(labels={'app': 'has space'}), 'labels.app', "'has space'", 'valid label value'),
+    (masq(annotations={'/x': 'y'}), 'annotations', "'/x'", '[prefix/]name'),
     (masq(spec=['x']), 'spec', "['x']", 'VirtualMachine spec fragment'),
 ]
