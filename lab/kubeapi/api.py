@@ -16,7 +16,7 @@ from collections import deque
 import jsonpatch
 import yaml
 
-from lab.kubeapi import managed, patching, schema as structural, selectors, webhooks
+from lab.kubeapi import managed, patching, schema as structural, selectors
 from lab.kubeapi.registry import Registry
 
 BUILTIN_NAMESPACES = ('default', 'kube-system', 'kube-public', 'kube-node-lease')
@@ -489,10 +489,11 @@ class Api:  # pylint: disable=too-many-public-methods
         causes += self._kind_causes(res, obj, old)
         if causes:
             raise _invalid(res, name, causes)
-        denied = self.simulations.validate(self, res, obj, old) if self.simulations is not None else []
+        denied = self.simulations.validate(self, res, obj, old) if self.simulations is not None else None
         if denied:
-            raise ApiError(422, webhooks.denial_message(res, name, denied),
-                           details={'name': name, 'group': res.group, 'kind': res.kind, 'causes': denied})
+            message, causes = denied
+            raise ApiError(422, message(res, name, causes),
+                           details={'name': name, 'group': res.group, 'kind': res.kind, 'causes': causes})
 
     @staticmethod
     def _meta_causes(res, meta, old):

@@ -31,6 +31,7 @@ class Simulations:
             'ippool-status': self.ippool_status,
             'vm-vmi': self.vm_to_vmi,
             'spiderpool-webhook': self.pool_finalizer,
+            'kubevirt-webhook': lambda *_args: None,  # admission only (see validate)
         }
         self.busy = threading.local()
 
@@ -66,9 +67,16 @@ class Simulations:
             webhooks.mutate(res, obj, old)
 
     def validate(self, api, res, obj, old):
+        """(denial message maker, causes) of the active webhook simulations, or None."""
         if 'spiderpool-webhook' in self.active:
-            return webhooks.validate(api, res, obj, old)
-        return []
+            causes = webhooks.validate(api, res, obj, old)
+            if causes:
+                return webhooks.denial_message, causes
+        if 'kubevirt-webhook' in self.active:
+            causes = webhooks.kubevirt_causes(res, obj)
+            if causes:
+                return webhooks.kubevirt_denial, causes
+        return None
 
     @staticmethod
     def pool_finalizer(api, res, event, obj):

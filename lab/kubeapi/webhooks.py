@@ -244,3 +244,119 @@ def denial_message(res, name, causes):
     text = json.dumps([c['field'] + ': ' + c['message'] for c in causes])
     return 'admission webhook "%s" denied the request: %s "%s" is invalid: %s' % (webhook_name(res.kind), res.kind, name,
                                                                                    text)
+
+
+# ------------------------------------------------------------------ KubeVirt's VM/VMI admission (kubevirt-webhook)
+
+KUBEVIRT_GROUP = 'kubevirt.io'
+BINDINGS = ('bridge', 'masquerade', 'sriov', 'passtBinding', 'binding', 'slirp', 'macvtap', 'passt')
+INTERFACE_NAME = re.compile(r'^[A-Za-z0-9-_]+$')
+MAC = re.compile(r'^([0-9A-Fa-f]{2}[:-]){5}[0-9A-Fa-f]{2}$')
+MODELS = ('e1000', 'e1000e', 'igb', 'ne2k_pci', 'pcnet', 'rtl8139', 'virtio')
+RESERVED_MASQUERADE_MAC = '02:00:00:00:00:00'
+NETWORK_DATA_LIMIT = 2048
+
+
+def kubevirt_webhook_name(kind):
+    return '%s-validator.kubevirt.io' % kind.lower()
+
+
+def kubevirt_causes(res, obj):
+    """KubeVirt's network admission rules (upstream-facts.md section d) for a VM or a VMI."""
+    if res.group != KUBEVIRT_GROUP or res.kind not in ('VirtualMachine', 'VirtualMachineInstance') \
+            or obj['metadata'].get('deletionTimestamp'):
+        return []
+    spec = obj.get('spec') or {}
+    causes = []
+    if res.kind == 'VirtualMachine':
+        if spec.get('running') is not None and spec.get('runStrategy') is not None:
+            causes.append(invalid('spec.running', spec['running'], 'running and runStrategy are mutually exclusive'))
+        if spec.get('running') is None and spec.get('runStrategy') is None:
+            causes.append(cause('FieldValueRequired', 'spec.runStrategy', 'Required value: one of running or runStrategy'))
+        prefix, vmi_spec = 'spec.template.spec', ((spec.get('template') or {}).get('spec') or {})
+    else:
+        prefix, vmi_spec = 'spec', spec
+    return causes + network_causes(vmi_spec, prefix)
+
+
+def network_causes(vmi_spec, prefix):
+    causes = []
+    networks = vmi_spec.get('networks') or []
+    interfaces = ((vmi_spec.get('domain') or {}).get('devices') or {}).get('interfaces') or []
+    by_name, pods, defaults = {}, [], []
+    for index, network in enumerate(networks):
+        where = '%s.networks[%d]' % (prefix, index)
+        name = network.get('name')
+        if name in by_name:
+            causes.append(cause('FieldValueDuplicate', where + '.name', 'Duplicate value: "%s"' % name))
+        by_name[name] = network
+        sources = [key for key in ('pod', 'multus', 'resourceClaim') if network.get(key) is not None]
+        if len(sources) != 1:
+            causes.append(invalid(where, name, 'should have exactly one network source (found %d)' % len(sources)))
+        if 'pod' in sources:
+            pods.append(name)
+        if 'multus' in sources:
+            if not (network['multus'] or {}).get('networkName'):
+                causes.append(cause('FieldValueRequired', where + '.multus.networkName', 'Required value'))
+            if (network['multus'] or {}).get('default'):
+                defaults.append(name)
+    if len(pods) > 1:
+        causes.append(invalid(prefix + '.networks', pods, 'more than one pod network'))
+    if len(defaults) > 1:
+        causes.append(invalid(prefix + '.networks', defaults, 'more than one multus network marked default'))
+    if pods and defaults:
+        causes.append(invalid(prefix + '.networks', pods + defaults, 'a pod network and a default multus network cannot coexist'))
+    causes += _interface_causes(interfaces, by_name, set(pods + defaults), prefix)
+    causes += _network_data_causes(vmi_spec, prefix)
+    return causes
+
+
+def _interface_causes(interfaces, networks, primaries, prefix):
+    causes, seen = [], set()
+    for index, iface in enumerate(interfaces):
+        where = '%s.domain.devices.interfaces[%d]' % (prefix, index)
+        name = iface.get('name')
+        if name in seen:
+            causes.append(cause('FieldValueDuplicate', where + '.name', 'Duplicate value: "%s"' % name))
+        seen.add(name)
+        if not isinstance(name, str) or not INTERFACE_NAME.match(name):
+            causes.append(invalid(where + '.name', name, 'must match ^[A-Za-z0-9-_]+$'))
+        network = networks.get(name)
+        if network is None:
+            causes.append(invalid(where + '.name', name, 'has no network of that name in %s.networks' % prefix))
+        bindings = [key for key in BINDINGS if iface.get(key) is not None]
+        if len(bindings) != 1:
+            causes.append(invalid(where, name, 'should have exactly one binding method (found %d)' % len(bindings)))
+        if 'masquerade' in bindings and network is not None and network.get('pod') is None:
+            causes.append(invalid(where + '.masquerade', name, 'masquerade is only allowed on a pod network'))
+        mac = iface.get('macAddress')
+        if mac is not None and not MAC.match(mac):
+            causes.append(invalid(where + '.macAddress', mac, 'not a valid MAC address'))
+        elif mac is not None and 'masquerade' in bindings and mac.replace('-', ':').lower() == RESERVED_MASQUERADE_MAC:
+            causes.append(invalid(where + '.macAddress', mac, 'reserved for masquerade'))
+        if iface.get('model') is not None and iface['model'] not in MODELS:
+            causes.append(cause('FieldValueNotSupported', where + '.model', 'Unsupported value: "%s": supported values: %s'
+                                % (iface['model'], ', '.join('"%s"' % m for m in MODELS))))
+        if iface.get('state') == 'absent' and ('bridge' not in bindings or name in primaries):
+            causes.append(invalid(where + '.state', 'absent', 'only a bridge interface on a secondary network can be absent'))
+    names = {iface.get('name') for iface in interfaces}
+    for index, name in enumerate(networks):
+        if name not in names:
+            causes.append(invalid('%s.networks[%d].name' % (prefix, index), name, 'has no interface of that name'))
+    return causes
+
+
+def _network_data_causes(vmi_spec, prefix):
+    causes = []
+    for index, volume in enumerate(vmi_spec.get('volumes') or []):
+        for source in ('cloudInitNoCloud', 'cloudInitConfigDrive'):
+            data = (volume.get(source) or {}).get('networkData')
+            if isinstance(data, str) and len(data.encode()) > NETWORK_DATA_LIMIT:
+                causes.append(invalid('%s.volumes[%d].%s.networkData' % (prefix, index, source), '<%d bytes>' % len(data),
+                                      'must be at most %d bytes' % NETWORK_DATA_LIMIT))
+    return causes
+
+
+def kubevirt_denial(res, name, causes):
+    text = '; '.join(c['field'] + ': ' + c['message'] for c in causes)
+    return 'admission webhook "%s" denied the request: %s "%s": %s' % (kubevirt_webhook_name(res.kind), res.kind, name, text)

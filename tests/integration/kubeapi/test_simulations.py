@@ -18,7 +18,7 @@ def smc(name, namespace='kube-system', annotations=None, **ovs):
 
 def test_simulations_are_off_by_default(kubeapi):
     state = kubeapi.simulate('ippool-status', on=False)
-    assert state['active'] == [] and state['known'] == ['ippool-status', 'spidermultusconfig-nad', 'spiderpool-webhook', 'vm-vmi']
+    assert state['active'] == [] and state['known'] == ['ippool-status', 'kubevirt-webhook', 'spidermultusconfig-nad', 'spiderpool-webhook', 'vm-vmi']
     kubeapi.apply(smc('ovs-vlan30', vlan=30))
     assert kubeapi.get(NAD, 'NetworkAttachmentDefinition', 'ovs-vlan30', 'kube-system') is None
     with pytest.raises(KubeApiError):
@@ -170,3 +170,37 @@ def test_spiderpool_webhook_on_multus_configs(kubeapi):
                                 {'metadata': {'annotations': {'multus.spidernet.io/cr-name': 'nad-b'}}},
                                 content_type='application/merge-patch+json')
     assert status == 422 and 'is immutable once set' in body['message']
+
+
+def test_kubevirt_webhook_network_rules(kubeapi):
+    kubeapi.simulate('kubevirt-webhook')
+    assert kubeapi.apply(vm('good', 'Always'))['spec']['runStrategy'] == 'Always'
+    bad = vm('bad', 'Always')
+    bad['spec']['running'] = True
+    template = bad['spec']['template']['spec']
+    template['domain']['devices']['interfaces'] = [
+        {'name': 'default', 'masquerade': {}, 'macAddress': '02:00:00:00:00:00'},
+        {'name': 'ovs1', 'masquerade': {}},
+        {'name': 'lonely', 'bridge': {}, 'sriov': {}},
+        {'name': 'gone', 'masquerade': {}, 'state': 'absent'}]
+    template['networks'] = [{'name': 'default', 'pod': {}},
+                            {'name': 'ovs1', 'multus': {'networkName': 'kube-system/ovs-vlan30', 'default': True}},
+                            {'name': 'gone', 'pod': {}}]
+    status, body = kubeapi.http('POST', '/apis/%s/namespaces/default/virtualmachines' % KV, bad)
+    assert status == 422 and body['message'].startswith('admission webhook "virtualmachine-validator.kubevirt.io" denied')
+    fields = [c['field'] for c in body['details']['causes']]
+    devices = 'spec.template.spec.domain.devices.interfaces'
+    assert fields == ['spec.running', 'spec.template.spec.networks', 'spec.template.spec.networks',
+                      devices + '[0].macAddress', devices + '[1].masquerade', devices + '[2].name', devices + '[2]',
+                      devices + '[3].state']
+    assert kubeapi.get(KV, 'VirtualMachine', 'bad', 'default') is None
+
+
+def test_kubevirt_webhook_requires_a_run_strategy_and_matching_names(kubeapi):
+    kubeapi.simulate('kubevirt-webhook')
+    body = vm('vm3', 'Always')
+    del body['spec']['runStrategy']
+    body['spec']['template']['spec']['networks'].append({'name': 'extra', 'multus': {'networkName': 'x'}})
+    status, answer = kubeapi.http('POST', '/apis/%s/namespaces/default/virtualmachines' % KV, body)
+    assert status == 422
+    assert [c['field'] for c in answer['details']['causes']] == ['spec.runStrategy', 'spec.template.spec.networks[2].name']
