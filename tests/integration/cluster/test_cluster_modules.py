@@ -304,3 +304,35 @@ def test_disabled_family_from_spiderpool_conf(kubeapi):
     assert writes(kubeapi) == []
     allowed = run_module('spiderpool_ippool', {'name': 'v4-pool', 'subnet': '10.44.0.0/16', 'kubeconfig': kubeapi.kubeconfig})
     assert allowed['changed'] and allowed['action'] == 'created'
+
+
+def test_plain_nad_cluster_without_spiderpool(tmp_path, upstream_crds):
+    """kind=auto on a cluster that only has Multus's NAD CRD: a plain NAD with the same config;
+    Spiderpool kinds are reported as not served instead of failing obscurely."""
+    import yaml  # pylint: disable=import-outside-toplevel
+    from lab.kubeapi.fixtures import start_kubeapi  # pylint: disable=import-outside-toplevel
+    with start_kubeapi(tmp_path / 'plain', crds='none') as api:
+        crd = yaml.safe_load((upstream_crds / 'multus-cni' / 'k8s.cni.cncf.io_network-attachment-definitions.yml').read_text(encoding='utf-8'))
+        api.apply(crd)
+        params = {'name': 'ovs-vlan50', 'namespace': 'default', 'ovs': {'bridge': 'br1', 'vlan': 50}, 'check_pools': False,
+                  'default_ip_pools': {'ipv4': ['vlan50-v4']}, 'kubeconfig': api.kubeconfig}
+        first = run_module('multus_cr', params)
+        second = run_module('multus_cr', params)
+        assert first['changed'] and first['kind'] == 'NetworkAttachmentDefinition', first
+        assert not second['changed']
+        api.clear_requests()
+        checked_change = run_module('multus_cr', dict(params, ovs={'bridge': 'br1', 'vlan': 51}, _ansible_check_mode=True,
+                                                      _ansible_diff=True))
+        assert checked_change['changed'] and [r for r in api.requests() if r['verb'] == 'patch' and not r['dry_run']] == []
+        assert '"vlan":50' in checked_change['diff']['before']['spec']['config']
+        assert '"vlan":51' in checked_change['diff']['after']['spec']['config']
+        nad = api.get(NAD_API, 'NetworkAttachmentDefinition', 'ovs-vlan50', 'default')
+        assert json.loads(nad['spec']['config'])['plugins'][0] == {
+            'vlan': 50, 'type': 'ovs', 'bridge': 'br1', 'ipam': {'type': 'spiderpool', 'default_ipv4_ippool': ['vlan50-v4']}}
+        checked = run_module('multus_cr', dict(params, name='ovs-vlan51', check_pools=True))
+        assert checked['failed'] and checked['msg'].startswith(
+            'default_ip_pools: {"ipv4": ["vlan50-v4"]} name SpiderIPPools, but SpiderIPPool is not served by this cluster')
+        pool = run_module('spiderpool_ippool', {'name': 'p', 'subnet': '10.0.0.0/24', 'kubeconfig': api.kubeconfig})
+        assert pool['failed'] and pool['msg'].startswith('SpiderIPPool spiderpool.spidernet.io/v2beta1 is not served by this cluster')
+        smc = run_module('multus_cr', dict(params, kind='SpiderMultusConfig'))
+        assert smc['failed'] and 'SpiderMultusConfig spiderpool.spidernet.io/v2beta1 is not served' in smc['msg']
