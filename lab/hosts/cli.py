@@ -31,6 +31,7 @@ def build_parser():
                     help='nodes without Open vSwitch; a local apt repository serves its packages to them')
     down = commands.add_parser('down', help='stop the lab and remove every namespace, mount and process it made')
     down.add_argument('--all', action='store_true', help='every lab under the run directory')
+    down.add_argument('--orphans', action='store_true', help='ephemeral labs whose test run is gone')
     reboot = commands.add_parser('reboot', help='power-cycle node I; it comes back from what it persisted')
     reboot.add_argument('index', type=int)
     run = commands.add_parser('exec', help='run a command inside node I')
@@ -46,12 +47,6 @@ def build_parser():
     commands.add_parser('gateway-up', help='the gateway answers again')
     commands.add_parser('inventory', help='print the inventory path')
     return parser
-
-
-def existing_labs():
-    if not host_lab_module.HOSTS_RUN_DIR.is_dir():
-        return []
-    return sorted(entry.name for entry in host_lab_module.HOSTS_RUN_DIR.iterdir() if (entry / host_lab_module.STATE_FILE).exists())
 
 
 def print_status(status, out):
@@ -85,7 +80,7 @@ def main(argv=None):
 
 def dispatch(args):
     if args.command == 'list':
-        for name in existing_labs():
+        for name in host_lab_module.existing_labs():
             print(name)
         return 0
     if args.command == 'up':
@@ -96,8 +91,12 @@ def dispatch(args):
             created.name, created.count, time.monotonic() - started, created.inventory), file=sys.stderr)
         print(created.inventory)
         return 0
+    if args.command == 'down' and args.orphans:
+        for name in host_lab_module.reap_orphans():
+            print('lab %s: down (its owner is gone)' % name, file=sys.stderr)
+        return 0
     if args.command == 'down':
-        names = existing_labs() if args.all else [args.name]
+        names = host_lab_module.existing_labs() if args.all else [args.name]
         for name in names:
             host_lab_module.HostLab.load(name).destroy()
             print('lab %s: down' % name, file=sys.stderr)

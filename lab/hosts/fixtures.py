@@ -46,8 +46,9 @@ def skip_unless_lab_possible():
 def host_lab():
     """3 nodes, Open vSwitch running, no bridges; shared by the session."""
     skip_unless_lab_possible()
-    from lab.hosts.lab import HostLab  # pylint: disable=import-outside-toplevel
-    created = HostLab.create(3, with_ovs=True)
+    from lab.hosts.lab import HostLab, reap_orphans  # pylint: disable=import-outside-toplevel
+    reap_orphans()
+    created = HostLab.create(3, with_ovs=True, owner_pid=os.getpid())
     try:
         yield created
     finally:

@@ -375,15 +375,20 @@ class HostLab:
         self._vm_counter = 0
         self.apt_repo = None
         self.base_layer = None
+        self.owner = None
 
     def __repr__(self):
         return '<HostLab %s nodes=%d>' % (self.name, self.count)
 
     # -- creation ----------------------------------------------------------------------------
     @classmethod
-    def create(cls, count, with_ovs=True, name=None):
+    def create(cls, count, with_ovs=True, name=None, owner_pid=None):
+        """Start a lab. With *owner_pid*, the lab is ephemeral: once that process is gone (a test
+        run killed before its teardown), ``reap_orphans()`` removes the lab."""
         name = name or 't' + secrets.token_hex(3)
         host_lab = cls(name, count, with_ovs=with_ovs)
+        if owner_pid is not None:
+            host_lab.owner = {'pid': owner_pid, 'start': system.process_start_time(owner_pid)}
         if host_lab.dir.exists():
             raise LabError('lab %r already exists in %s; run `python -m lab hosts down --name %s` first' % (name, host_lab.dir, name))
         try:
@@ -402,10 +407,11 @@ class HostLab:
         host_lab = cls(state['name'], state['count'], with_ovs=state['with_ovs'])
         host_lab.apt_repo = state.get('apt_repo')
         host_lab.base_layer = state.get('base_layer')
+        host_lab.owner = state.get('owner')
         return host_lab
 
     def save(self):
-        state = {'name': self.name, 'count': self.count, 'with_ovs': self.with_ovs, 'apt_repo': self.apt_repo, 'base_layer': self.base_layer,
+        state = {'name': self.name, 'count': self.count, 'with_ovs': self.with_ovs, 'apt_repo': self.apt_repo, 'base_layer': self.base_layer, 'owner': self.owner,
                  'inventory': str(self.inventory), 'namespaces': self.namespaces()}
         (self.dir / STATE_FILE).write_text(json.dumps(state, indent=2) + '\n', encoding='utf-8')
 
@@ -448,6 +454,13 @@ class HostLab:
         self.known_hosts.write_text('\n'.join(lines) + '\n', encoding='utf-8')
 
     # -- teardown ----------------------------------------------------------------------------
+    def orphaned(self):
+        """True for an ephemeral lab whose owning process has gone (PID reuse is told apart by
+        the process start time)."""
+        if not self.owner:
+            return False
+        return system.process_start_time(self.owner['pid']) != self.owner['start']
+
     def _controller_pids(self):
         return system.processes_in([system.ns_inode(system.netns_path(self.controller_ns))])
 
@@ -606,10 +619,35 @@ def _collect(errors, function, *args, **kwargs):
         errors.append('%s: %s' % (getattr(function, '__name__', function), error))
 
 
+def existing_labs():
+    if not HOSTS_RUN_DIR.is_dir():
+        return []
+    return sorted(entry.name for entry in HOSTS_RUN_DIR.iterdir() if (entry / STATE_FILE).exists())
+
+
+def reap_orphans():
+    """Destroy ephemeral labs whose owner process is gone; returns their names."""
+    reaped = []
+    for name in existing_labs():
+        try:
+            candidate = HostLab.load(name)
+        except (LabError, ValueError, OSError):
+            continue
+        if candidate.orphaned():
+            try:
+                candidate.destroy()
+            except LabError:
+                # Another run may be reaping it at the same moment; what is left, it removes.
+                continue
+            reaped.append(name)
+    return reaped
+
+
 @contextlib.contextmanager
 def host_lab(count, with_ovs=True, name=None):
-    """A lab of one's own for the duration of a with-block."""
-    created = HostLab.create(count, with_ovs=with_ovs, name=name)
+    """A lab of one's own for the duration of a with-block (ephemeral: owned by this process)."""
+    reap_orphans()
+    created = HostLab.create(count, with_ovs=with_ovs, name=name, owner_pid=os.getpid())
     try:
         yield created
     finally:

@@ -181,6 +181,17 @@ def pss_kib(pids):
     return total
 
 
+def process_start_time(pid):
+    """Start time of *pid* in clock ticks since boot (None when it does not exist)."""
+    try:
+        with open('/proc/%d/stat' % pid, encoding='utf-8') as handle:
+            text = handle.read()
+    except OSError:
+        return None
+    # The command name (field 2) may hold spaces: count fields after its closing parenthesis.
+    return int(text.rsplit(')', 1)[1].split()[19])
+
+
 def pid_alive(pid):
     try:
         os.kill(pid, 0)

@@ -156,3 +156,26 @@ def test_a_failed_start_cleans_up_after_itself(monkeypatch):
     assert leftover.leftovers() == {}
     assert not leftover.dir.exists()
     assert processes_mentioning(str(leftover.dir)) == []
+
+
+def test_ephemeral_labs_of_a_vanished_test_run_are_reaped():
+    reason = lab_unavailable_reason()
+    if reason:
+        pytest.skip(reason)
+    gone = subprocess.Popen(['true'])
+    gone.wait()
+    orphan = host_lab_module.HostLab.create(1, owner_pid=os.getpid())
+    kept = host_lab_module.HostLab.create(1, owner_pid=os.getpid())
+    try:
+        # Re-own one lab by a process that has exited, as a test run killed before teardown.
+        orphan.owner = {'pid': gone.pid, 'start': 1}
+        orphan.save()
+        inodes = orphan.namespace_inodes()
+        assert orphan.name in host_lab_module.reap_orphans()
+        assert orphan.leftovers(inodes) == {} and not orphan.dir.exists()
+        assert kept.name in host_lab_module.existing_labs() and not kept.orphaned()
+        assert kept.run_ansible('all', 'ansible.builtin.ping').returncode == 0
+    finally:
+        kept.destroy()
+        if orphan.dir.exists():
+            orphan.destroy()
