@@ -777,6 +777,9 @@ def bring_up(args, report, work, state):
     from lab.hosts.lab import HostLab  # pylint: disable=import-outside-toplevel
     names = sample_hosts()
     variables = sample_vars()
+    if not HELM_DOUBLE.exists():
+        raise RuntimeError('the helm double %s is missing: the Spiderpool role cannot run without helm or its double'
+                           % HELM_DOUBLE.relative_to(ROOT))
     if args.nodes < len(names):
         raise ValueError('--nodes %d: the sample inventory names %d workers (%s)' % (args.nodes, len(names), ', '.join(names)))
     with_ovs = not args.install_ovs or not (ROOT / 'roles' / 'ovs').is_dir()
