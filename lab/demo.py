@@ -393,11 +393,23 @@ class Workdir:
         return json.loads(self.state_file.read_text(encoding='utf-8'))
 
 
+def is_emulator(pid):
+    """True when *pid* still runs ``python -m lab kubeapi`` (a recorded PID may have been reused)."""
+    try:
+        argv = pathlib.Path('/proc/%d/cmdline' % pid).read_bytes().split(b'\0')
+    except OSError:
+        return False
+    return b'lab' in argv and b'kubeapi' in argv
+
+
 def teardown(report, work, state):
     """Stop what the state file records: the emulator by PID, the host lab by name."""
-    if state.get('emulator_pid'):
-        stop_pid(state['emulator_pid'])
-        report.say('    API emulator (pid %d) stopped' % state['emulator_pid'])
+    pid = state.get('emulator_pid')
+    if pid and is_emulator(pid):
+        stop_pid(pid)
+        report.say('    API emulator (pid %d) stopped' % pid)
+    elif pid:
+        report.say('    API emulator (pid %d) was no longer running' % pid)
     if state.get('lab_name'):
         from lab.hosts.lab import HostLab, LabError  # pylint: disable=import-outside-toplevel
         try:
@@ -414,8 +426,6 @@ def ovs_set(value):
     """ovs-vsctl --format=json cell -> Python list (sets print as ["set", [...]] or a bare atom)."""
     if isinstance(value, list) and len(value) == 2 and value[0] == 'set':
         return list(value[1])
-    if isinstance(value, list) and value and value[0] in ('uuid', 'map'):
-        return [value]
     return [value]
 
 

@@ -154,6 +154,7 @@ def test_preload_is_accepted_by_the_emulator_with_the_real_crds():
     work = demo.Workdir('e2e-preload')
     emulator = demo.Emulator.start(work, ['--crds', 'spiderpool-v1.2'])
     try:
+        assert demo.is_emulator(emulator.pid)
         demo.preload_cluster(demo.Report(out=io.StringIO()), emulator, ['worker1', 'worker2'], demo.sample_vars())
         http = demo.ApiHttp(emulator.kubeconfig)
         coordinator = http.call('GET', '/apis/spiderpool.spidernet.io/v2beta1/spidercoordinators/default')
@@ -168,6 +169,14 @@ def test_preload_is_accepted_by_the_emulator_with_the_real_crds():
         demo.teardown(demo.Report(out=io.StringIO()), work, {})
         shutil.rmtree(work.dir, ignore_errors=True)
     assert not demo._alive(emulator.pid)  # pylint: disable=protected-access
+    assert not demo.is_emulator(emulator.pid)
+
+
+def test_ovs_cells_become_lists():
+    assert demo.ovs_set(['set', [0, 100, 200]]) == [0, 100, 200]
+    assert demo.ovs_set(['set', []]) == []
+    assert demo.ovs_set(100) == [100]
+    assert demo.ovs_set('native-untagged') == ['native-untagged']
 
 
 def test_workdir_rejects_a_bad_name():
