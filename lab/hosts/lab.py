@@ -411,8 +411,8 @@ class HostLab:
         return host_lab
 
     def save(self):
-        state = {'name': self.name, 'count': self.count, 'with_ovs': self.with_ovs, 'apt_repo': self.apt_repo, 'base_layer': self.base_layer, 'owner': self.owner,
-                 'inventory': str(self.inventory), 'namespaces': self.namespaces()}
+        state = {'name': self.name, 'count': self.count, 'with_ovs': self.with_ovs, 'apt_repo': self.apt_repo,
+                 'base_layer': self.base_layer, 'owner': self.owner, 'inventory': str(self.inventory), 'namespaces': self.namespaces()}
         (self.dir / STATE_FILE).write_text(json.dumps(state, indent=2) + '\n', encoding='utf-8')
 
     def up(self):
