@@ -29,9 +29,11 @@ def test_cut_uplink_isolates_the_node_until_restored(host_lab):
         with host_lab.ping_gap_monitor(1) as monitor:
             time.sleep(0.2)
             host_lab.cut_uplink(1)
+            shut_at = time.time()
             assert not answers(node, node.gateway)
             assert not answers(other, node.mgmt_ip)
             time.sleep(0.3)
+            reopened_at = time.time()
             host_lab.restore_uplink(1)
             answers(node, node.gateway, attempts=20)
     finally:
@@ -39,8 +41,9 @@ def test_cut_uplink_isolates_the_node_until_restored(host_lab):
     assert answers(node, node.gateway, attempts=10)
     assert answers(other, node.mgmt_ip, attempts=10)
     assert monitor.lost > 0
-    # No reply can come back while the port is shut, which lasted over 0.3 s.
-    assert monitor.longest_gap_ms >= 300
+    # The monitor must see the whole window in which no reply could come back (same clock as
+    # ping's timestamps; 1 ms for rounding). This checks the monitor, not the machine's speed.
+    assert monitor.longest_gap_ms >= (reopened_at - shut_at) * 1000 - 1
 
 
 def test_gateway_down_silences_only_the_gateway(host_lab):
