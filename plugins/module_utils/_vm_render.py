@@ -55,7 +55,8 @@ def network_data(nics):
     on the VM's default network."""
     lines = ['version: 2', 'ethernets:']
     for index, nic in enumerate(nics):
-        lines.append('  %s:' % nic['name'])
+        # Quoted: cloud-init reads YAML 1.1, where a NIC named "on" or "1" would become a boolean or a number.
+        lines.append('  %s:' % json.dumps(nic['name']))
         lines.append('    match:')
         lines.append('      macaddress: "%s"' % nic['mac_address'])
         lines.append('    dhcp4: true')

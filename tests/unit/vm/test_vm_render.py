@@ -207,3 +207,17 @@ def test_render_only_returns_manifests_for_a_batch_without_a_cluster():
     assert [r['action'] for r in result['vms']] == ['rendered'] * 5 + ['absent']
     macs = [n['mac_address'] for r in result['vms'][:5] for n in r['nics']]
     assert len(set(macs)) == 15
+
+
+def test_network_data_is_yaml_with_string_keys_whatever_the_nic_names():
+    import yaml
+    params = copy.deepcopy(BRIDGE_MANY)
+    names = ['on', '1', 'no']
+    for nic, name in zip(params['nics'], names):
+        nic['name'] = name
+    manifest, _body, nics, _w = render(params)
+    volume = [v for v in tspec(manifest)['volumes'] if 'cloudInitNoCloud' in v][0]['cloudInitNoCloud']
+    data = yaml.safe_load(volume['networkData'])  # PyYAML is YAML 1.1, like cloud-init
+    assert list(data['ethernets']) == names
+    assert [data['ethernets'][n]['match']['macaddress'] for n in names] == [n['mac_address'] for n in nics]
+    assert data['version'] == 2 and all(e['dhcp4'] is True for e in data['ethernets'].values())
