@@ -16,7 +16,7 @@ from collections import deque
 import jsonpatch
 import yaml
 
-from lab.kubeapi import managed, patching, schema as structural, selectors
+from lab.kubeapi import builtin_rules, managed, patching, schema as structural, selectors
 from lab.kubeapi.registry import Registry
 
 BUILTIN_NAMESPACES = ('default', 'kube-system', 'kube-public', 'kube-node-lease')
@@ -535,10 +535,10 @@ class Api:  # pylint: disable=too-many-public-methods
                     base64.b64decode(value, validate=True)
                 except (binascii.Error, ValueError):
                     causes.append(structural.invalid('data[%s]' % key, '<value omitted>', 'illegal base64 data'))
-            return causes
+            return causes + builtin_rules.causes_for(res, obj)
         if res.plural == 'customresourcedefinitions':
             return _crd_causes(obj, old)
-        return []
+        return builtin_rules.causes_for(res, obj)
 
     def _kind_hooks_create(self, res, obj):
         if res.plural == 'namespaces' and not res.group:

@@ -186,7 +186,9 @@ def test_strategic_merge_patch_is_415_on_custom_resources(kubeapi, client):
 def test_strategic_merge_patch_merges_containers_by_name(kubeapi, client):
     deployments = client.resources.get(api_version='apps/v1', kind='Deployment')
     body = {'apiVersion': 'apps/v1', 'kind': 'Deployment', 'metadata': {'name': 'd', 'namespace': 'default'},
-            'spec': {'template': {'spec': {'containers': [{'name': 'a', 'image': 'a:1'}, {'name': 'b', 'image': 'b:1'}]}}}}
+            'spec': {'selector': {'matchLabels': {'app': 'd'}},
+                     'template': {'metadata': {'labels': {'app': 'd'}},
+                                  'spec': {'containers': [{'name': 'a', 'image': 'a:1'}, {'name': 'b', 'image': 'b:1'}]}}}}
     deployments.create(body=body, namespace='default')
     patched = deployments.patch(name='d', namespace='default', content_type='application/strategic-merge-patch+json',
                                 body={'spec': {'template': {'spec': {'containers': [{'name': 'b', 'image': 'b:2'}]}}}})
@@ -263,3 +265,24 @@ def test_crd_registration_updates_discovery_and_validates(kubeapi, client):
     assert status == 422 and body['details']['causes'][0]['field'] == 'spec.ports[0].port'
     status, body = kubeapi.http('POST', path, dict(base, spec={'size': 2, 'note': None, 'ports': [{'name': 'a', 'port': 80}]}))
     assert status == 201 and body['spec']['note'] is None
+
+
+def test_common_built_in_rules_refuse_what_a_cluster_refuses(kubeapi):
+    base = '/apis/apps/v1/namespaces/default/daemonsets'
+    daemonset = {'apiVersion': 'apps/v1', 'kind': 'DaemonSet', 'metadata': {'name': 'ovs-cni'},
+                 'spec': {'selector': {'matchLabels': {'app': 'ovs-cni'}},
+                          'template': {'metadata': {'labels': {'app': 'other'}},
+                                       'spec': {'containers': [{'name': 'Main', 'ports': [{'containerPort': 0}]}]}}}}
+    status, body = kubeapi.http('POST', base, daemonset)
+    assert status == 422
+    assert [c['field'] for c in body['details']['causes']] == [
+        'spec.template.metadata.labels', 'spec.template.spec.containers[0].name',
+        'spec.template.spec.containers[0].image', 'spec.template.spec.containers[0].ports[0].containerPort']
+    status, body = kubeapi.http('POST', '/api/v1/namespaces/default/services',
+                                {'apiVersion': 'v1', 'kind': 'Service', 'metadata': {'name': 'svc'},
+                                 'spec': {'type': 'Bridge', 'ports': [{'port': 80}, {'port': 70000, 'name': 'b'}]}})
+    assert status == 422
+    assert [c['field'] for c in body['details']['causes']] == ['spec.type', 'spec.ports[0].name', 'spec.ports[1].port']
+    status, body = kubeapi.http('POST', '/api/v1/namespaces/default/configmaps',
+                                {'apiVersion': 'v1', 'kind': 'ConfigMap', 'metadata': {'name': 'c'}, 'data': {'a/b': 'x'}})
+    assert status == 422 and body['details']['causes'][0]['field'] == 'data[a/b]'
