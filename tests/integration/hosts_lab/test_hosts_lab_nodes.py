@@ -1,5 +1,6 @@
 """The host lab's nodes behave like separate machines reached over real SSH."""
 import json
+import time
 
 import pytest
 
@@ -126,3 +127,20 @@ def test_nodes_hold_no_namespace_handles_that_would_pin_other_labs(host_lab, mak
                 mounts = handle.read()
             assert ' - nsfs ' not in mounts
             assert ' - overlay ' in mounts and '/upper/etc' in mounts
+
+
+def test_the_node_init_adopts_and_reaps_detached_helpers(host_lab):
+    # A detached helper (as an uplink move run with setsid) outlives its SSH session; when it
+    # ends, the node's init must reap it rather than leave a zombie.
+    node = host_lab.nodes[0]
+    # Its stdio closed, as a detached helper does (else exec would wait for the pipes' EOF).
+    node.exec(['setsid', '-f', 'sh', '-c', 'exec sleep 1 </dev/null >/dev/null 2>&1'])
+    parents = node.exec(['ps', '-C', 'sleep', '-o', 'ppid=']).stdout.split()
+    assert parents == ['1']
+    for _attempt in range(200):
+        states = node.exec(['ps', '-e', '-o', 'stat=,comm=']).stdout
+        if 'sleep' not in states:
+            break
+        time.sleep(0.05)
+    assert 'sleep' not in states
+    assert not [line for line in states.splitlines() if line.strip().startswith('Z')]
