@@ -221,3 +221,28 @@ def test_network_data_is_yaml_with_string_keys_whatever_the_nic_names():
     assert list(data['ethernets']) == names
     assert [data['ethernets'][n]['match']['macaddress'] for n in names] == [n['mac_address'] for n in nics]
     assert data['version'] == 2 and all(e['dhcp4'] is True for e in data['ethernets'].values())
+
+
+DISKS = [None, {'image': 'quay.io/containerdisks/fedora:41', 'bus': 'sata'}, {'claim_name': 'root'},
+         {'source_url': 'https://example.com/disk.qcow2', 'size': '20Gi', 'storage_class': 'fast', 'access_modes': ['ReadWriteMany']}]
+CLOUD_INITS = [None, {'enabled': False}, {'user_data': '#cloud-config\n{}\n', 'network_data': 'version: 2\n'},
+               {'user': 'u', 'password': 'p', 'ssh_authorized_keys': ['ssh-ed25519 AAAA k']}]
+
+
+@pytest.mark.upstream
+@pytest.mark.parametrize('disk', DISKS, ids=['no-disk', 'container', 'pvc', 'datavolume'])
+@pytest.mark.parametrize('cloud_init', CLOUD_INITS, ids=['ci-default', 'ci-off', 'ci-own', 'ci-user'])
+def test_every_combination_validates_against_openapi(disk, cloud_init):
+    definitions = load_swagger()
+    variants = [
+        {'network_mode': 'masquerade', 'ports': [{'port': 8443, 'protocol': 'UDP', 'name': 'q'}], 'run_strategy': 'RerunOnFailure',
+         'nics': [{'name': 'pod', 'model': 'e1000e', 'mac_address': '02:00:00:00:00:07'}]},
+        {'network_mode': 'bridge', 'labels': {'app': 'x'}, 'annotations': {'example.com/note': 'free text'},
+         'nics': [{'name': 'n%d' % i, 'multus_cr': 'kube-system/ovs%d' % i, 'use_default_ip_pool': i % 2 == 0,
+                   'ip_pools': None if i % 2 == 0 else {'ipv4': ['p%d' % i], 'ipv6': ['p%d-v6' % i]}} for i in range(4)]},
+    ]
+    defaults = dict(('kube-system/ovs%d' % i, {'ipv4': ['d%d' % i]}) for i in range(4))
+    for variant in variants:
+        params = dict(variant, name='combo', namespace='vms', disk=disk, cloud_init=cloud_init)
+        manifest = render(params, default_pools=defaults)[0]
+        assert validate(manifest, definitions) == [], params
