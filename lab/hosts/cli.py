@@ -37,6 +37,9 @@ def build_parser():
     run = commands.add_parser('exec', help='run a command inside node I')
     run.add_argument('index', type=int)
     run.add_argument('argv', nargs=argparse.REMAINDER)
+    ssh = commands.add_parser('ssh', help='log in to node I over real SSH (or run CMD there)')
+    ssh.add_argument('index', type=int)
+    ssh.add_argument('argv', nargs=argparse.REMAINDER)
     status = commands.add_parser('status', help='nodes, daemons and memory per node')
     status.add_argument('--json', action='store_true')
     commands.add_parser('list', help='labs that exist')
@@ -119,6 +122,9 @@ def dispatch(args):
         sys.stdout.write(result.stdout)
         sys.stderr.write(result.stderr)
         return result.returncode
+    if args.command == 'ssh':
+        argv = current.node(args.index).ssh_argv(args.argv, tty=not args.argv and sys.stdin.isatty())
+        os.execvp(argv[0], argv)
     actions = {
         'reboot': lambda: current.reboot(args.index),
         'cut-uplink': lambda: current.cut_uplink(args.index),

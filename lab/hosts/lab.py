@@ -92,12 +92,13 @@ class Node:
         self._daemons.append(process)
         return process.pid
 
-    def ssh_argv(self, argv):
+    def ssh_argv(self, argv, tty=False):
         """Real SSH to the node as the inventory does it (controller namespace, lab key, known_hosts)."""
         options = ['-o', 'ProxyCommand=%s' % plan.proxy_command(self.lab.controller_ns),
                    '-o', 'UserKnownHostsFile=%s' % self.lab.known_hosts, '-o', 'StrictHostKeyChecking=yes',
                    '-o', 'BatchMode=yes', '-o', 'ConnectTimeout=10', '-o', 'ServerAliveInterval=3', '-o', 'ServerAliveCountMax=10']
-        return ['ssh', '-i', str(self.lab.key_file), '-T'] + options + ['root@%s' % self.mgmt_ip, '--'] + [shlex.quote(str(item)) for item in argv]
+        return (['ssh', '-i', str(self.lab.key_file), '-t' if tty else '-T'] + options + ['root@%s' % self.mgmt_ip]
+                + (['--'] + [shlex.quote(str(item)) for item in argv] if argv else []))
 
     def ssh(self, argv, check=True, input=None, timeout=60):  # pylint: disable=redefined-builtin
         """Run *argv* on the node over SSH -> CompletedProcess."""

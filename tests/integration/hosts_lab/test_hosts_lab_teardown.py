@@ -125,6 +125,8 @@ def test_cli_up_status_exec_reboot_down():
         assert all(row['memory_kib'] > 0 and row['ovs_running'] for row in status_json['nodes'])
         assert cli('--name', name, 'exec', '2', 'hostname').stdout == 'node2\n'
         assert cli('--name', name, 'exec', '1', 'false', check=False).returncode == 1
+        assert cli('--name', name, 'ssh', '2', 'hostname').stdout == 'node2\n'
+        assert cli('--name', name, 'ssh', '1', 'exit', '3', check=False).returncode == 3
         cli('reboot', '2', '--name', name)
         assert cli('--name', name, 'exec', '2', 'ovs-vsctl', 'show').returncode == 0
         assert name in cli('list').stdout.split()
