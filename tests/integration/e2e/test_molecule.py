@@ -40,3 +40,23 @@ def test_default_scenario_passes_on_the_lab():
         assert re.search(r'default\s*(?:>|\u279c)\s*%s\]?:?\s+Executed: Successful' % action, output), '%s did not succeed:\n%s' % (action, tail)
     # destroy left nothing behind.
     assert not (ROOT / 'lab' / '.run' / 'demo' / 'molecule' / 'state.json').exists()
+
+
+@pytest.mark.parametrize('scenario', ['default', 'kind'])
+def test_scenario_files_pass_molecule_schema_and_ansible_syntax_check(scenario):
+    """Both scenarios load; kind cannot run here (no Docker), so this is all CI can show of it."""
+    from molecule.model import schema_v3  # pylint: disable=import-outside-toplevel
+    import yaml  # pylint: disable=import-outside-toplevel
+    directory = ROOT / 'extensions' / 'molecule' / scenario
+    config = yaml.safe_load((directory / 'molecule.yml').read_text(encoding='utf-8'))
+    assert schema_v3.validate(config) == []
+    assert config['scenario']['test_sequence'][-1] == 'destroy'
+    assert {'create', 'converge', 'idempotence', 'verify', 'destroy'} <= set(config['scenario']['test_sequence'])
+    inventories = ['-i', str(ROOT / 'inventory' / 'sample')]
+    if (directory / 'inventory').is_dir():
+        inventories += ['-i', str(directory / 'inventory')]
+    playbooks = [str(directory / name) for name in ('create.yml', 'converge.yml', 'verify.yml', 'destroy.yml')]
+    completed = subprocess.run([str(ROOT / '.venv' / 'bin' / 'ansible-playbook'), '--syntax-check'] + inventories + playbooks,
+                               cwd=ROOT, capture_output=True, text=True, timeout=120, check=False)
+    assert completed.returncode == 0, '%s: %s' % (scenario, completed.stdout + completed.stderr)
+    assert completed.stdout.count('playbook: ') == 4, completed.stdout
