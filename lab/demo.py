@@ -680,13 +680,15 @@ def run_playbook(report, argv, env, log_path, verbose=False):
                 continue
             play = PLAY_LINE.match(line)
             for _play, task, statuses in tracker.feed(line):
-                report.say('    %6.1fs  %s' % (time.monotonic() - started, task_line(task, statuses)))
+                if statuses:  # includes and blocks print a TASK line but no host result
+                    report.say('    %6.1fs  %s' % (time.monotonic() - started, task_line(task, statuses)))
             if play:
                 report.say('  play: %s' % play.group('name'))
             elif line.startswith(('fatal:', 'failed:')) or line.startswith('ERROR!') or line.startswith('[ERROR]'):
                 report.say('      ' + line[:600])
         for _play, task, statuses in tracker.finish():
-            report.say('    %6.1fs  %s' % (time.monotonic() - started, task_line(task, statuses)))
+            if statuses:
+                report.say('    %6.1fs  %s' % (time.monotonic() - started, task_line(task, statuses)))
         rc = process.wait()
     return rc, '\n'.join(lines)
 
