@@ -458,7 +458,9 @@ def preflight(spec, bridges, owners, links, ip_addr, routes):
             elif link_names[member].get('master'):
                 errors.append('%s: %r is enslaved to %r; release it first' % (field, member, link_names[member]['master']))
         members = [member for member in uplink['members'] if member in link_names]
-        addresses = addresses_of(ip_addr, members)
+        # SLAAC addresses are not moved: the bridge (same MAC) gets the same ones from the routers.
+        addresses = [address for address in addresses_of(ip_addr, members)
+                     if not (address['dynamic'] and address['family'] == 'inet6')]
         moved_routes = routes_of(routes, members)
         if members:
             facts['uplink_mac'] = link_names[members[0]].get('address')
@@ -469,6 +471,11 @@ def preflight(spec, bridges, owners, links, ip_addr, routes):
         if addresses and not uplink['migrate_ip']:
             errors.append('uplink.migrate_ip: False would strand the addresses %s of %r on an OVS port; '
                           'set migrate_ip: true' % (_describe(addresses), uplink['port']))
+        dynamic = [address for address in addresses if address['dynamic'] and address['family'] == 'inet']
+        if dynamic and uplink['migrate_ip']:
+            # The NIC's DHCP client would go on renewing the lease on the NIC, not on the bridge.
+            errors.append('%s: %r has the DHCP-assigned address %s: moving it would leave the DHCP client renewing it '
+                          'on the NIC; give the NIC a static address first' % (field, uplink['port'], _describe(dynamic)))
         if addresses and uplink['migrate_ip']:
             defaults = default_routes(routes, members)
             if defaults and not uplink['allow_default_route']:

@@ -10,10 +10,14 @@ HOSTS_PLAYBOOK = ROOT / 'playbooks' / 'hosts.yml'
 
 
 def bridge_entry(**overrides):
-    """The usual test bridge: eth1 (the node's own path) with its IP moved onto br0."""
+    """The usual test bridge: eth1 (the node's own path) with its IP moved onto br0.
+
+    ``persist: auto`` resolves to ifupdown on the lab's Debian nodes (ifup and
+    /etc/network/interfaces, no netplan, no NetworkManager).
+    """
     entry = {'name': 'br0', 'datapath_type': 'netdev',
              'uplink': {'interface': 'eth1', 'allow_default_route': True, 'trunks': [0, '100-110', 4000]},
-             'persist': 'ifupdown'}
+             'persist': 'auto'}
     entry.update(overrides)
     return entry
 

@@ -46,13 +46,23 @@ def test_fresh_nodes_get_ovs_and_the_ip_moves_onto_the_bridge(fresh_lab, bridged
         assert default and default[0]['dev'] == 'br0' and default[0]['gateway'] == node.gateway
         ports = state['ovs']
         assert 'br0' in json.dumps(ports) and '4000' in json.dumps(ports)
-    # Rolling: node1 is finished (confirmed) before node2 starts.
-    assert bridged.stdout.index('ok: [node1]') < bridged.stdout.index('ok: [node2]')
+    # Rolling: node1's bridge is confirmed before node2's bridge task starts.
+    bridges_play = bridged.stdout[bridged.stdout.index('PLAY [OVS bridges, rolling]'):]
+    assert bridges_play.index('changed: [node1] => (item=') < bridges_play.index('changed: [node2] => (item=')
+    assert bridges_play.index('Confirm, or the node restores') < bridges_play.index('changed: [node2] => (item=')
     assert 'fabric check passed: 3 nodes reach each other' in bridged.stdout
+    info = fresh_lab.run_ansible('node1', 'vmnet.kubevirt.ovs_bridge_info', 'name=br0')
+    assert info.returncode == 0, info.stdout
+    reported = json.loads(info.stdout.split('=>', 1)[1])
+    assert reported['bridges']['br0']['addresses'] == [fresh_lab.node(1).mgmt_cidr]
+    assert reported['bridges']['br0']['routes'] == ['default via %s' % fresh_lab.node(1).gateway]
+    assert reported['pending'] == []
 
 
 def test_second_run_reports_no_change_on_three_nodes(fresh_lab, bridged):
-    result = fresh_lab.run_playbook(HOSTS_PLAYBOOK, extra_vars={'vmnet_ovs_bridge_bridges': [bridge_entry()]})
+    # All three nodes in one batch: the rolling order was shown by the first run.
+    result = fresh_lab.run_playbook(HOSTS_PLAYBOOK, extra_vars={'vmnet_ovs_bridge_bridges': [bridge_entry()],
+                                                                'vmnet_hosts_serial': 3})
     assert result.rc == 0, result.stdout[-3000:]
     assert recap_changed(result) == {'node1': 0, 'node2': 0, 'node3': 0}
 

@@ -231,6 +231,13 @@ def test_refuses_a_bridge_name_that_is_a_plain_interface():
     assert "name: 'eth2' is already a network interface" in refused({'name': 'eth2'})
 
 
+def test_refuses_to_move_a_dhcp_lease():
+    links = [dict(link) for link in LINKS]
+    links[1] = dict(LINKS[1], addr_info=[dict(LINKS[1]['addr_info'][0], dynamic=True)] + LINKS[1]['addr_info'][1:])
+    message = refused({'uplink': {'interface': 'eth1', 'allow_default_route': True}}, links=links)
+    assert "uplink.interface: 'eth1' has the DHCP-assigned address 10.10.0.11/24" in message
+
+
 def test_refuses_multipath_routes():
     routes = ROUTES + [{'dst': '10.9.0.0/16', 'nexthops': [{'gateway': '10.10.0.1', 'dev': 'eth1'}], 'flags': []}]
     assert 'multipath routes (10.9.0.0/16)' in refused({'uplink': {'interface': 'eth1', 'allow_default_route': True}}, routes=routes)

@@ -1,0 +1,104 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r'''
+---
+module: ovs_bridge_info
+short_description: Read Open vSwitch bridges, their ports, addresses and routes
+version_added: 0.1.0
+description:
+  - Reads every OVS bridge (or the one named) in one OVSDB read, in the shape
+    M(vmnet.kubevirt.ovs_bridge) manages, with the addresses and routes the kernel has on each
+    bridge device and the commit-confirm changes still waiting for a confirmation.
+author:
+  - vmnet.kubevirt developers (@vmnet)
+extends_documentation_fragment: []
+attributes:
+  check_mode:
+    support: full
+    description: Reads only.
+  diff_mode:
+    support: none
+    description: Reads only.
+  platform:
+    platforms: posix
+    support: full
+    description: Linux hosts with Open vSwitch.
+options:
+  name:
+    description: Only this bridge (all bridges when unset).
+    type: str
+'''
+
+EXAMPLES = r'''
+- name: Read br1
+  vmnet.kubevirt.ovs_bridge_info:
+    name: br1
+  register: br1_info
+
+- name: The bridge carries the node's address
+  ansible.builtin.assert:
+    that: br1_info.bridges.br1.addresses | length > 0
+'''
+
+RETURN = r'''
+bridges:
+  description: Bridge name -> state (datapath_type, fail_mode, external_ids, other_config, ports) plus addresses and routes.
+  returned: always
+  type: dict
+  sample: {br1: {datapath_type: "", fail_mode: null, external_ids: {}, other_config: {hwaddr: "00:16:3e:10:00:01"},
+                 ports: {eth1: {trunks: [0, 100], tag: null, vlan_mode: null}}, addresses: ["10.0.0.11/24"],
+                 routes: ["default via 10.0.0.1"]}}
+pending:
+  description: Commit-confirm changes on this node still waiting for their confirmation (tokens).
+  returned: always
+  type: list
+  elements: str
+'''
+
+import os
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.vmnet.kubevirt.plugins.module_utils._ovs import HostIO, HostCommandError
+from ansible_collections.vmnet.kubevirt.plugins.module_utils._ovs_commit import JOB_ROOT, read_state
+from ansible_collections.vmnet.kubevirt.plugins.module_utils._ovs_plan import addresses_of, routes_of
+from ansible_collections.vmnet.kubevirt.plugins.module_utils._ovs_validate import valid_ifname
+
+
+def pending_tokens(root=JOB_ROOT):
+    if not os.path.isdir(root):
+        return []
+    return sorted(token for token in os.listdir(root)
+                  if (read_state(os.path.join(root, token)) or {}).get('status') == 'waiting-confirm')
+
+
+def main():
+    module = AnsibleModule(argument_spec=dict(name=dict(type='str')), supports_check_mode=True)
+    name = module.params['name']
+    if name is not None and not valid_ifname(name):
+        module.fail_json(msg='invalid input: name: %r is not a valid interface name' % name)
+    io = HostIO()
+    try:
+        bridges, _owners = io.read_ovsdb()
+        links, routes = io.read_network()
+    except HostCommandError as error:
+        module.fail_json(msg=str(error))
+    result = {}
+    for bridge, state in sorted(bridges.items()):
+        if name is not None and bridge != name:
+            continue
+        state = dict(state)
+        state['addresses'] = ['%s/%d' % (a['local'], a['prefixlen']) for a in addresses_of(links, [bridge])]
+        state['routes'] = ['%s%s' % (r.get('dst', 'default'), ' via %s' % r['gateway'] if r.get('gateway') else '')
+                           for r in routes_of(routes, [bridge])]
+        result[bridge] = state
+    module.exit_json(changed=False, bridges=result, pending=pending_tokens())
+
+
+if __name__ == '__main__':
+    main()
