@@ -242,8 +242,8 @@ def smc_causes(obj, old):
 
 def denial_message(res, name, causes):
     text = json.dumps([c['field'] + ': ' + c['message'] for c in causes])
-    return 'admission webhook "%s" denied the request: %s "%s" is invalid: %s' % (webhook_name(res.kind), res.kind, name,
-                                                                                   text)
+    return 'admission webhook "%s" denied the request: %s "%s" is invalid: %s' % (
+        webhook_name(res.kind), res.kind, name, text)
 
 
 # ------------------------------------------------------------------ KubeVirt's VM/VMI admission (kubevirt-webhook)

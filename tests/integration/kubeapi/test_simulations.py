@@ -127,8 +127,8 @@ def test_spiderpool_webhook_mutates_and_validates_pools(kubeapi):
                       ('spec.gateway', 'inside spec.ips but not listed in spec.excludeIPs'),
                       ('spec.routes[0].dst', 'the default route is set with spec.gateway, not in routes'),
                       ('spec.ips', 'overlaps with the IPs of SpiderIPPool a')]
-    status, body = kubeapi.http('POST', path, {'apiVersion': SP, 'kind': 'SpiderIPPool', 'metadata': {'name': 'c'},
-                                              'spec': {'subnet': '10.70.0.0/16'}})
+    wide = {'apiVersion': SP, 'kind': 'SpiderIPPool', 'metadata': {'name': 'c'}, 'spec': {'subnet': '10.70.0.0/16'}}
+    status, body = kubeapi.http('POST', path, wide)
     assert status == 422 and 'overlaps with SpiderIPPool a (10.70.0.0/24)' in body['message']
     status, body = kubeapi.http('PATCH', path + '/a', {'spec': {'subnet': '10.72.0.0/24'}},
                                 content_type='application/merge-patch+json')
