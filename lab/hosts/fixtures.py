@@ -57,11 +57,21 @@ def host_lab():
 
 @pytest.fixture
 def make_host_lab():
-    """Factory: ``with make_host_lab(2, with_ovs=False) as lab: ...`` (torn down on exit)."""
+    """Factory: ``with make_host_lab(2, with_ovs=False) as lab: ...`` (torn down on exit).
+
+    A lab the test created but did not close (e.g. ``make_host_lab(1).__enter__()``) is torn
+    down when the test ends.
+    """
     skip_unless_lab_possible()
     from lab.hosts.lab import host_lab as open_lab  # pylint: disable=import-outside-toplevel
+    opened = []
 
     def factory(n, with_ovs=True, name=None):
-        return open_lab(n, with_ovs=with_ovs, name=name)
+        manager = open_lab(n, with_ovs=with_ovs, name=name)
+        opened.append(manager)
+        return manager
 
-    return factory
+    yield factory
+    for manager in opened:
+        # Closing an already closed generator-based manager is a no-op.
+        manager.gen.close()
