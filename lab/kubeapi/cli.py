@@ -42,7 +42,7 @@ def parse_args(argv):
                         help='require this bearer token (401 otherwise); default from $KUBEAPI_LAB_TOKEN')
     parser.add_argument('--crds', default='spiderpool-v1.2', choices=sorted(crdgen.SETS) + ['none'],
                         help='preloaded CRD set')
-    parser.add_argument('--simulate', action='append', default=[], metavar='NAME',
+    parser.add_argument('--simulate', action='append', default=[], choices=Simulations().known(),
                         help='switch a controller simulation on at start (repeatable)')
     parser.add_argument('--seed', type=int, default=0, help='seed for probabilistic fault injection')
     return parser.parse_args(argv)

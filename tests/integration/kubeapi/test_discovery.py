@@ -131,3 +131,23 @@ def test_spiderpool_v09_set_serves_the_vlan_field(tmp_path, kubeapi):
         assert status == 201 and body['spec']['vlan'] == 60
         status, body = old.http('POST', path, dict(pool, metadata={'name': 'q'}, spec={'subnet': '10.61.0.0/24', 'vlan': 5000}))
         assert status == 422 and body['details']['causes'][0]['field'] == 'spec.vlan'
+
+
+def test_cli_fixed_port_kubeconfig_and_bad_arguments(tmp_path):
+    import socket  # pylint: disable=import-outside-toplevel
+    import subprocess  # pylint: disable=import-outside-toplevel
+    import sys  # pylint: disable=import-outside-toplevel
+    from lab.kubeapi.fixtures import start_kubeapi  # pylint: disable=import-outside-toplevel
+    with socket.socket() as probe:
+        probe.bind(('127.0.0.1', 0))
+        port = probe.getsockname()[1]
+    with start_kubeapi(tmp_path / 'fixed', port=port, simulate=('ippool-status',)) as server:
+        assert server.url == 'http://127.0.0.1:%d' % port
+        assert server.simulate('vm-vmi', on=False)['active'] == ['ippool-status']
+    bad = subprocess.run([sys.executable, '-m', 'lab', 'kubeapi', '--crds', 'nonsense', '--kubeconfig', str(tmp_path / 'k')],
+                         capture_output=True, text=True, timeout=60, check=False)
+    assert bad.returncode == 2 and "invalid choice: 'nonsense'" in bad.stderr
+    unknown = subprocess.run([sys.executable, '-m', 'lab', 'kubeapi', '--simulate', 'dhcp', '--kubeconfig', str(tmp_path / 'k')],
+                             capture_output=True, text=True, timeout=60, check=False)
+    assert unknown.returncode == 2 and "invalid choice: 'dhcp'" in unknown.stderr
+    assert not (tmp_path / 'k').exists()
