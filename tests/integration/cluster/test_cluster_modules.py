@@ -35,40 +35,44 @@ def test_pool_create_rerun_change_check_diff_delete(play, kubeapi, upstream_crds
     pool = {'name': 'vlan30-v4', 'subnet': '172.30.0.0/16', 'ips': ['172.30.10.20-172.30.10.40', '172.30.10.10-172.30.10.21'],
             'exclude_ips': ['172.30.10.15'], 'gateway': '172.30.0.1', 'routes': [{'dst': '10.99.0.0/16', 'gw': '172.30.0.254'}],
             'multus_name': ['kube-system/ovs-vlan30'], 'pod_affinity': {'match_labels': {'app': 'vm'}}}
-    created, rerun = play([{POOL: pool}, {POOL: pool}], diff=True)
+    changed = dict(pool, ips=['172.30.10.10-172.30.10.60'])
+    absent = {'name': 'vlan30-v4', 'state': 'absent'}
+    kubeapi.clear_requests()
+    created, rerun, checked, deleted_check = play([
+        {POOL: pool}, {POOL: pool},
+        {POOL: changed, 'check_mode': True}, {POOL: absent, 'check_mode': True}], diff=True)
     assert created['changed'] and created['action'] == 'created', created
     assert not rerun['changed'] and rerun['action'] == 'unchanged', rerun
+    assert created['diff']['before'] == {} and created['diff']['after']['spec']['gateway'] == '172.30.0.1'
+    assert checked['changed'] and checked['action'] == 'updated', checked
+    assert checked['diff']['before']['spec']['ips'] == ['172.30.10.10-172.30.10.40']
+    assert checked['diff']['after']['spec']['ips'] == ['172.30.10.10-172.30.10.60']
+    assert deleted_check['changed'] and deleted_check['action'] == 'deleted'
+    # the request log: one real write (the create); check mode only sent dry runs
+    assert [(verb, resource) for verb, resource, _name in writes(kubeapi)] == [('create', 'spiderippools')]
+    assert any(r['dry_run'] for r in kubeapi.requests() if r['verb'] == 'patch')
     stored = kubeapi.get(SPIDERPOOL, 'SpiderIPPool', 'vlan30-v4')
     assert stored['spec']['ips'] == ['172.30.10.10-172.30.10.40']  # merged as Spiderpool's mutator stores it
     assert stored['spec']['ipVersion'] == 4 and stored['spec']['podAffinity'] == {'matchLabels': {'app': 'vm'}}
     assert_valid(stored, crd_schema(upstream_crds, 'spiderpool', 'spiderippools'))
-    assert created['diff']['before'] == {} and created['diff']['after']['spec']['gateway'] == '172.30.0.1'
 
-    kubeapi.clear_requests()
-    changed = dict(pool, ips=['172.30.10.10-172.30.10.60'])
-    checked, = play([{POOL: changed}], check=True, diff=True)
-    assert checked['changed'] and checked['action'] == 'updated', checked
-    assert checked['diff']['before']['spec']['ips'] == ['172.30.10.10-172.30.10.40']
-    assert checked['diff']['after']['spec']['ips'] == ['172.30.10.10-172.30.10.60']
-    assert writes(kubeapi) == []  # check mode: dry-run only
-    assert kubeapi.get(SPIDERPOOL, 'SpiderIPPool', 'vlan30-v4')['spec']['ips'] == ['172.30.10.10-172.30.10.40']
-
-    updated, again = play([{POOL: changed}, {POOL: changed}])
-    assert updated['changed'] and not again['changed']
-    assert kubeapi.get(SPIDERPOOL, 'SpiderIPPool', 'vlan30-v4')['spec']['ips'] == ['172.30.10.10-172.30.10.60']
-
-    kubeapi.clear_requests()
-    deleted_check, = play([{POOL: {'name': 'vlan30-v4', 'state': 'absent'}}], check=True)
-    assert deleted_check['changed'] and writes(kubeapi) == []
-    deleted, gone = play([{POOL: {'name': 'vlan30-v4', 'state': 'absent'}}, {POOL: {'name': 'vlan30-v4', 'state': 'absent'}}])
+    updated, again, deleted, gone = play([{POOL: changed}, {POOL: changed}, {POOL: absent}, {POOL: absent}])
+    assert updated['changed'] and updated['action'] == 'updated' and not again['changed']
+    assert updated['result']['spec']['ips'] == ['172.30.10.10-172.30.10.60']
     assert deleted['changed'] and deleted['action'] == 'deleted'
     assert not gone['changed'] and gone['action'] == 'absent'
     assert kubeapi.get(SPIDERPOOL, 'SpiderIPPool', 'vlan30-v4') is None
 
 
-def test_subnet_and_cross_object_rules(play, kubeapi, upstream_crds):
+def run_tasks(kubeapi, tasks):
+    """Tasks ({module: params}) through each module's main() in-process, in order."""
+    return [run_module(name.split('.')[-1], dict(params, kubeconfig=kubeapi.kubeconfig))
+            for task in tasks for name, params in task.items()]
+
+
+def test_subnet_and_cross_object_rules(kubeapi, upstream_crds):
     subnet = {'name': 'vlan40', 'subnet': '172.40.0.0/16', 'ips': ['172.40.0.10-172.40.0.100'], 'gateway': '172.40.0.1'}
-    results = play([
+    results = run_tasks(kubeapi, [
         {SUBNET: subnet},
         {SUBNET: subnet},
         {POOL: {'name': 'vlan40-a', 'subnet': '172.40.0.0/16', 'ips': ['172.40.0.10-172.40.0.50']}},
@@ -143,7 +147,7 @@ def test_forty_plus_invalid_inputs_fail_before_any_write(kubeapi):
 
 def test_invalid_inputs_through_ansible_playbook(play, kubeapi):
     """A sample of the same cases through real ansible-playbook, check mode off: no write."""
-    sample = invalid_cases()[::9]
+    sample = invalid_cases()[::16]
     kubeapi.clear_requests()
     results = play([{'vmnet.kubevirt.' + module: params} for module, params, _message in sample])
     assert writes(kubeapi) == []
@@ -210,12 +214,12 @@ def test_multus_cr_smc_nad_and_info(play, kubeapi, upstream_crds):
     assert deleted['changed'] and kubeapi.get(SPIDERPOOL, 'SpiderMultusConfig', 'ovs-vlan30', 'kube-system') is None
 
 
-def test_pool_with_allocated_ips_is_not_deleted_without_force(play, kubeapi):
-    play([{POOL: {'name': 'busy', 'subnet': '10.8.0.0/16', 'ips': ['10.8.0.10-10.8.0.20']}}])
+def test_pool_with_allocated_ips_is_not_deleted_without_force(kubeapi):
+    run_tasks(kubeapi, [{POOL: {'name': 'busy', 'subnet': '10.8.0.0/16', 'ips': ['10.8.0.10-10.8.0.20']}}])
     set_status(kubeapi, 'SpiderIPPool', 'busy', {'allocatedIPs': json.dumps({'10.8.0.10': {'pod': 'vms/vm1', 'podUid': 'u1'}}),
                                                  'allocatedIPCount': 1, 'totalIPCount': 11})
     kubeapi.clear_requests()
-    refused, shrink, info = play([
+    refused, shrink, info = run_tasks(kubeapi, [
         {POOL: {'name': 'busy', 'state': 'absent'}},
         {POOL: {'name': 'busy', 'subnet': '10.8.0.0/16', 'ips': ['10.8.0.11-10.8.0.20']}},
         {'vmnet.kubevirt.spiderpool_ippool_info': {'name': 'busy'}},
@@ -228,7 +232,7 @@ def test_pool_with_allocated_ips_is_not_deleted_without_force(play, kubeapi):
     assert writes(kubeapi) == []
     summary = info['summaries'][0]
     assert (summary['total_ip_count'], summary['allocated_ip_count'], summary['free_ip_count']) == (11, 1, 10)
-    forced, = play([{POOL: {'name': 'busy', 'state': 'absent', 'force': True}}])
+    forced, = run_tasks(kubeapi, [{POOL: {'name': 'busy', 'state': 'absent', 'force': True}}])
     assert forced['changed']
     assert kubeapi.get(SPIDERPOOL, 'SpiderIPPool', 'busy') is None
 
