@@ -16,7 +16,7 @@ import lab as lab_package
 from lab.hosts import aptrepo
 from lab.hosts import system
 
-LAYER_VERSION = '1'
+LAYER_VERSION = '2'
 DPKG_STATUS = pathlib.Path('/var/lib/dpkg/status')
 COMPLETE = 'complete'
 
@@ -31,8 +31,9 @@ def layer_key():
 
 
 def layer_step(layer_dir, argv, input_text=None, check=True):
-    """Run *argv* in a throwaway mount namespace that sees the layer's overlays."""
-    return system.run(['unshare', '--mount', '--propagation', 'private', '--', sys.executable, '-m', 'lab.hosts.nodeinit',
+    """Run *argv* in throwaway mount and network namespaces that see the layer's overlays (the
+    machine's own network and daemons stay out of reach of package scripts)."""
+    return system.run(['unshare', '--mount', '--net', '--propagation', 'private', '--', sys.executable, '-m', 'lab.hosts.nodeinit',
                        layer_dir, '--layer-step'] + list(argv), input=input_text, check=check, timeout=600,
                       env=dict(system.NODE_ENV, PYTHONPATH=str(lab_package.ROOT)), cwd=str(lab_package.ROOT))
 

@@ -118,8 +118,13 @@ def purge_ovs():
 
 
 def run_in_layer(layer_dir, argv):
-    """Build step of a shared layer: run *argv* with the layer's overlays mounted (no node yet)."""
+    """Build step of a shared layer: run *argv* with the layer's overlays mounted (no node yet).
+
+    Private /run and /tmp, so package scripts (e.g. an init script's stop) cannot reach the
+    host's daemons through their PID files or sockets.
+    """
     mount_overlays(layer_dir)
+    run(['mount', '-t', 'tmpfs', '-o', 'mode=0755,size=64m', 'tmpfs', '/run'])
     run(['mount', '-t', 'tmpfs', '-o', 'mode=1777,size=256m', 'tmpfs', '/tmp'])
     if argv == ['purge-ovs']:
         purge_ovs()
