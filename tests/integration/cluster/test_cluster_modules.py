@@ -345,3 +345,22 @@ def test_plain_nad_cluster_without_spiderpool(tmp_path, upstream_crds):
         assert pool['failed'] and pool['msg'].startswith('SpiderIPPool spiderpool.spidernet.io/v2beta1 is not served by this cluster')
         smc = run_module('multus_cr', dict(params, kind='SpiderMultusConfig'))
         assert smc['failed'] and 'SpiderMultusConfig spiderpool.spidernet.io/v2beta1 is not served' in smc['msg']
+
+
+def test_smc_never_takes_over_another_smcs_nad(kubeapi):
+    kubeapi.simulate('spidermultusconfig-nad')
+    first = run_module('multus_cr', {'name': 'owner', 'nad_name': 'shared-nad', 'ovs': {'bridge': 'br1'}, 'check_pools': False,
+                                     'kubeconfig': kubeapi.kubeconfig})
+    assert first['changed'], first
+    assert kubeapi.get(NAD_API, 'NetworkAttachmentDefinition', 'shared-nad', 'kube-system') is not None
+    kubeapi.clear_requests()
+    second = run_module('multus_cr', {'name': 'intruder', 'nad_name': 'shared-nad', 'ovs': {'bridge': 'br2'}, 'check_pools': False,
+                                      'kubeconfig': kubeapi.kubeconfig})
+    assert second['failed'] and second['msg'] == (
+        'nad_name: "shared-nad" names NetworkAttachmentDefinition kube-system/shared-nad, which is owned by SpiderMultusConfig owner '
+        '(webhook rule: an SMC never takes over another SMC\'s NAD)')
+    renamed = run_module('multus_cr', {'name': 'owner', 'nad_name': 'other-nad', 'ovs': {'bridge': 'br1'}, 'check_pools': False,
+                                       'kubeconfig': kubeapi.kubeconfig})
+    assert renamed['failed'] and renamed['msg'] == (
+        'nad_name: "other-nad" cannot change from "shared-nad": annotation multus.spidernet.io/cr-name is immutable once set (webhook rule)')
+    assert writes(kubeapi) == []
