@@ -330,3 +330,23 @@ def test_spiderpool_conf_switches():
     assert sp.parse_spiderpool_conf(None) == {'families': (4, 6), 'subnet_feature': True}
     assert sp.disabled_family_problem(SUBNET, 6) == (
         'ip_version: 6 names an IP family that is disabled in Spiderpool (ipam.enableIPv6=false) (webhook rule 1: ipVersion)')
+
+
+def _upstream_crd(directory, plural):
+    import pathlib  # pylint: disable=import-outside-toplevel
+    import yaml  # pylint: disable=import-outside-toplevel
+    root = pathlib.Path(__file__).resolve().parents[3]
+    path = root.parent / 'shared' / 'upstream' / directory / ('spiderpool.spidernet.io_%s.yaml' % plural)
+    if not path.exists():
+        pytest.skip('upstream CRDs not found at ../shared/upstream (relative to the repository root)')
+    return yaml.safe_load(path.read_text(encoding='utf-8'))
+
+
+def test_served_fields_decide_version_specific_options():
+    v1 = mc.served_smc_fields(_upstream_crd('spiderpool', 'spidermultusconfigs'))
+    v09 = mc.served_smc_fields(_upstream_crd('spiderpool-v0.9.13', 'spidermultusconfigs'))
+    assert 'vethMTU' in v1['coordinator'] and 'vethMTU' not in v09['coordinator']
+    assert 'vlan' in v1['cni_types'] and 'vlan' not in v09['cni_types']
+    pool_v1 = _upstream_crd('spiderpool', 'spiderippools')['spec']['versions'][0]['schema']['openAPIV3Schema']
+    pool_v09 = _upstream_crd('spiderpool-v0.9.13', 'spiderippools')['spec']['versions'][0]['schema']['openAPIV3Schema']
+    assert 'vlan' not in pool_v1['properties']['spec']['properties'] and 'vlan' in pool_v09['properties']['spec']['properties']
