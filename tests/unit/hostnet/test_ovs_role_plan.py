@@ -23,8 +23,8 @@ CASES = {
         'packages': ['openvswitch3.3'], 'service': 'openvswitch', 'package_manager': 'dnf', 'networkmanager': False}),
     'fedora_no_nm': ({'os_family': 'RedHat', 'distribution': 'Fedora'}, {}, {
         'packages': ['openvswitch'], 'service': 'openvswitch', 'package_manager': 'dnf', 'networkmanager': False}),
-    'fedora_forced_nm': ({'os_family': 'RedHat', 'distribution': 'Fedora'}, {'vmnet_ovs_networkmanager': True,
-                                                                              'vmnet_ovs_extra_packages': ['tcpdump']}, {
+    'fedora_forced_nm': ({'os_family': 'RedHat', 'distribution': 'Fedora'},
+                         {'vmnet_ovs_networkmanager': True, 'vmnet_ovs_extra_packages': ['tcpdump']}, {
         'packages': ['openvswitch', 'NetworkManager-ovs', 'tcpdump'], 'service': 'openvswitch', 'package_manager': 'dnf',
         'networkmanager': True}),
 }
@@ -67,4 +67,3 @@ def test_unknown_family_fails_with_the_supported_list(plans):
     _found, proc = plans
     assert proc.returncode != 0
     assert 'os_family Gentoo (Gentoo) is not supported; supported families: Debian, RedHat, Fedora, Suse' in proc.stdout
-
