@@ -183,3 +183,35 @@ def test_a_bridge_made_by_openvswitch_openvswitch_is_adopted_without_churn(host_
     assert result.rc == 0, result.stdout[-3000:]
     assert result.recap['node2']['changed'] == 3, result.recap
     assert comparable(node.network_state()) == before
+
+
+def test_bond_uplink_on_a_real_vswitchd(host_lab, tmp_path):
+    node = host_lab.node(2)
+    before = comparable(node.network_state())
+    for member in ('bnda', 'bndb'):
+        node.exec(['ip', 'link', 'add', member, 'type', 'veth', 'peer', 'name', member + '-p'])
+        node.exec(['ip', 'link', 'set', member, 'up'])
+    try:
+        bond = {'name': 'brbond', 'datapath_type': 'netdev', 'persist': 'none',
+                'uplink': {'bond': {'name': 'bond0', 'interfaces': ['bnda', 'bndb'], 'mode': 'balance-slb'},
+                           'trunks': [10, 20]}}
+        playbook = write_playbook(tmp_path, 'bond.yml', [
+            {'name': 'Bond uplink', 'vmnet.kubevirt.ovs_bridge': bond, 'register': 'first'},
+            {'name': 'Same again', 'vmnet.kubevirt.ovs_bridge': bond, 'register': 'second'},
+            {'name': 'Other bond mode', 'vmnet.kubevirt.ovs_bridge': dict(bond, uplink=dict(
+                bond['uplink'], bond={'name': 'bond0', 'interfaces': ['bnda', 'bndb'], 'mode': 'active-backup'})),
+             'register': 'third'},
+            {'name': 'Bond as vswitchd runs it', 'ansible.builtin.command': {'argv': ['ovs-appctl', 'bond/show', 'bond0']},
+             'register': 'shown', 'changed_when': False},
+            {'name': 'Check', 'ansible.builtin.assert': {'that': [
+                'first.changed', 'not second.changed', 'third.changed',
+                "'bond_mode: active-backup' in shown.stdout", "'member bnda' in shown.stdout", "'member bndb' in shown.stdout",
+                "first.bridge.ports.bond0.trunks == [10, 20]"]}},
+            {'name': 'Remove', 'vmnet.kubevirt.ovs_bridge': {'name': 'brbond', 'state': 'absent'}},
+        ], hosts='node2')
+        result = host_lab.run_playbook(playbook)
+        assert result.rc == 0, result.stdout[-3000:]
+    finally:
+        for member in ('bnda', 'bndb'):
+            node.exec(['ip', 'link', 'delete', member], check=False)
+    assert comparable(node.network_state()) == before
