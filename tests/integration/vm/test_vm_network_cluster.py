@@ -1,7 +1,6 @@
 """vm_network and vm_network_info through ansible-playbook against the kubeapi emulator."""
 import json
 
-
 from vm_playbook import ROOT, bridge_world, namespace, run_tasks
 
 KV = ('kubevirt.io/v1', 'VirtualMachine')
