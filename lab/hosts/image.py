@@ -43,8 +43,14 @@ def build(layer_dir, cache_dir):
     # An empty archive cache, else apt leaves out what the host's cache holds.
     archives = layer_dir / 'archives'
     (archives / 'partial').mkdir(parents=True)
-    probe = layer_step(layer_dir, ['apt-get', '-o', 'Dir::Cache::Archives=%s/' % archives, 'install', '--print-uris', '-qq',
-                                   '--no-install-recommends'] + list(aptrepo.PACKAGES))
+    probe_argv = ['apt-get', '-o', 'Dir::Cache::Archives=%s/' % archives, 'install', '--print-uris', '-qq',
+                  '--no-install-recommends'] + list(aptrepo.PACKAGES)
+    probe = layer_step(layer_dir, probe_argv, check=False)
+    if probe.returncode != 0:
+        # A fresh machine may have no package lists yet (images often ship without them): fetch
+        # them on the controller, as scripts/setup does, and ask again.
+        system.run(['apt-get', 'update', '-qq'], timeout=600)
+        probe = layer_step(layer_dir, probe_argv)
     wanted = aptrepo.missing_packages(probe.stdout)
     if not any(package == aptrepo.PACKAGES[0] for package, _version, _file in wanted):
         raise RuntimeError('the layer without Open vSwitch still has %s: %s' % (aptrepo.PACKAGES[0], probe.stdout[-500:]))
