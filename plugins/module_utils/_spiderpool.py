@@ -528,4 +528,3 @@ def parse_spiderpool_conf(configmap):
             flags[match.group(1)] = match.group(2).lower() == 'true'
     families = tuple(v for v, key in ((4, 'enableIPv4'), (6, 'enableIPv6')) if flags.get(key, True))
     return {'families': families, 'subnet_feature': flags.get('enableSpiderSubnet', True)}
-
