@@ -5,12 +5,14 @@ node lacks for ``openvswitch-switch`` (asked of the node's own apt with ``--prin
 download cache shared by labs; the repository is indexed here (Packages, Release) and the nodes'
 apt sources point only at it, so the install role runs real ``apt-get update`` / ``install``.
 """
+import email.utils
 import fcntl
 import gzip
 import hashlib
 import os
 import pathlib
 import re
+import stat
 import urllib.parse
 
 from lab.hosts import system
@@ -34,7 +36,8 @@ def missing_packages(uris_output):
 
 def release_text(repo_dir, files):
     """A flat repository's Release file with the checksums apt verifies."""
-    lines = ['Origin: vmnet-lab', 'Label: vmnet-lab', 'Suite: lab', 'Codename: lab', 'Architectures: all amd64 arm64',
+    lines = ['Origin: vmnet-lab', 'Label: vmnet-lab', 'Suite: lab', 'Codename: lab',
+             'Date: %s' % email.utils.formatdate(usegmt=True), 'Architectures: all amd64 arm64',
              'Description: vmnet lab: Open vSwitch packages for nodes without internet']
     for field, algorithm in (('MD5Sum', hashlib.md5), ('SHA256', hashlib.sha256)):
         lines.append('%s:' % field)
@@ -87,6 +90,20 @@ def fetch(cache_dir, wanted):
             raise RuntimeError('%s is missing from %s after apt-get download' % (file_name, cache_dir))
         debs.append(path)
     return debs
+
+
+def readable_by_others(path):
+    """True when an unprivileged user (apt's download sandbox, _apt) can read *path*."""
+    path = pathlib.Path(path).resolve()
+    for directory in [path] + list(path.parents):
+        mode = directory.stat().st_mode
+        if not mode & stat.S_IXOTH or (directory == path and not mode & stat.S_IROTH):
+            return False
+    return True
+
+
+SANDBOX_AS_ROOT = ('// vmnet lab: the local repository lives in a directory apt\'s _apt user cannot read.\n'
+                   'APT::Sandbox::User "root";\n')
 
 
 def sources_list(repo_dir):

@@ -55,6 +55,8 @@ def build(layer_dir, cache_dir):
     if not any(package == aptrepo.PACKAGES[0] for package, _version, _file in wanted):
         raise RuntimeError('the layer without Open vSwitch still has %s: %s' % (aptrepo.PACKAGES[0], probe.stdout[-500:]))
     repo_dir = aptrepo.build_repository(layer_dir / 'apt-repo', aptrepo.fetch(cache_dir, wanted))
+    if not aptrepo.readable_by_others(repo_dir):
+        layer_step(layer_dir, ['tee', '/etc/apt/apt.conf.d/99vmnet-lab-sandbox'], input_text=aptrepo.SANDBOX_AS_ROOT)
     layer_step(layer_dir, ['find', '/etc/apt/sources.list.d', '-mindepth', '1', '-delete'])
     layer_step(layer_dir, ['tee', '/etc/apt/sources.list'], input_text=aptrepo.sources_list(repo_dir))
     layer_step(layer_dir, ['find', '/var/lib/apt/lists', '-maxdepth', '1', '-type', 'f', '-delete'])

@@ -1,6 +1,7 @@
 """Pure parts of the host lab (no root needed): names, addresses, inventory, output parsing."""
 import hashlib
 import json
+import re
 import shlex
 
 import pytest
@@ -113,8 +114,24 @@ def test_missing_packages_from_print_uris():
 
 
 def test_release_file_lists_checksums(tmp_path):
+    # A Release without Date makes apt warn on every update.
     (tmp_path / 'Packages').write_text('Package: x\n')
     text = aptrepo.release_text(tmp_path, ['Packages'])
     digest = hashlib.sha256(b'Package: x\n').hexdigest()
     assert 'SHA256:\n %s 11 Packages\n' % digest in text
+    assert re.search(r'^Date: \w{3}, \d{2} \w{3} \d{4} \d{2}:\d{2}:\d{2} GMT$', text, re.MULTILINE)
     assert aptrepo.sources_list(tmp_path).strip().endswith('deb [trusted=yes] file:%s ./' % tmp_path)
+
+
+def test_readable_by_others_follows_every_parent(tmp_path):
+    repo = tmp_path / 'outer' / 'repo'
+    repo.mkdir(parents=True)
+    for directory in (tmp_path, tmp_path / 'outer', repo):
+        directory.chmod(0o755)
+    assert aptrepo.readable_by_others('/')
+    (tmp_path / 'outer').chmod(0o700)
+    try:
+        assert not aptrepo.readable_by_others(repo)
+    finally:
+        (tmp_path / 'outer').chmod(0o755)
+    assert 'APT::Sandbox::User "root";' in aptrepo.SANDBOX_AS_ROOT
