@@ -16,7 +16,7 @@ import lab as lab_package
 from lab.hosts import aptrepo
 from lab.hosts import system
 
-LAYER_VERSION = '2'
+LAYER_VERSION = '3'
 DPKG_STATUS = pathlib.Path('/var/lib/dpkg/status')
 COMPLETE = 'complete'
 
