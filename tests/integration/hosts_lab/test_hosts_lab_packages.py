@@ -30,6 +30,8 @@ def test_nodes_without_ovs_install_it_from_the_local_repository(make_host_lab, t
             assert node.network_state()['ovs'] is None
             sources = node.exec(['apt-get', 'indextargets', '--format', '$(SITE)']).stdout.split()
             assert sources and set(sources) == {'file:%s' % own_lab.apt_repo}
+        refresh = own_lab.nodes[0].exec(['apt-get', 'update'])
+        assert 'W:' not in refresh.stderr and 'Err:' not in refresh.stdout, refresh.stdout + refresh.stderr
         # The purge happened in the nodes' overlays only: the host keeps its Open vSwitch.
         assert 'install ok installed' in subprocess.run(['dpkg-query', '-W', '-f=${Status}', 'openvswitch-switch'],
                                                         capture_output=True, text=True, check=False).stdout
