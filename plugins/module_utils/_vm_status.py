@@ -39,6 +39,23 @@ def _pool_items(template):
     return items if isinstance(items, list) else None
 
 
+def qualified_network(network_name, vm):
+    """A Multus networkName as ``ns/name`` (a bare name is in the VM's namespace)."""
+    if not network_name or '/' in network_name:
+        return network_name
+    return '%s/%s' % (vm['metadata'].get('namespace'), network_name)
+
+
+def multus_refs(vms):
+    """Every Multus network (``ns/name``) the VMs use."""
+    refs = set()
+    for vm in vms:
+        for net in (((vm.get('spec') or {}).get('template') or {}).get('spec') or {}).get('networks') or []:
+            if (net.get('multus') or {}).get('networkName'):
+                refs.add(qualified_network(net['multus']['networkName'], vm))
+    return sorted(refs)
+
+
 def vmi_addresses(vmi):
     """NIC name -> IP addresses (and MAC) from the VMI status."""
     result = {}
@@ -48,8 +65,12 @@ def vmi_addresses(vmi):
     return result
 
 
-def describe_vm(vm, vmi=None, pvc_access_modes=None):
-    """The vm_network result shape for any VirtualMachine: name, namespace, nics, verdict."""
+def describe_vm(vm, vmi=None, pvc_access_modes=None, default_pools=None):
+    """The vm_network result shape for any VirtualMachine: name, namespace, nics, verdict.
+
+    ``default_pools`` maps a Multus network (``ns/name``) to its CR's default pools, shown for
+    NICs that pick no pools by hand.
+    """
     template = (vm.get('spec') or {}).get('template') or {}
     tspec = template.get('spec') or {}
     networks = dict((n.get('name'), n) for n in tspec.get('networks') or [])
@@ -63,15 +84,21 @@ def describe_vm(vm, vmi=None, pvc_access_modes=None):
         multus = net.get('multus')
         state = iface.get('state') or 'up'
         pools = {}
+        use_default = None
         if multus is not None and state != 'absent':
             # Spiderpool maps the annotation's items to the active Multus networks by order.
             if items is not None and multus_index < len(items) and isinstance(items[multus_index], dict):
                 pools = dict((f, items[multus_index][f]) for f in ('ipv4', 'ipv6') if items[multus_index].get(f))
+                use_default = False
+            else:
+                pools = dict((default_pools or {}).get(qualified_network(multus.get('networkName'), vm)) or {})
+                use_default = True
             multus_index += 1
         binding = _binding(iface)
         mode = 'masquerade' if binding == 'masquerade' else 'bridge' if binding == 'bridge' else binding
         seen = addresses.get(name) or {}
         nics.append({'name': name, 'mode': mode, 'multus_cr': (multus or {}).get('networkName'), 'ip_pools': pools,
+                     'use_default_ip_pool': use_default,
                      'mac_address': iface.get('macAddress') or seen.get('mac'), 'fixed_ip': bool(multus) and binding == 'bridge',
                      'ip_addresses': seen.get('ip_addresses') or [], 'state': state, 'model': iface.get('model')})
     migratable, blockers, notes = verdict(vm, pvc_access_modes, vmi)

@@ -13,10 +13,10 @@ short_description: Read back the network of KubeVirt VMs
 version_added: 0.1.0
 description:
   - For each KubeVirt C(VirtualMachine) returns its NICs with their mode, Multus CR, IP pools (from Spiderpool's
-    C(ipam.spidernet.io/ippools) annotation, in NIC order), MACs and the IPs reported in the VMI status, plus the
-    live-migration verdict with its blockers.
+    C(ipam.spidernet.io/ippools) annotation, in NIC order, or else the Multus CR's default pools), MACs and the IPs
+    reported in the VMI status, plus the live-migration verdict with its blockers.
   - Reads one VM by O(name), or every VM of O(namespace) (or of all namespaces) matching O(label_selectors), with one
-    LIST of VMs and one LIST of VMIs per namespace.
+    LIST of VMs, of VMIs and of PVCs per namespace, and one LIST of Multus CRs per namespace the VMs' NICs use.
 author:
   - vmnet.kubevirt developers (!UNKNOWN)
 extends_documentation_fragment:
@@ -103,8 +103,11 @@ vms:
           description: Multus network (C(namespace/name)), null on the pod network.
           type: str
         ip_pools:
-          description: Pools chosen by hand for this NIC (empty when it takes its CR's defaults).
+          description: Pools the NIC draws from, by family; its Multus CR's default pools when none are chosen by hand.
           type: dict
+        use_default_ip_pool:
+          description: Whether the NIC takes its Multus CR's default pools (null on the pod network).
+          type: bool
         mac_address:
           description: MAC from the spec, else from the VMI status.
           type: str
@@ -137,7 +140,33 @@ vms:
 from ansible_collections.kubernetes.core.plugins.module_utils.k8s.core import AnsibleK8SModule
 from ansible_collections.vmnet.kubevirt.plugins.module_utils._k8s import KubeApi, KubeApiError, auth_argument_spec
 from ansible_collections.vmnet.kubevirt.plugins.module_utils._vm_render import API_VERSION, KIND
-from ansible_collections.vmnet.kubevirt.plugins.module_utils._vm_status import describe_vm
+from ansible_collections.vmnet.kubevirt.plugins.module_utils._vm_preflight import NAD_API, SPIDER_API, ClusterFacts, resolve_multus_cr
+from ansible_collections.vmnet.kubevirt.plugins.module_utils._vm_status import describe_vm, multus_refs
+
+
+def cr_default_pools(api, vms):
+    """Multus network -> its CR's default pools (one LIST of SMCs and of NADs per namespace used)."""
+    refs = multus_refs(vms)
+    smcs, nads = [], []
+    for namespace in sorted(set(ref.split('/', 1)[0] for ref in refs)):
+        for api_version, kind, bucket in ((SPIDER_API, 'SpiderMultusConfig', smcs), (NAD_API, 'NetworkAttachmentDefinition', nads)):
+            if api.is_served(api_version, kind):
+                try:
+                    bucket.extend(api.list(api_version, kind, namespace=namespace))
+                except KubeApiError as err:
+                    if err.status != 403:
+                        raise
+    facts = ClusterFacts(smcs=smcs, nads=nads)
+    result = {}
+    for ref in refs:
+        info = resolve_multus_cr(ref, facts)
+        if info is not None:
+            result[ref] = info['default_pools']
+    # A VM names the NAD; a SpiderMultusConfig with a cr-name annotation generates a NAD of another name.
+    for smc in smcs:
+        info = resolve_multus_cr('%s/%s' % (smc['metadata'].get('namespace'), smc['metadata']['name']), facts)
+        result.setdefault(info['nad'], info['default_pools'])
+    return result
 
 
 def read_vms(api, name=None, namespace=None, label_selectors=(), read_volumes=True):
@@ -165,11 +194,12 @@ def read_vms(api, name=None, namespace=None, label_selectors=(), read_volumes=Tr
             except KubeApiError as err:
                 if err.status not in (403, 404):
                     raise
+    defaults = cr_default_pools(api, vms)
     result = []
     for vm in vms:
         ns = vm['metadata'].get('namespace')
         modes = dict((claim, m) for (cns, claim), m in claims.items() if cns == ns)
-        result.append(describe_vm(vm, vmis.get((ns, vm['metadata']['name'])), modes))
+        result.append(describe_vm(vm, vmis.get((ns, vm['metadata']['name'])), modes, defaults))
     return result
 
 

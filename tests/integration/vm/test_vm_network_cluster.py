@@ -62,6 +62,7 @@ def test_bridge_one_nic_default_pool_then_idempotent_with_server_defaults(kubeap
     assert [w['verb'] for w in vm_writes(kubeapi)] == ['create', 'create']  # db1 once (the re-run wrote nothing), then off1
     view = info['vms'][0]
     assert view['network_mode'] == 'bridge' and view['nics'][0]['mac_address'] == first['vms'][0]['nics'][0]['mac_address']
+    assert view['nics'][0]['use_default_ip_pool'] is True and view['nics'][0]['ip_pools'] == {'ipv4': ['v30']}  # the CR's default
     assert view['printable_status'] == 'Running' and view['ready'] is True
     assert not stopped.get('failed') and stopped['vms'][0]['action'] == 'created'  # wait for a Halted VM means Stopped
 
@@ -111,6 +112,7 @@ def test_nic_add_then_remove_on_a_live_vm(kubeapi, tmp_path):
     assert [n['state'] for n in removed['vms'][0]['nics']] == ['up', 'absent']
     # vm_network_info: both NICs with their pools, MACs and the IPs the (simulated) VMI reports
     view = seen['vms'][0]
+    assert [n['use_default_ip_pool'] for n in view['nics']] == [False, False]
     assert [(n['name'], n['multus_cr'], n['ip_pools']) for n in view['nics']] == [
         ('front', 'kube-system/ovs-vlan30', {'ipv4': ['v30']}), ('back', 'kube-system/ovs-vlan40', {'ipv4': ['v40']})]
     assert view['nics'][0]['ip_addresses'] == ['10.30.1.1'] and view['nics'][1]['ip_addresses'] == ['10.40.1.1']
