@@ -216,13 +216,14 @@ def format_table(headers, rows):
 def node_row(name, state):
     """Summary row from a node's bridge state (see collect_node)."""
     if not state.get('bridges'):
-        return [name, '-', '-', '-', 'no OVS bridge']
+        return [name, '-', '-', '-', 'no OVS bridge', '-']
     bridge = state['bridges'][0]
     trunks = bridge.get('trunks') or []
     vlans = ', '.join('0 (untagged)' if vlan == 0 else str(vlan) for vlan in trunks) or 'all (no trunk list)'
     if bridge.get('vlan_mode'):
         vlans += ' [%s]' % bridge['vlan_mode']
-    return [name, bridge['name'], bridge.get('uplink') or '-', ', '.join(bridge.get('addresses') or []) or '(none)', vlans]
+    return [name, bridge['name'], bridge.get('uplink') or '-', ', '.join(bridge.get('addresses') or []) or '(none)', vlans,
+            ', '.join(bridge.get('persisted_in') or []) or 'not persisted']
 
 
 def fabric_table(names, results):
@@ -444,8 +445,17 @@ def collect_node(node):
             modes = ovs_set(row[1])
             vlan_mode = modes[0] if modes else None
         bridges.append({'name': name, 'uplink': uplink, 'trunks': trunks, 'vlan_mode': vlan_mode, 'addresses': addresses(node, name),
-                        'left_on_uplink': addresses(node, uplink) if uplink else []})
+                        'left_on_uplink': addresses(node, uplink) if uplink else [], 'persisted_in': persisted_in(node, name)})
     return {'bridges': bridges}
+
+
+PERSISTENCE_DIRS = ('/etc/network', '/etc/netplan', '/etc/NetworkManager/system-connections')
+
+
+def persisted_in(node, bridge):
+    """Network configuration files on the node's own disk that name *bridge* (what a reboot brings back)."""
+    found = node.exec(['grep', '-rlw', '--', bridge] + list(PERSISTENCE_DIRS), check=False)
+    return sorted(found.stdout.split())
 
 
 def addresses(node, device):
@@ -722,7 +732,7 @@ def print_summary(report, work, host_lab, emulator, env, inventory_args, names, 
     bridge_names = [entry.get('name') for entry in variables.get('vmnet_ovs_bridge_bridges', [])] or ['br1']
     report.say('\nNodes (read from each node\'s own Open vSwitch and kernel)')
     states = {name: collect_node(node) for name, node in zip(names, host_lab.nodes)}
-    report.say(format_table(['node', 'bridge', 'uplink', 'moved IP (on the bridge)', 'VLANs on the uplink'],
+    report.say(format_table(['node', 'bridge', 'uplink', 'moved IP (on the bridge)', 'VLANs on the uplink', 'persisted in'],
                             [node_row(name, states[name]) for name in names]))
     for name in names:
         for bridge in states[name]['bridges']:
@@ -855,7 +865,7 @@ def run_demo(args, report, work, state):
 def print_kept(report, state):
     report.say('    ansible-playbook %s playbooks/site.yml' % ' '.join(state.get('inventory', [])))
     report.say('    KUBECONFIG=%s' % state.get('kubeconfig'))
-    report.say('    python -m lab demo --down%s   # removes them' % ('' if state.get('name') == LAB_NAME else ' --name %s' % state.get('name')))
+    report.say('    scripts/demo --down%s   # removes them' % ('' if state.get('name') == LAB_NAME else ' --name %s' % state.get('name')))
 
 
 def main(argv=None):

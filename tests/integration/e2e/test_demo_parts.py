@@ -104,9 +104,10 @@ def test_fabric_probe_addresses_stay_out_of_the_sample_subnets_ips():
 
 
 def test_summary_rows():
-    state = {'bridges': [{'name': 'br1', 'uplink': 'eth1', 'trunks': [0, 100, 200], 'vlan_mode': None, 'addresses': ['10.10.0.11/24']}]}
-    assert demo.node_row('worker1', state) == ['worker1', 'br1', 'eth1', '10.10.0.11/24', '0 (untagged), 100, 200']
-    assert demo.node_row('worker2', {'bridges': []})[-1] == 'no OVS bridge'
+    state = {'bridges': [{'name': 'br1', 'uplink': 'eth1', 'trunks': [0, 100, 200], 'vlan_mode': None, 'addresses': ['10.10.0.11/24'],
+                          'persisted_in': ['/etc/network/interfaces']}]}
+    assert demo.node_row('worker1', state) == ['worker1', 'br1', 'eth1', '10.10.0.11/24', '0 (untagged), 100, 200', '/etc/network/interfaces']
+    assert demo.node_row('worker2', {'bridges': []})[-2:] == ['no OVS bridge', '-']
     table = demo.fabric_table(['a', 'b'], {'VLAN 100': {('a', 'b'): True, ('b', 'a'): False}})
     assert table.splitlines()[-1].split() == ['b', 'FAIL', '-']
     pools = [{'metadata': {'name': 'p'}, 'spec': {'subnet': '10.0.0.0/24', 'multusName': ['kube-system/x']},
