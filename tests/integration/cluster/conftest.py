@@ -1,145 +1,16 @@
-"""Helpers for the cluster-networking integration tests: real ansible-playbook runs.
-
-``play(tasks)`` writes a playbook on localhost whose tasks each register their result (and
-do not stop the play on failure), runs the real ``ansible-playbook`` from the repository
-root, and returns the registered results in task order. Auth reaches our modules only through
-``module_defaults: group/vmnet.kubevirt.vmnet`` (the action group), never through the
-environment, so every run also proves the group carries it.
-"""
-import json
-import os
-import pathlib
-import subprocess
-import sys
-
+"""Fixtures of the cluster-networking integration tests (helpers live in cluster_helpers.py)."""
 import pytest
-import yaml
 
-ROOT = pathlib.Path(__file__).resolve().parents[3]
-PLAYBOOK_BIN = pathlib.Path(sys.executable).parent / 'ansible-playbook'
-UPSTREAM = ROOT.parent / 'shared' / 'upstream'
-
-
-def clean_env(**extra):
-    """The environment for ansible-playbook, without any ambient Kubernetes credentials."""
-    env = dict((k, v) for k, v in os.environ.items() if not k.startswith(('K8S_AUTH_', 'KUBECONFIG', 'HELM_')))
-    env.update({'ANSIBLE_NOCOLOR': '1', 'ANSIBLE_FORCE_COLOR': '0', 'ANSIBLE_RETRY_FILES_ENABLED': '0',
-                'ANSIBLE_DEPRECATION_WARNINGS': '0'})
-    env.update(extra)
-    return env
-
-
-class PlayRunner:
-    def __init__(self, tmp_path, kubeapi):
-        self.tmp_path = tmp_path
-        self.kubeapi = kubeapi
-        self.runs = 0
-        self.last = None
-
-    def __call__(self, tasks, check=False, diff=False, auth=True, play_vars=None, env=None):
-        self.runs += 1
-        out = self.tmp_path / ('results-%d.json' % self.runs)
-        registered = []
-        body = []
-        for index, task in enumerate(tasks):
-            task = dict(task)
-            task.setdefault('name', 'task %d' % index)
-            task['register'] = 'r%d' % index
-            task['ignore_errors'] = True
-            registered.append('r%d' % index)
-            body.append(task)
-        dump = '{{ {%s} | to_json }}' % ', '.join("'%s': %s | default(None)" % (name, name) for name in registered)
-        play = {'name': 'cluster networking test', 'hosts': 'localhost', 'connection': 'local', 'gather_facts': False,
-                'vars': dict(play_vars or {}),
-                'tasks': body + [{'name': 'save results', 'ansible.builtin.copy': {'content': dump, 'dest': str(out)},
-                                  'check_mode': False, 'diff': False}]}
-        if auth:
-            play['module_defaults'] = {'group/vmnet.kubevirt.vmnet': {'kubeconfig': self.kubeapi.kubeconfig}}
-        path = self.tmp_path / ('play-%d.yml' % self.runs)
-        path.write_text(yaml.safe_dump([play], sort_keys=False), encoding='utf-8')
-        argv = [str(PLAYBOOK_BIN), str(path)]
-        if check:
-            argv.append('--check')
-        if diff:
-            argv.append('--diff')
-        proc = subprocess.run(argv, cwd=str(ROOT), env=clean_env(**(env or {})), capture_output=True, text=True, timeout=300,
-                              check=False)
-        self.last = proc
-        if not out.exists():
-            raise AssertionError('ansible-playbook did not finish (rc %s):\n%s\n%s' % (proc.returncode, proc.stdout, proc.stderr))
-        results = json.loads(out.read_text(encoding='utf-8'))
-        return [results[name] for name in registered]
+from cluster_helpers import PlayRunner, upstream_or_skip
 
 
 @pytest.fixture
 def play(tmp_path, kubeapi):
+    """Run tasks through real ansible-playbook against the emulator (see cluster_helpers.PlayRunner)."""
     return PlayRunner(tmp_path, kubeapi)
-
-
-def run_playbook(argv, env=None, timeout=300):
-    """Run ansible-playbook with argv (after the binary) from the repo root; returns the process."""
-    return subprocess.run([str(PLAYBOOK_BIN)] + list(argv), cwd=str(ROOT), env=clean_env(**(env or {})), capture_output=True,
-                          text=True, timeout=timeout, check=False)
 
 
 @pytest.fixture
 def upstream_crds():
-    if not UPSTREAM.is_dir():
-        pytest.skip('upstream CRDs not found at ../shared/upstream (relative to the repository root)')
-    return UPSTREAM
-
-
-SPIDERPOOL = 'spiderpool.spidernet.io/v2beta1'
-PLURALS = {'SpiderIPPool': 'spiderippools', 'SpiderSubnet': 'spidersubnets'}
-
-
-def set_status(kubeapi, kind, name, status):
-    """Write a cluster-scoped Spiderpool object's status as its controller would (status subresource)."""
-    path = '/apis/%s/%s/%s/status' % (SPIDERPOOL, PLURALS[kind], name)
-    code, body = kubeapi.http('PATCH', path, body={'status': status}, content_type='application/merge-patch+json')
-    assert code == 200, body
-
-
-def crd_schema(upstream, directory, plural, group='spiderpool.spidernet.io'):
-    """The openAPIV3Schema of an upstream CRD file (v2beta1 / v1)."""
-    path = upstream / directory / ('%s_%s.yaml' % (group, plural))
-    crd = yaml.safe_load(path.read_text(encoding='utf-8'))
-    return crd['spec']['versions'][0]['schema']['openAPIV3Schema']
-
-
-def assert_valid(obj, schema):
-    """The object validates against the upstream CRD schema (jsonschema ignores x-kubernetes-*)."""
-    import jsonschema  # pylint: disable=import-outside-toplevel
-    stripped = dict(obj)
-    stripped.pop('status', None)
-    jsonschema.validate(stripped, _no_unknown(schema))
-
-
-def _no_unknown(schema):
-    """Like the API server's pruning check: objects may not carry fields the schema lacks."""
-    if isinstance(schema, dict):
-        result = dict((k, _no_unknown(v)) for k, v in schema.items())
-        if result.get('type') == 'object' and 'properties' in result and 'additionalProperties' not in result \
-                and not result.get('x-kubernetes-preserve-unknown-fields'):
-            result['additionalProperties'] = False
-        return result
-    if isinstance(schema, list):
-        return [_no_unknown(v) for v in schema]
-    return schema
-
-
-def run_module(name, params):
-    """Run one of our modules' main() in this process (the module's real code path, minus
-    ansible-playbook's process start-up); returns its JSON result."""
-    import contextlib  # pylint: disable=import-outside-toplevel
-    import importlib  # pylint: disable=import-outside-toplevel
-    import io  # pylint: disable=import-outside-toplevel
-    from ansible.module_utils.testing import patch_module_args  # pylint: disable=import-outside-toplevel
-    module = importlib.import_module('ansible_collections.vmnet.kubevirt.plugins.modules.' + name)
-    out = io.StringIO()
-    with patch_module_args(params), contextlib.redirect_stdout(out):
-        try:
-            module.main()
-        except SystemExit:
-            pass
-    return json.loads(out.getvalue())
+    """../shared/upstream, or skip with a message when it is absent."""
+    return upstream_or_skip()

@@ -10,7 +10,7 @@ import pathlib
 
 import pytest
 
-from conftest import SPIDERPOOL, assert_valid, crd_schema, run_module, set_status
+from cluster_helpers import SPIDERPOOL, assert_valid, crd_schema, run_module, set_status
 
 POOL = 'vmnet.kubevirt.spiderpool_ippool'
 SUBNET = 'vmnet.kubevirt.spiderpool_subnet'
@@ -156,7 +156,7 @@ def test_invalid_inputs_through_ansible_playbook(play, kubeapi):
 
 
 def test_v09_crds_serve_vlan_and_lack_veth_mtu(tmp_path, upstream_crds):
-    from conftest import PlayRunner  # pylint: disable=import-outside-toplevel
+    from cluster_helpers import PlayRunner  # pylint: disable=import-outside-toplevel
     from lab.kubeapi.fixtures import start_kubeapi  # pylint: disable=import-outside-toplevel
     with start_kubeapi(tmp_path / 'api09', crds='spiderpool-v0.9') as api:
         run = PlayRunner(tmp_path, api)

@@ -5,7 +5,7 @@ import json
 
 import yaml
 
-from conftest import ROOT, SPIDERPOOL, assert_valid, crd_schema, run_playbook
+from cluster_helpers import ROOT, SPIDERPOOL, assert_valid, crd_schema, run_playbook
 
 INVENTORY = ROOT / 'inventory' / 'sample'
 

@@ -14,7 +14,7 @@ import threading
 
 import yaml
 
-from conftest import ROOT, SPIDERPOOL, run_playbook
+from cluster_helpers import ROOT, SPIDERPOOL, run_playbook
 
 HERE = ROOT / 'tests' / 'integration' / 'cluster'
 HELM_DOUBLE = HERE / 'helm-double'
