@@ -197,3 +197,34 @@ def test_patch_label_annotate_status_explain_and_delete(kubeapi, kubectl):
     assert kubeapi.get(SP, 'SpiderIPPool', 'pool1') is None
     missing = kubectl('delete', 'spiderippool', 'pool1', check=False)
     assert missing.returncode == 1 and 'NotFound' in missing.stderr
+
+
+DEPLOYMENT = """\
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: web
+spec:
+  selector:
+    matchLabels: {app: web}
+  template:
+    metadata:
+      labels: {app: web}
+    spec:
+      containers:
+      - name: CONTAINER
+        image: IMAGE
+"""
+
+
+def test_server_side_apply_merges_containers_by_name_between_managers(kubeapi, kubectl):
+    kubectl('apply', '--server-side', '--field-manager=app', '-f', '-',
+            stdin=DEPLOYMENT.replace('CONTAINER', 'app').replace('IMAGE', 'app:1'))
+    kubectl('apply', '--server-side', '--field-manager=sidecar', '-f', '-',
+            stdin=DEPLOYMENT.replace('CONTAINER', 'proxy').replace('IMAGE', 'proxy:1'))
+    containers = kubeapi.get('apps/v1', 'Deployment', 'web', 'default')['spec']['template']['spec']['containers']
+    assert [(c['name'], c['image']) for c in containers] == [('app', 'app:1'), ('proxy', 'proxy:1')]
+    conflict = kubectl('apply', '--server-side', '--field-manager=sidecar', '-f', '-', check=False,
+                       stdin=DEPLOYMENT.replace('CONTAINER', 'app').replace('IMAGE', 'app:2'))
+    assert conflict.returncode == 1 and 'conflict with "app"' in conflict.stderr
+    assert '.spec.template.spec.containers[name="app"].image' in conflict.stderr
