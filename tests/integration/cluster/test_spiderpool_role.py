@@ -85,7 +85,7 @@ class HelmRun:
         self.state = tmp_path / 'helm-state.json'
         self.log = tmp_path / 'helm-calls.jsonl'
 
-    def __call__(self, **extra_vars):
+    def __call__(self, *options, **extra_vars):
         if self.log.exists():
             self.log.unlink()
         variables = {'vmnet_kubeconfig': self.kubeapi.kubeconfig, 'vmnet_spiderpool_helm_binary': str(HELM_DOUBLE),
@@ -93,7 +93,7 @@ class HelmRun:
         variables.update(extra_vars)
         path = self.tmp_path / 'vars.json'
         path.write_text(json.dumps(variables), encoding='utf-8')
-        proc = run_playbook(['playbooks/cluster.yml', '-e', '@' + str(path)],
+        proc = run_playbook(['playbooks/cluster.yml', '-e', '@' + str(path)] + list(options),
                             env={'HELM_DOUBLE_STATE': str(self.state), 'HELM_DOUBLE_LOG': str(self.log),
                                  'HELM_DOUBLE_PYTHON': sys.executable})
         calls = [json.loads(line) for line in self.log.read_text(encoding='utf-8').splitlines()] if self.log.exists() else []
@@ -165,6 +165,11 @@ def test_helm_existing_multus_is_not_installed_again(tmp_path, kubeapi):
                    'spec': {'selector': {'matchLabels': {'app': 'multus'}},
                             'template': {'metadata': {'labels': {'app': 'multus'}},
                                          'spec': {'containers': [{'name': 'multus', 'image': 'multus:v4'}]}}}})
+    kubeapi.clear_requests()
+    proc, calls = helm('--check')
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert deploys(calls) == [] and kubeapi.writes() == []  # check mode: helm only asked, nothing deployed or written
+    assert not helm.state.exists() or json.loads(helm.state.read_text(encoding='utf-8'))['releases'] == {}
     with ControllerStandIn(kubeapi):
         proc, calls = helm(vmnet_spiderpool_default_cni_cr_name='')
     assert proc.returncode == 0, proc.stdout + proc.stderr
