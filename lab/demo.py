@@ -83,7 +83,12 @@ def sample_vars(sample_dir=SAMPLE_INVENTORY):
     return merged
 
 
-def overlay_inventory(lab_inventory, names, kubeconfig):
+# Lab nodes have no route to the distribution mirrors: an apt cache refresh would hang until its
+# network timeouts. Nodes that start with Open vSwitch installed keep the cache they booted with.
+NO_APT_REFRESH = {'vmnet_ovs_apt_cache_valid_time': 10 * 365 * 24 * 3600}
+
+
+def overlay_inventory(lab_inventory, names, kubeconfig, ovs_preinstalled=True):
     """The lab laid over the sample: sample host *names* get the lab nodes' connection details.
 
     Returns ``(hosts_yml, group_vars)``: an inventory naming the sample's hosts with the lab
@@ -99,8 +104,11 @@ def overlay_inventory(lab_inventory, names, kubeconfig):
     hosts_yml = {'all': {'children': {SAMPLE_GROUP: {'hosts': hosts}}}}
     # The lab's nodes have no kernel datapath: userspace bridges only. Set on the group that
     # the sample sets it on, since a group's own vars win over those of "all".
+    workers = dict(lab_group.get('vars', {}), vmnet_datapath_type='netdev')
+    if ovs_preinstalled:
+        workers.update(NO_APT_REFRESH)
     group_vars = {
-        SAMPLE_GROUP: dict(lab_group.get('vars', {}), vmnet_datapath_type='netdev'),
+        SAMPLE_GROUP: workers,
         'all': {'vmnet_kubeconfig': str(kubeconfig), 'vmnet_spiderpool_helm_binary': str(HELM_DOUBLE)},
     }
     return hosts_yml, group_vars
@@ -713,7 +721,7 @@ def changed_tasks(output):
 def write_inventory(work, host_lab, kubeconfig):
     """The lab overlay (WORKDIR/inventory) that goes after inventory/sample on the command line."""
     lab_inventory = yaml.safe_load(host_lab.inventory.read_text(encoding='utf-8'))
-    hosts_yml, group_vars = overlay_inventory(lab_inventory, sample_hosts(), kubeconfig)
+    hosts_yml, group_vars = overlay_inventory(lab_inventory, sample_hosts(), kubeconfig, ovs_preinstalled=host_lab.with_ovs)
     inventory_dir = work.inventory_dir
     if inventory_dir.exists():
         shutil.rmtree(inventory_dir)
@@ -827,6 +835,9 @@ def bring_up(args, report, work, state):
     env = host_lab.ansible_env()
     env.update(ansible_extra_env(work))
     report.say('    ansible-playbook %s playbooks/site.yml' % ' '.join(inventory_args))
+    report.say('    the lab overrides: SSH through the lab\'s controller namespace, vmnet_datapath_type=netdev (no kernel datapath), '
+               'vmnet_kubeconfig (the emulator), vmnet_spiderpool_helm_binary (the helm double)%s'
+               % (', no apt cache refresh (no route to mirrors; Open vSwitch preinstalled)' if host_lab.with_ovs else ''))
     return host_lab, emulator, env, inventory_args
 
 
