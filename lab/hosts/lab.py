@@ -92,17 +92,17 @@ class Node:
         self._daemons.append(process)
         return process.pid
 
-    def ssh_argv(self, argv, tty=False):
+    def ssh_argv(self, argv, tty=False, connect_timeout=10):
         """Real SSH to the node as the inventory does it (controller namespace, lab key, known_hosts)."""
         options = ['-o', 'ProxyCommand=%s' % plan.proxy_command(self.lab.controller_ns),
                    '-o', 'UserKnownHostsFile=%s' % self.lab.known_hosts, '-o', 'StrictHostKeyChecking=yes',
-                   '-o', 'BatchMode=yes', '-o', 'ConnectTimeout=10', '-o', 'ServerAliveInterval=3', '-o', 'ServerAliveCountMax=10']
+                   '-o', 'BatchMode=yes', '-o', 'ConnectTimeout=%d' % connect_timeout, '-o', 'ServerAliveInterval=3', '-o', 'ServerAliveCountMax=10']
         return (['ssh', '-i', str(self.lab.key_file), '-t' if tty else '-T'] + options + ['root@%s' % self.mgmt_ip]
                 + (['--'] + [shlex.quote(str(item)) for item in argv] if argv else []))
 
-    def ssh(self, argv, check=True, input=None, timeout=60):  # pylint: disable=redefined-builtin
-        """Run *argv* on the node over SSH -> CompletedProcess."""
-        return system.run(self.ssh_argv(argv), check=check, input=input, timeout=timeout)
+    def ssh(self, argv, check=True, input=None, timeout=60, connect_timeout=10):  # pylint: disable=redefined-builtin
+        """Run *argv* on the node over SSH -> CompletedProcess (rc 255 when SSH cannot connect)."""
+        return system.run(self.ssh_argv(argv, connect_timeout=connect_timeout), check=check, input=input, timeout=timeout)
 
     def ssh_session(self, argv=('cat',)):
         """A long-lived SSH session (Popen with pipes; default: an echo through ``cat``)."""

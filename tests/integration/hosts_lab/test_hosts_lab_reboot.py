@@ -89,7 +89,7 @@ def test_a_node_that_persisted_a_broken_network_boots_unreachable(make_host_lab)
 
         assert any(error.startswith('ifup -a') for error in node.boot_errors), node.boot_errors
         assert node.network_state()['addresses']['eth1'] == []
-        assert node.ssh(['true'], check=False, timeout=30).returncode == 255
+        assert node.ssh(['true'], check=False, timeout=30, connect_timeout=2).returncode == 255
         assert 'ifup -a (rc=1)' in (node.dir / 'boot.log').read_text(encoding='utf-8')
 
         # The lab's console (exec) repairs it, as an operator would; the next boot is clean.
