@@ -419,6 +419,9 @@ vms:
         ip_pools:
           description: The pools the NIC draws from, by family (the CR's defaults when known).
           type: dict
+        use_default_ip_pool:
+          description: Whether the NIC takes its Multus CR's default pools (null in masquerade mode).
+          type: bool
         mac_address:
           description: The NIC's MAC.
           type: str
