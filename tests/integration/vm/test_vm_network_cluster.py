@@ -99,6 +99,8 @@ def test_nic_add_then_remove_on_a_live_vm(kubeapi, tmp_path):
     info = (INFO, {'namespace': 'vms'})
     (created, added, seen, removed, removed_again), _out = run_tasks(
         tmp_path, [(MOD, base), (MOD, grown), info, (MOD, base), (MOD, base)], env=kubeapi.env())
+    annotations = kubeapi.get(*KV, name='app', namespace='vms')['spec']['template']['metadata']['annotations']
+    assert json.loads(annotations['ipam.spidernet.io/ippools']) == [{'ipv4': ['v30']}]  # active NICs only
     assert created['vms'][0]['action'] == 'created'
     assert added['vms'][0]['action'] == 'updated'
     assert removed['vms'][0]['action'] == 'updated'
@@ -118,6 +120,13 @@ def test_nic_add_then_remove_on_a_live_vm(kubeapi, tmp_path):
     assert view['nics'][0]['ip_addresses'] == ['10.30.1.1'] and view['nics'][1]['ip_addresses'] == ['10.40.1.1']
     assert [n['mac_address'] for n in view['nics']] == [n['mac_address'] for n in added['vms'][0]['nics']]
     assert removed['vms'][0]['nics'][0]['ip_addresses'] == ['10.30.1.1']
+    # back to the CR's default pool: the pools annotation is removed (merge patch with null)
+    on_default = dict(base, nics=[{'name': 'front', 'multus_cr': 'kube-system/ovs-vlan30'}])
+    (switched,), _out = run_tasks(tmp_path, [(MOD, on_default)], env=kubeapi.env(), name='default')
+    assert switched['vms'][0]['action'] == 'updated'
+    template = kubeapi.get(*KV, name='app', namespace='vms')['spec']['template']
+    assert 'ipam.spidernet.io/ippools' not in (template['metadata'].get('annotations') or {})
+    assert [i.get('state') for i in template['spec']['domain']['devices']['interfaces']] == [None, 'absent']
 
 
 def test_preflight_reports_every_problem_and_writes_nothing(kubeapi, tmp_path):
