@@ -47,3 +47,15 @@ def test_schema_rejection_is_a_clear_message(kubeapi):
         make(kubeapi).ensure(bad)
     assert err.value.status == 422
     assert 'create SpiderIPPool seam-v4 (spiderpool.spidernet.io/v2beta1) failed' in str(err.value) and 'ipVersion' in str(err.value)
+
+
+def test_auth_options_without_kubeconfig_over_tls_with_a_token(tmp_path):
+    from lab.kubeapi.fixtures import start_kubeapi
+    with start_kubeapi(tmp_path / 'api', tls=True, token='s3cret-token') as server:
+        params = {'host': server.url, 'api_key': 's3cret-token', 'ca_cert': server.ca_cert, 'validate_certs': True}
+        api = KubeApi.from_params(params)
+        assert api.is_served('kubevirt.io/v1', 'VirtualMachine')
+        assert api.ensure(POOL)['action'] == 'created'
+        with pytest.raises(KubeApiError) as err:
+            KubeApi.from_params(dict(params, api_key='wrong')).list('spiderpool.spidernet.io/v2beta1', 'SpiderIPPool')
+        assert err.value.status == 401
