@@ -920,6 +920,7 @@ class Api:  # pylint: disable=too-many-public-methods
 
 
 OMITTED_WHEN_EMPTY = ('labels', 'annotations', 'finalizers', 'ownerReferences', 'managedFields')
+OMITTED_MAPS = ('data', 'binaryData', 'stringData')
 
 
 def _omit_empty(res, obj):
@@ -929,7 +930,8 @@ def _omit_empty(res, obj):
         if field in meta and meta[field] in ({}, [], None):
             del meta[field]
     if not res.custom:
-        for key in [k for k, v in obj.items() if k not in ('metadata', 'apiVersion', 'kind') and v in ({}, [], None)]:
+        # Go drops nulls when decoding and omits these empty maps (structs such as spec stay).
+        for key in [k for k, v in obj.items() if v is None or k in OMITTED_MAPS and v == {}]:
             del obj[key]
 
 

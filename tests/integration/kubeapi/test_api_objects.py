@@ -286,3 +286,14 @@ def test_common_built_in_rules_refuse_what_a_cluster_refuses(kubeapi):
     status, body = kubeapi.http('POST', '/api/v1/namespaces/default/configmaps',
                                 {'apiVersion': 'v1', 'kind': 'ConfigMap', 'metadata': {'name': 'c'}, 'data': {'a/b': 'x'}})
     assert status == 422 and body['details']['causes'][0]['field'] == 'data[a/b]'
+
+
+def test_empty_values_are_omitted_as_go_omits_them(kubeapi):
+    status, node = kubeapi.http('POST', '/api/v1/nodes', {'apiVersion': 'v1', 'kind': 'Node', 'metadata': {
+        'name': 'n1', 'labels': {}, 'annotations': {}}, 'spec': {}})
+    assert status == 201 and node['spec'] == {} and 'labels' not in node['metadata'] and 'annotations' not in node['metadata']
+    status, cm = kubeapi.http('POST', '/api/v1/namespaces/default/configmaps',
+                              {'apiVersion': 'v1', 'kind': 'ConfigMap', 'metadata': {'name': 'e'}, 'data': {}, 'immutable': None})
+    assert status == 201 and 'data' not in cm and 'immutable' not in cm
+    status, pool = kubeapi.http('POST', '/apis/%s/spiderippools' % SP, dict(ippool('p'), metadata={'name': 'p', 'labels': {}}))
+    assert status == 201 and 'labels' not in pool['metadata'] and pool['spec']['subnet'] == '10.10.0.0/24'
