@@ -494,6 +494,8 @@ class Api:  # pylint: disable=too-many-public-methods
             message, causes = denied
             raise ApiError(422, message(res, name, causes),
                            details={'name': name, 'group': res.group, 'kind': res.kind, 'causes': causes})
+        if self.simulations is not None:
+            request.warnings += self.simulations.warnings(res, obj)
 
     @staticmethod
     def _meta_causes(res, meta, old):

@@ -78,6 +78,11 @@ class Simulations:
                 return webhooks.kubevirt_denial, causes
         return None
 
+    def warnings(self, res, obj):
+        if 'kubevirt-webhook' in self.active:
+            return webhooks.kubevirt_warnings(res, obj)
+        return []
+
     @staticmethod
     def pool_finalizer(api, res, event, obj):
         if event == 'MODIFIED':

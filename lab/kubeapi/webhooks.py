@@ -357,6 +357,13 @@ def _network_data_causes(vmi_spec, prefix):
     return causes
 
 
+def kubevirt_warnings(res, obj):
+    """Warnings KubeVirt (v1.5+) attaches to an admitted VM."""
+    if res.group == KUBEVIRT_GROUP and res.kind == 'VirtualMachine' and (obj.get('spec') or {}).get('running') is not None:
+        return ['spec.running is deprecated, please use spec.runStrategy instead.']
+    return []
+
+
 def kubevirt_denial(res, name, causes):
     text = '; '.join(c['field'] + ': ' + c['message'] for c in causes)
     return 'admission webhook "%s" denied the request: %s "%s": %s' % (kubevirt_webhook_name(res.kind), res.kind, name, text)

@@ -204,3 +204,15 @@ def test_kubevirt_webhook_requires_a_run_strategy_and_matching_names(kubeapi):
     status, answer = kubeapi.http('POST', '/apis/%s/namespaces/default/virtualmachines' % KV, body)
     assert status == 422
     assert [c['field'] for c in answer['details']['causes']] == ['spec.runStrategy', 'spec.template.spec.networks[2].name']
+
+
+def test_kubevirt_webhook_warns_about_running(kubeapi):
+    import urllib3  # pylint: disable=import-outside-toplevel
+    kubeapi.simulate('kubevirt-webhook')
+    body = vm('vm4', 'Always')
+    del body['spec']['runStrategy']
+    body['spec']['running'] = True
+    response = urllib3.PoolManager().request('POST', kubeapi.url + '/apis/%s/namespaces/default/virtualmachines' % KV,
+                                             body=json.dumps(body), headers={'Content-Type': 'application/json'})
+    assert response.status == 201
+    assert response.headers['Warning'] == '299 - "spec.running is deprecated, please use spec.runStrategy instead."'
