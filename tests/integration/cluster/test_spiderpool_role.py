@@ -230,3 +230,14 @@ def test_coordinator_not_synced_fails_clearly(tmp_path, kubeapi):
     assert proc.returncode != 0
     assert 'TASK [vmnet.kubevirt.spiderpool : Wait for the SpiderCoordinator default to be Synced]' in proc.stdout
     assert 'FAILED - RETRYING' in proc.stdout or 'fatal: [localhost]' in proc.stdout
+
+
+def test_missing_crds_fail_the_verification(tmp_path):
+    from lab.kubeapi.fixtures import start_kubeapi  # pylint: disable=import-outside-toplevel
+    with start_kubeapi(tmp_path / 'bare', crds='none') as api:
+        proc, calls = HelmRun(tmp_path, api)(vmnet_spiderpool_wait=False)
+    assert proc.returncode != 0
+    assert len(deploys(calls)) == 1  # installed, then the check found nothing served
+    assert ('Not served by this cluster: spiderpool.spidernet.io/v2beta1 SpiderIPPool, spiderpool.spidernet.io/v2beta1 SpiderSubnet'
+            in proc.stdout), proc.stdout
+    assert 'k8s.cni.cncf.io/v1 NetworkAttachmentDefinition. Are Spiderpool\'s CRDs installed?' in proc.stdout
