@@ -9,8 +9,11 @@ from lab.kubeapi import crdgen
 
 ROOT = pathlib.Path(__file__).resolve().parents[3]
 UPSTREAM = ROOT.parent / 'shared' / 'upstream'
-pytestmark = pytest.mark.upstream
-needs_upstream = pytest.mark.skipif(not UPSTREAM.is_dir(), reason='../shared/upstream (upstream API definitions) is absent')
+SKIP_WITHOUT_UPSTREAM = pytest.mark.skipif(not UPSTREAM.is_dir(), reason='../shared/upstream (upstream API definitions) is absent')
+
+
+def needs_upstream(test):
+    return pytest.mark.upstream(SKIP_WITHOUT_UPSTREAM(test))
 SCHEMA_KEYS = ('type', 'format', 'enum', 'default', 'minimum', 'maximum', 'required', 'nullable', 'pattern',
                'x-kubernetes-preserve-unknown-fields', 'x-kubernetes-int-or-string', 'x-kubernetes-list-type')
 
