@@ -24,8 +24,8 @@ def main(argv=None):
     parser.add_argument('--json', type=pathlib.Path, help='also write the headline figures as JSON here')
     args = parser.parse_args(argv)
     sizes = SMOKE if args.smoke else FULL
-    report = common.Report('vmnet.kubevirt benchmarks%s, %s' % (' (smoke sizes)' if args.smoke else '',
-                                                               datetime.datetime.now(datetime.timezone.utc).strftime('%Y-%m-%d %H:%M UTC')))
+    started = datetime.datetime.now(datetime.timezone.utc).strftime('%Y-%m-%d %H:%M UTC')
+    report = common.Report('vmnet.kubevirt benchmarks%s, %s' % (' (smoke sizes)' if args.smoke else '', started))
     print('sizes: %s' % sizes)
     figures = {}
     with tempfile.TemporaryDirectory(prefix='vmnet-bench-') as workdir:

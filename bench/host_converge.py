@@ -64,7 +64,7 @@ def run(report, workdir, sizes):
         figures = {}
         for label, argv in cases.items():
             first = timed(argv, env=env)
-            again = [timed(argv, env=env) for _ in range(reruns)]
+            again = [timed(argv, env=env) for _rerun in range(reruns)]
             figures[label] = (first.seconds, recap_changed(first.output), median([run_.seconds for run_ in again]),
                               max(recap_changed(run_.output) for run_ in again))
         ours_label, base_label = list(cases)

@@ -4,7 +4,7 @@ scale, the bulk preflight, and the module process's peak memory."""
 import json
 import sys
 
-from bench.common import (ROOT, Report, ansible_playbook, fmt_ratio, fmt_seconds, median, playbook_env, ratio,
+from bench.common import (ROOT, ansible_playbook, fmt_ratio, fmt_seconds, median, playbook_env, ratio,
                           recap_changed, timed, write_playbook)
 
 NICS = [
@@ -106,7 +106,7 @@ def apply_cases(server, workdir, count, reruns):
         server.apply(namespace(ns))
         playbook = build(ns)
         first = timed(ansible_playbook(playbook), env=env)
-        again = [timed(ansible_playbook(playbook), env=env) for _ in range(reruns)]
+        again = [timed(ansible_playbook(playbook), env=env) for _rerun in range(reruns)]
         cases[label] = {'first': first.seconds, 'rerun': median([run.seconds for run in again]),
                         'first_changed': recap_changed(first.output), 'rerun_changed': max(recap_changed(run.output) for run in again)}
     server.apply(namespace('bench-floor'))
@@ -114,7 +114,7 @@ def apply_cases(server, workdir, count, reruns):
     floor_file.write_text(json.dumps(for_namespace(manifests, 'bench-floor')), encoding='utf-8')
     floor_argv = [sys.executable, str(ROOT / 'bench' / 'floor_client.py')]
     first = timed(floor_argv + ['create', server.kubeconfig, str(floor_file)])
-    again = [timed(floor_argv + ['get', server.kubeconfig, str(floor_file)]) for _ in range(reruns)]
+    again = [timed(floor_argv + ['get', server.kubeconfig, str(floor_file)]) for _rerun in range(reruns)]
     cases['floor: kubernetes Python client'] = {'first': first.seconds, 'rerun': median([run.seconds for run in again]),
                                                 'first_changed': '-', 'rerun_changed': '-', 'peak_mib': first.peak_mib}
     return cases

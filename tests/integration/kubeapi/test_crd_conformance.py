@@ -14,6 +14,8 @@ SKIP_WITHOUT_UPSTREAM = pytest.mark.skipif(not UPSTREAM.is_dir(), reason='../sha
 
 def needs_upstream(test):
     return pytest.mark.upstream(SKIP_WITHOUT_UPSTREAM(test))
+
+
 SCHEMA_KEYS = ('type', 'format', 'enum', 'default', 'minimum', 'maximum', 'required', 'nullable', 'pattern',
                'x-kubernetes-preserve-unknown-fields', 'x-kubernetes-int-or-string', 'x-kubernetes-list-type')
 
