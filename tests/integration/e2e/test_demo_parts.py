@@ -204,3 +204,20 @@ def test_a_new_run_starts_without_the_helm_state_of_an_earlier_one(monkeypatch):
     monkeypatch.setattr(demo, 'run_demo', fake_run)
     assert demo.main(['--name', 'e2e-fresh']) == demo.EXIT_OK
     assert seen == {'leftover': False}
+
+
+def test_a_missing_step_is_skipped_by_name_and_the_run_is_incomplete(monkeypatch, tmp_path):
+    """Degrading honestly: without playbooks/vms.yml the other steps run alone and the demo says which was skipped."""
+    monkeypatch.setattr(demo, 'missing_playbooks', lambda: ['vms'])
+    ran = []
+    monkeypatch.setattr(demo, 'run_playbook', lambda _report, argv, _env, _log, _verbose: ran.append(pathlib.Path(argv[-1]).name) or (0, ''))
+    out = io.StringIO()
+    report = demo.Report(out=out)
+    work = demo.Workdir('e2e-degrade')
+    work.dir = tmp_path
+    results = demo.run_site(report, work, 'first pass', ['ansible-playbook'], {}, 'site.log', False)
+    assert ran == ['hosts.yml', 'cluster.yml', 'networks.yml']
+    assert len(results) == 3
+    assert ('first pass: playbooks/vms.yml', 'not in this checkout yet') in report.skipped
+    assert report.exit_code() == demo.EXIT_INCOMPLETE
+    assert 'SKIPPED first pass: site.yml: playbooks/vms.yml not in this checkout yet' in out.getvalue()
