@@ -129,8 +129,17 @@ def test_helm_install_upgrade_noop_and_uninstall(tmp_path, kubeapi):
         proc, calls = helm(vmnet_spiderpool_chart_version='1.2.1')
         assert proc.returncode == 0, proc.stdout + proc.stderr
         install, = deploys(calls)
-        assert normalized_argv(install) == ['--version=1.2.1', '--repo=' + REPO, 'upgrade', '-i', '--reset-values', '--wait',
-                                            '--timeout', '30s', '-f=<values>', 'spiderpool', 'spiderpool']
+        # every command kubernetes.core.helm ran, in order: nothing installed yet, so no 'get values'
+        assert [normalized_argv(c) for c in calls] == [
+            ['version'],
+            ['list', '--output=yaml', '--filter', 'spiderpool', '--deployed'],
+            ['--version=1.2.1', '--repo=' + REPO, 'show', 'chart', 'spiderpool'],
+            ['--version=1.2.1', '--repo=' + REPO, 'upgrade', '-i', '--reset-values', '--wait', '--timeout', '30s', '-f=<values>',
+             'spiderpool', 'spiderpool'],
+            ['version'],
+            ['list', '--output=yaml', '--filter', 'spiderpool', '--all'],
+            ['get', 'values', '--output=yaml', 'spiderpool'],
+        ]
         assert install['namespace'] == NS and install['kubeconfig_set']
         assert yaml.safe_load(list(install['values'].values())[0]) == EXPECTED_VALUES
 
@@ -152,6 +161,8 @@ def test_helm_install_upgrade_noop_and_uninstall(tmp_path, kubeapi):
     assert proc.returncode == 0, proc.stdout + proc.stderr
     uninstall, = deploys(calls)
     assert uninstall['argv'] == ['uninstall', '--wait', 'spiderpool']
+    assert [c['argv'] for c in calls][-4:] == [['version'], ['uninstall', '--wait', 'spiderpool'], ['version'],
+                                               ['list', '--output=yaml', '--filter', 'spiderpool', '--all']]
     assert 'SpiderIPPool objects still carry finalizers' in proc.stdout and 'held' in proc.stdout
     proc, calls = helm(vmnet_spiderpool_state='absent')
     assert proc.returncode == 0 and deploys(calls) == []
