@@ -19,6 +19,7 @@ import sys
 OVERLAID = ('etc', 'var', 'usr', 'root', 'opt')
 OVS_PACKAGES = ('openvswitch-switch', 'openvswitch-common', 'python3-openvswitch')
 MNT_DETACH = 2
+MS_BIND, MS_REC = 4096, 16384
 _libc = ctypes.CDLL(None, use_errno=True)
 
 
@@ -52,12 +53,44 @@ def mount_overlays(node_dir, base=None):
         run(['mount', '-t', 'overlay', 'overlay', '-o', options, '/' + name])
 
 
+def checkout_root():
+    """The checkout the lab runs from (its venv Python, the node init and node dirs live there)."""
+    return pathlib.Path(__file__).resolve().parents[2]
+
+
+def mount_private_tmpfs(target, options, keep=()):
+    """A private tmpfs on *target*, with the directories of *keep* that lie under it bound back.
+
+    A checkout under /tmp (a CI clone, say) must stay visible in the node: its Python, the node
+    init and the node's own disk live there.
+    """
+    target = pathlib.Path(target)
+    kept = [path for path in keep if target in path.parents]
+    handles = [os.open(str(path), os.O_RDONLY | os.O_DIRECTORY) for path in kept]
+    try:
+        run(['mount', '-t', 'tmpfs', '-o', options, 'tmpfs', str(target)])
+        for path, handle in zip(kept, handles):
+            path.mkdir(parents=True, exist_ok=True)
+            # mount(8) would resolve /proc/self/fd/N to the (now hidden) path name: use the syscall.
+            if _libc.mount(('/proc/self/fd/%d' % handle).encode(), str(path).encode(), None, MS_BIND | MS_REC, None) != 0:
+                error = ctypes.get_errno()
+                raise OSError(error, 'bind %s back over the private %s: %s' % (path, target, os.strerror(error)))
+    finally:
+        for handle in handles:
+            os.close(handle)
+
+
+def mount_run_and_tmp():
+    keep = (checkout_root(),)
+    mount_private_tmpfs('/run', 'mode=0755,size=64m', keep)
+    mount_private_tmpfs('/tmp', 'mode=1777,size=256m', keep)
+
+
 def mount_view(node_dir, base=None):
     mount_overlays(node_dir, base)
     detach('/sys')
     run(['mount', '-t', 'sysfs', 'sysfs', '/sys'])
-    run(['mount', '-t', 'tmpfs', '-o', 'mode=0755,size=64m', 'tmpfs', '/run'])
-    run(['mount', '-t', 'tmpfs', '-o', 'mode=1777,size=256m', 'tmpfs', '/tmp'])
+    mount_run_and_tmp()
     for directory in ('sshd', 'lock', 'network', 'openvswitch'):
         pathlib.Path('/run', directory).mkdir(mode=0o755, exist_ok=True)
 
@@ -124,8 +157,7 @@ def run_in_layer(layer_dir, argv):
     host's daemons through their PID files or sockets.
     """
     mount_overlays(layer_dir)
-    run(['mount', '-t', 'tmpfs', '-o', 'mode=0755,size=64m', 'tmpfs', '/run'])
-    run(['mount', '-t', 'tmpfs', '-o', 'mode=1777,size=256m', 'tmpfs', '/tmp'])
+    mount_run_and_tmp()
     if argv == ['purge-ovs']:
         purge_ovs()
         return 0
