@@ -215,3 +215,14 @@ def test_bond_uplink_on_a_real_vswitchd(host_lab, tmp_path):
         for member in ('bnda', 'bndb'):
             node.exec(['ip', 'link', 'delete', member], check=False)
     assert comparable(node.network_state()) == before
+
+
+def test_ovs_role_rerun_needs_no_package_mirror(host_lab):
+    # The shared lab's nodes have Open vSwitch installed and no reachable mirror: a re-run must
+    # not wait for apt-get update (it used to, for as long as apt's own timeouts).
+    result = host_lab.run_playbook(HOSTS_PLAYBOOK, tags='ovs', timeout=240,
+                                   extra_vars={'vmnet_ovs_bridge_bridges': []})
+    assert result.rc == 0, result.stdout[-3000:]
+    assert {host: counts['changed'] for host, counts in result.recap.items()} == {'node1': 0, 'node2': 0, 'node3': 0}
+    assert all(counts['rescued'] == 0 for counts in result.recap.values()), 'no apt cache refresh was needed'
+    assert 'Open vSwitch 3.' in result.stdout
