@@ -1,7 +1,6 @@
 """Fixtures for the host-networking unit tests: a private, real ovsdb-server (no vswitchd)."""
 import os
 import shutil
-import signal
 import subprocess
 import time
 
@@ -24,25 +23,21 @@ def ovsdb(tmp_path, monkeypatch):
     for variable in ('OVS_RUNDIR', 'OVS_LOGDIR', 'OVS_DBDIR'):
         monkeypatch.setenv(variable, str(rundir))
     subprocess.run(['ovsdb-tool', 'create', str(rundir / 'conf.db'), SCHEMA], check=True)
-    subprocess.run(['ovsdb-server', '--remote=punix:%s' % (rundir / 'db.sock'), '--unixctl=%s' % (rundir / 'ctl'),
-                    '--pidfile=%s' % (rundir / 'ovsdb.pid'), '--detach', '--no-chdir',
-                    '--log-file=%s' % (rundir / 'ovsdb.log'), str(rundir / 'conf.db')], check=True)
-    pid = int((rundir / 'ovsdb.pid').read_text().strip())
+    # A child of the test (no --detach): it is stopped and reaped here, no orphan or zombie left.
+    server = subprocess.Popen(['ovsdb-server', '--remote=punix:%s' % (rundir / 'db.sock'),  # pylint: disable=consider-using-with
+                               '--unixctl=%s' % (rundir / 'ctl'), '--no-chdir', '--log-file=%s' % (rundir / 'ovsdb.log'),
+                               str(rundir / 'conf.db')], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        subprocess.run(['ovs-vsctl', '--no-wait', 'init'], check=True)
+        for _attempt in range(500):
+            if (rundir / 'db.sock').exists() or server.poll() is not None:
+                break
+            time.sleep(0.01)
+        subprocess.run(['ovs-vsctl', '--no-wait', '--timeout=10', 'init'], check=True)
         yield rundir
     finally:
-        os.kill(pid, signal.SIGTERM)
-        for _attempt in range(100):
-            if not _running(pid):
-                break
-            time.sleep(0.02)
-
-
-def _running(pid):
-    # A daemon whose parent does not reap it lingers as a zombie: that counts as stopped.
-    try:
-        with open('/proc/%d/stat' % pid) as handle:
-            return handle.read().rsplit(')', 1)[1].split()[0] != 'Z'
-    except OSError:
-        return False
+        server.terminate()
+        try:
+            server.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()

@@ -1,4 +1,5 @@
 """The commit-confirm state machine with a recording stand-in for the host (no network touched)."""
+import ctypes
 import json
 import os
 
@@ -144,14 +145,30 @@ def test_tokens_are_checked_before_they_name_a_path(token):
         _ovs_commit.job_dir(token)
 
 
+def _child_subreaper(enabled):
+    """Make this process adopt orphaned descendants, so the test can reap the detached agent."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    return libc.prctl(36, 1 if enabled else 0, 0, 0, 0) == 0  # PR_SET_CHILD_SUBREAPER
+
+
 def test_start_detached_returns_the_first_decisive_state(tmp_path):
     log = str(tmp_path / 'agent.log')
+    marker = tmp_path / 'agent.pid'
 
     def work(report):
+        marker.write_text(str(os.getpid()))
         report({'status': 'applying'})
         report({'status': 'waiting-confirm'})
-        with open(str(tmp_path / 'after'), 'w') as handle:
-            handle.write(str(os.getpid()))
+        os.write(1, b'agent still running after its report\n')
 
-    state = _ovs_commit.start_detached(work, log)
-    assert state == {'status': 'waiting-confirm'}
+    adopted = _child_subreaper(True)
+    try:
+        state = _ovs_commit.start_detached(work, log)
+        assert state == {'status': 'waiting-confirm'}
+        agent = int(marker.read_text())
+        assert agent != os.getpid()
+        if adopted:
+            os.waitpid(agent, 0)  # reaped here: no zombie left behind
+            assert 'agent still running after its report' in (tmp_path / 'agent.log').read_text()
+    finally:
+        _child_subreaper(False)
