@@ -31,6 +31,26 @@ def job_dir(token, root=JOB_ROOT):
     return os.path.join(root, token)
 
 
+def prune_finished(root=JOB_ROOT, keep_seconds=86400, now=None):
+    """Remove job directories of changes that finished more than ``keep_seconds`` ago."""
+    now = time.time() if now is None else now
+    removed = []
+    if not os.path.isdir(root):
+        return removed
+    for token in sorted(os.listdir(root)):
+        directory = os.path.join(root, token)
+        state_file = os.path.join(directory, 'state.json')
+        state = read_state(directory)
+        if not TOKEN_RE.match(token) or not state or state.get('status') not in FINAL_STATES:
+            continue
+        if now - os.path.getmtime(state_file) > keep_seconds:
+            for name in os.listdir(directory):
+                os.unlink(os.path.join(directory, name))
+            os.rmdir(directory)
+            removed.append(token)
+    return removed
+
+
 def read_state(directory):
     try:
         with open(os.path.join(directory, 'state.json')) as handle:

@@ -314,7 +314,7 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.vmnet.kubevirt.plugins.module_utils._ovs import HostIO, HostCommandError, read_text
 from ansible_collections.vmnet.kubevirt.plugins.module_utils._ovs_commit import (
-    JOB_ROOT, commit, run_change, start_detached, rollback, write_state)
+    JOB_ROOT, commit, prune_finished, run_change, start_detached, rollback, write_state)
 from ansible_collections.vmnet.kubevirt.plugins.module_utils._ovs_persist import (
     IFUPDOWN_MAIN, PersistError, choose_persist, persistence_files, restore_ifupdown_stanzas)
 from ansible_collections.vmnet.kubevirt.plugins.module_utils._ovs_plan import (
@@ -527,6 +527,7 @@ class BridgeRun:
         self.result['commit'] = {'status': 'committed', 'token': None, 'probes': []}
 
     def apply_guarded(self, spec, change):
+        prune_finished()
         token = uuid.uuid4().hex
         directory = os.path.join(JOB_ROOT, token)
         os.makedirs(directory, 0o700)

@@ -139,6 +139,20 @@ def test_zero_confirm_timeout_commits_after_the_probes(tmp_path):
     assert state['status'] == 'committed' and [r['status'] for r in reports] == ['committed']
 
 
+def test_prune_removes_only_old_finished_jobs(tmp_path):
+    root = tmp_path / 'jobs'
+    statuses = {'a' * 32: 'committed', 'b' * 32: 'rolled-back', 'c' * 32: 'waiting-confirm', 'd' * 32: 'committed'}
+    for token, status in statuses.items():
+        (root / token).mkdir(parents=True)
+        _ovs_commit.write_state(str(root / token), {'status': status})
+        (root / token / 'agent.log').write_text('')
+    old = os.path.getmtime(str(root / ('a' * 32) / 'state.json'))
+    os.utime(str(root / ('d' * 32) / 'state.json'), (old + 90000, old + 90000))
+    removed = _ovs_commit.prune_finished(str(root), keep_seconds=86400, now=old + 86401)
+    assert removed == ['a' * 32, 'b' * 32]
+    assert sorted(path.name for path in root.iterdir()) == ['c' * 32, 'd' * 32]
+
+
 @pytest.mark.parametrize('token', ['', '../../etc', 'ABCDEF', '0' * 31, None])
 def test_tokens_are_checked_before_they_name_a_path(token):
     with pytest.raises(ValueError, match='must be the 32 hexadecimal digits'):
