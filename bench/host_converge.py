@@ -95,7 +95,8 @@ def run(report, workdir, sizes):
                      'maximum %.1f ms, %d pings lost in all (target: maximum under 100 ms): %s'
                      % (count, median(gaps), max(gaps), lost, 'met' if max(gaps) < 100 else 'MISSED'))
         report.section('3. Host convergence on %d lab nodes' % count, rows, notes)
-        return {'host_rerun_speedup': speedup, 'bridges_only_rerun_speedup': ratio(figures[base_label][2], bridges_rerun), 'uplink_gap_max_ms': max(gaps), 'uplink_gap_median_ms': median(gaps),
+        return {'host_rerun_speedup': speedup, 'bridges_only_rerun_speedup': ratio(figures[base_label][2], bridges_rerun),
+                'uplink_gap_max_ms': max(gaps), 'uplink_gap_median_ms': median(gaps),
                 'host_changed': {label: [first_changed, rerun_changed] for label, (_f, first_changed, _r, rerun_changed) in figures.items()}}
     finally:
         host_lab.destroy()
