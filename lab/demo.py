@@ -263,6 +263,9 @@ def nic_pools(nic, defaults):
     """(pools, how): the NIC's own pools, else its Multus CR's default pools."""
     pools = nic.get('ip_pools') or {}
     chosen = (pools.get('ipv4') or []) + (pools.get('ipv6') or [])
+    # vm_network_info fills ip_pools with the CR's default pools too; use_default_ip_pool says which.
+    if nic.get('use_default_ip_pool'):
+        return chosen or defaults.get(nic.get('multus_cr')) or [], 'CR default'
     if chosen:
         return chosen, 'by hand'
     if nic.get('multus_cr') and defaults.get(nic['multus_cr']):

@@ -221,3 +221,13 @@ def test_a_missing_step_is_skipped_by_name_and_the_run_is_incomplete(monkeypatch
     assert ('first pass: playbooks/vms.yml', 'not in this checkout yet') in report.skipped
     assert report.exit_code() == demo.EXIT_INCOMPLETE
     assert 'SKIPPED first pass: site.yml: playbooks/vms.yml not in this checkout yet' in out.getvalue()
+
+
+def test_nic_pools_tell_default_pools_from_pools_chosen_by_hand():
+    defaults = {'kube-system/ovs-vlan100': ['vlan100-v4-a']}
+    # vm_network_info reports the CR's default pools in ip_pools, with use_default_ip_pool true.
+    on_default = {'multus_cr': 'kube-system/ovs-vlan100', 'ip_pools': {'ipv4': ['vlan100-v4-a']}, 'use_default_ip_pool': True}
+    by_hand = {'multus_cr': 'kube-system/ovs-vlan100', 'ip_pools': {'ipv4': ['vlan100-v4-b']}, 'use_default_ip_pool': False}
+    assert demo.nic_pools(on_default, defaults) == (['vlan100-v4-a'], 'CR default')
+    assert demo.nic_pools(by_hand, defaults) == (['vlan100-v4-b'], 'by hand')
+    assert demo.nic_pools({'multus_cr': 'kube-system/ovs-vlan100'}, defaults) == (['vlan100-v4-a'], 'CR default')
