@@ -83,14 +83,31 @@ def describe(api_version, kind, name=None, namespace=None):
 
 
 def strip_server_fields(obj):
-    """A copy of ``obj`` without the metadata the server owns (for diffs and comparisons)."""
+    """``obj`` without the metadata the server owns (for diffs and comparisons).
+
+    Only the top level and ``metadata`` are copied: the rest is shared with ``obj``, which
+    callers treat as read-only (a deep copy of every VM dominated a 200-VM re-run).
+    """
     if not obj:
         return obj
-    clean = copy.deepcopy(obj)
-    meta = clean.get('metadata') or {}
-    for key in SERVER_OWNED_METADATA:
-        meta.pop(key, None)
+    clean = dict(obj)
+    if isinstance(clean.get('metadata'), dict):
+        clean['metadata'] = dict((key, value) for key, value in clean['metadata'].items() if key not in SERVER_OWNED_METADATA)
     return clean
+
+
+def _plain(_client, data):
+    """The dynamic client's response serializer that keeps the decoded JSON as plain dicts.
+
+    The default wraps every answer in ResourceInstance objects that ``to_dict`` unwraps again,
+    which for a LIST of hundreds of VMs cost more than the request itself.
+    """
+    return data
+
+
+def _as_dict(answer):
+    """A response as a dict, whichever serializer produced it."""
+    return answer.to_dict() if hasattr(answer, 'to_dict') else answer
 
 
 def is_subset(wanted, actual):
@@ -170,6 +187,7 @@ class KubeApi:
 
     # ---------------------------------------------------------------- plumbing
     def _dry_run(self, params):
+        params['serializer'] = _plain
         if self.check_mode:
             params['dry_run'] = 'All'
         if self.request_timeout:
@@ -234,7 +252,7 @@ class KubeApi:
         resource = self.resource(api_version, kind)
         what = 'get %s' % describe(api_version, kind, name, namespace)
         try:
-            return self._call(what, resource.get, **self._timeout(name=name, namespace=namespace)).to_dict()
+            return _as_dict(self._call(what, resource.get, **self._timeout(name=name, namespace=namespace)))
         except KubeApiError as err:
             if err.status == 404:
                 return None
@@ -249,10 +267,11 @@ class KubeApi:
         if field_selector:
             params['field_selector'] = field_selector
         what = 'list %s' % describe(api_version, kind, None, namespace)
-        result = self._call(what, resource.get, **self._timeout(**params)).to_dict()
+        result = _as_dict(self._call(what, resource.get, **self._timeout(**params)))
         return result.get('items') or []
 
     def _timeout(self, **params):
+        params['serializer'] = _plain
         if self.request_timeout:
             params['_request_timeout'] = self.request_timeout
         return params
@@ -288,7 +307,7 @@ class KubeApi:
                         existing = self.get(api_version, kind, name, namespace)
                         continue
                     raise
-                after = strip_server_fields(created.to_dict())
+                after = strip_server_fields(_as_dict(created))
                 return _outcome(True, 'created', None, after)
             if is_subset(_wanted_part(definition), existing):
                 before = strip_server_fields(existing)
@@ -309,7 +328,7 @@ class KubeApi:
                     continue
                 raise
             before = strip_server_fields(existing)
-            after = strip_server_fields(patched.to_dict())
+            after = strip_server_fields(_as_dict(patched))
             changed = before != after
             return _outcome(changed, 'updated' if changed else 'unchanged', before, after)
         raise KubeApiError('%s kept conflicting with concurrent changes; gave up after %d attempts'
@@ -320,7 +339,7 @@ class KubeApi:
         resource = self.resource(api_version, kind)
         result = self._call('patch %s' % describe(api_version, kind, name, namespace), resource.patch, body=patch,
                             **self._dry_run({'name': name, 'namespace': namespace, 'content_type': content_type}))
-        return result.to_dict()
+        return _as_dict(result)
 
     def delete(self, api_version, kind, name, namespace=None, propagation_policy=None, existing=None, prefetched=False):
         """Delete one object. Returns ``{'changed', 'action', 'before', 'after', 'diff'}``.

@@ -1,6 +1,7 @@
 """The _k8s seam against the emulator: server defaults, dry run, 409 on a lost create answer, 422 messages."""
 import pytest
 
+from ansible_collections.vmnet.kubevirt.plugins.module_utils import _k8s
 from ansible_collections.vmnet.kubevirt.plugins.module_utils._k8s import KubeApi, KubeApiError
 
 POOL = {'apiVersion': 'spiderpool.spidernet.io/v2beta1', 'kind': 'SpiderIPPool', 'metadata': {'name': 'seam-v4'},
@@ -59,3 +60,16 @@ def test_auth_options_without_kubeconfig_over_tls_with_a_token(tmp_path):
         with pytest.raises(KubeApiError) as err:
             KubeApi.from_params(dict(params, api_key='wrong')).list('spiderpool.spidernet.io/v2beta1', 'SpiderIPPool')
         assert err.value.status == 401
+
+
+def test_reads_and_writes_come_back_as_plain_dicts(kubeapi):
+    # The seam asks the real dynamic client for plain decoded JSON (no ResourceInstance round trip).
+    api = make(kubeapi)
+    created = api.ensure(POOL)
+    assert type(created['after']) is dict and type(created['after']['spec']) is dict  # pylint: disable=unidiomatic-typecheck
+    listed = api.list('spiderpool.spidernet.io/v2beta1', 'SpiderIPPool')
+    assert [type(item) for item in listed] == [dict] * len(listed) and listed
+    got = api.get('spiderpool.spidernet.io/v2beta1', 'SpiderIPPool', 'seam-v4')
+    assert type(got['metadata']) is dict and got['metadata']['resourceVersion']  # pylint: disable=unidiomatic-typecheck
+    stripped = _k8s.strip_server_fields(got)
+    assert 'resourceVersion' not in stripped['metadata'] and 'resourceVersion' in got['metadata'], 'the read object is left alone'

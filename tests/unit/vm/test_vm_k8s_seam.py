@@ -31,6 +31,13 @@ class Obj:
         return copy.deepcopy(self.data)
 
 
+def answer(data, params):
+    """What the dynamic client hands back: ``serializer(client, decoded JSON)`` when the caller
+    names one, else a ResourceInstance-like object (``to_dict``)."""
+    serializer = params.pop('serializer', None)
+    return serializer(None, copy.deepcopy(data)) if serializer else Obj(data)
+
+
 class FakeResource:
     """Stores objects; ``faults`` is a list of (verb, error) consumed in order."""
 
@@ -52,13 +59,15 @@ class FakeResource:
                 raise error
 
     def get(self, name=None, namespace=None, **params):
+        answered = dict(params)
+        params = {k: v for k, v in params.items() if k != 'serializer'}
         self.calls.append(('get', name, params))
         self._fault('get')
         if name is None:
-            return Obj({'items': [copy.deepcopy(v) for v in self.store.values()]})
+            return answer({'items': list(self.store.values())}, answered)
         if (namespace, name) not in self.store:
             raise api_error(404, 'not found')
-        return Obj(self.store[(namespace, name)])
+        return answer(self.store[(namespace, name)], answered)
 
     def _stamp(self, obj):
         self.version += 1
@@ -69,6 +78,8 @@ class FakeResource:
         return obj
 
     def create(self, body=None, namespace=None, **params):
+        answered = dict(params)
+        params = {k: v for k, v in params.items() if k != 'serializer'}
         self.calls.append(('create', body['metadata']['name'], params))
         self._fault('create')
         key = (namespace, body['metadata']['name'])
@@ -78,9 +89,11 @@ class FakeResource:
         if not params.get('dry_run'):
             self.store[key] = obj
         self._fault('create', stored=True)
-        return Obj(obj)
+        return answer(obj, answered)
 
     def patch(self, body=None, name=None, namespace=None, **params):
+        answered = dict(params)
+        params = {k: v for k, v in params.items() if k != 'serializer'}
         self.calls.append(('patch', name, params))
         self._fault('patch')
         current = self.store.get((namespace, name))
@@ -93,9 +106,11 @@ class FakeResource:
         obj = self._stamp(merged)
         if not params.get('dry_run'):
             self.store[(namespace, name)] = obj
-        return Obj(obj)
+        return answer(obj, answered)
 
     def delete(self, name=None, namespace=None, **params):
+        answered = dict(params)
+        params = {k: v for k, v in params.items() if k != 'serializer'}
         self.calls.append(('delete', name, params))
         self._fault('delete')
         if (namespace, name) not in self.store:
@@ -103,7 +118,7 @@ class FakeResource:
         if not params.get('dry_run'):
             del self.store[(namespace, name)]
         self._fault('delete', stored=True)
-        return Obj({})
+        return answer({}, answered)
 
     def verbs(self):
         return [c[0] for c in self.calls]
@@ -305,3 +320,12 @@ def test_delete_with_a_prefetched_object_reads_nothing_more():
     assert api.delete('kubevirt.io/v1', 'VirtualMachine', 'vm1', 'ns', existing=listed, prefetched=True)['action'] == 'deleted'
     assert api.delete('kubevirt.io/v1', 'VirtualMachine', 'vm1', 'ns', existing=None, prefetched=True)['action'] == 'absent'
     assert resource.verbs() == ['delete']
+
+
+def test_strip_server_fields_copies_only_what_it_changes():
+    obj = {'apiVersion': 'v1', 'kind': 'X', 'metadata': {'name': 'a', 'resourceVersion': '7', 'uid': 'u', 'labels': {'k': 'v'}},
+           'spec': {'deep': {'list': [1, 2]}}}
+    clean = _k8s.strip_server_fields(obj)
+    assert clean == {'apiVersion': 'v1', 'kind': 'X', 'metadata': {'name': 'a', 'labels': {'k': 'v'}}, 'spec': {'deep': {'list': [1, 2]}}}
+    assert obj['metadata']['resourceVersion'] == '7' and obj['metadata']['uid'] == 'u'
+    assert _k8s.strip_server_fields(None) is None and _k8s.strip_server_fields({}) == {}
