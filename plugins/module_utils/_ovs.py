@@ -1,6 +1,7 @@
 # -*- coding: utf-8 -*-
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The one place that runs ovs-vsctl, ip, ping and TCP probes on a host (argv lists only).
+"""The one place that runs commands on a host (ovs-vsctl, ip, ping, TCP probes, package and
+service reads; argv lists only).
 
 Standard library only, Python 3.9+: it also runs inside the detached commit-confirm agent,
 after the Ansible module process has gone.
@@ -14,7 +15,7 @@ import os
 import socket
 import subprocess
 
-from ansible_collections.vmnet.kubevirt.plugins.module_utils._ovs_plan import parse_ovsdb
+from ansible_collections.vmnet.kubevirt.plugins.module_utils import _ovs_host
 
 READ_COLUMNS = (
     ('Bridge', '_uuid,name,ports,datapath_type,fail_mode,external_ids,other_config'),
@@ -52,6 +53,8 @@ class HostIO:
 
     def read_ovsdb(self):
         """All bridges and port owners in ONE ovs-vsctl read (the re-run path stays lean)."""
+        # Imported here: ovs_host_info runs on every node on every run and never needs the planner.
+        from ansible_collections.vmnet.kubevirt.plugins.module_utils._ovs_plan import parse_ovsdb  # pylint: disable=import-outside-toplevel
         argv = ['ovs-vsctl', '--timeout=10', '--format=json']
         for table, columns in READ_COLUMNS:
             argv += ['--', '--columns=' + columns, 'list', table]
@@ -83,6 +86,61 @@ class HostIO:
     def ping_from(self, interface, address, count=2, wait=1):
         argv = ['ping', '-n', '-c', str(count), '-W', str(wait), '-I', interface, address]
         return self.run(argv, check=False, timeout=count * wait + 5)[0] == 0
+
+    def answers(self, argv, timeout=15, env=None):
+        """(rc, stdout) of a read-only command; rc 127 when the tool is not installed."""
+        try:
+            proc = subprocess.run(argv, capture_output=True, text=True, env=dict(self.env, **(env or {})),  # pylint: disable=ansible-bad-function
+                                  timeout=timeout, check=False)
+        except FileNotFoundError:
+            return 127, ''
+        except subprocess.TimeoutExpired:
+            return 124, ''
+        return proc.returncode, proc.stdout
+
+    def installed_packages(self, database, names):
+        """{installed name: version} of ``names`` in the ``dpkg`` or ``rpm`` database."""
+        if not names:
+            return {}
+        if database == 'dpkg':
+            output = self.answers(['dpkg-query', '-W', '-f', '${Package}\t${db:Status-Abbrev}\t${Version}\n'] + list(names))[1]
+            return _ovs_host.parse_dpkg_query(output)
+        if database == 'rpm':
+            output = self.answers(['rpm', '-q', '--qf', '%{NAME}\t%{VERSION}-%{RELEASE}\n'] + list(names))[1]
+            return _ovs_host.parse_rpm_query(output)
+        return {}
+
+    def service_enabled(self, manager, service):
+        """Whether ``service`` starts at boot; None when this host's service manager is not known."""
+        if not service:
+            return None
+        if manager == 'systemd':
+            return self.answers(['systemctl', 'is-enabled', '--quiet', service])[0] == 0
+        if manager == 'sysv':
+            entries = []
+            for level in '0123456S':
+                directory = '/etc/rc%s.d' % level
+                if os.path.isdir(directory):
+                    entries.extend(os.listdir(directory))
+            return _ovs_host.sysv_enabled(service, entries)
+        return None
+
+    @staticmethod
+    def service_manager():
+        """systemd when it runs (as Ansible decides), sysv where update-rc.d manages init scripts."""
+        if os.path.isdir('/run/systemd/system'):
+            return 'systemd'
+        if os.path.isdir('/etc/init.d') and any(os.access(os.path.join(d, 'update-rc.d'), os.X_OK) for d in _path().split(os.pathsep)):
+            return 'sysv'
+        return 'unknown'
+
+    def ovs_running(self, db_socket):
+        """(ovsdb-server answers, ovs-vswitchd answers, version) for the OVSDB at ``db_socket``."""
+        rc, output = self.answers(['ovs-vsctl', '--db=unix:' + db_socket, '--timeout=5', 'get', 'Open_vSwitch', '.', 'ovs_version'])
+        ovsdb = rc == 0
+        rundir = os.path.dirname(db_socket) or '/var/run/openvswitch'
+        vswitchd = self.answers(['ovs-appctl', '--timeout=5', '-t', 'ovs-vswitchd', 'version'], env={'OVS_RUNDIR': rundir})[0] == 0
+        return ovsdb, vswitchd, _ovs_host.ovs_version(output) if ovsdb else None
 
     @staticmethod
     def tcp(host, port, wait=1.0):
