@@ -83,12 +83,7 @@ def sample_vars(sample_dir=SAMPLE_INVENTORY):
     return merged
 
 
-# Lab nodes have no route to the distribution mirrors: an apt cache refresh would hang until its
-# network timeouts. Nodes that start with Open vSwitch installed keep the cache they booted with.
-NO_APT_REFRESH = {'vmnet_ovs_apt_cache_valid_time': 10 * 365 * 24 * 3600}
-
-
-def overlay_inventory(lab_inventory, names, kubeconfig, ovs_preinstalled=True):
+def overlay_inventory(lab_inventory, names, kubeconfig):
     """The lab laid over the sample: sample host *names* get the lab nodes' connection details.
 
     Returns ``(hosts_yml, group_vars)``: an inventory naming the sample's hosts with the lab
@@ -105,8 +100,6 @@ def overlay_inventory(lab_inventory, names, kubeconfig, ovs_preinstalled=True):
     # The lab's nodes have no kernel datapath: userspace bridges only. Set on the group that
     # the sample sets it on, since a group's own vars win over those of "all".
     workers = dict(lab_group.get('vars', {}), vmnet_datapath_type='netdev')
-    if ovs_preinstalled:
-        workers.update(NO_APT_REFRESH)
     group_vars = {
         SAMPLE_GROUP: workers,
         'all': {'vmnet_kubeconfig': str(kubeconfig), 'vmnet_spiderpool_helm_binary': str(HELM_DOUBLE)},
@@ -724,7 +717,7 @@ def changed_tasks(output):
 def write_inventory(work, host_lab, kubeconfig):
     """The lab overlay (WORKDIR/inventory) that goes after inventory/sample on the command line."""
     lab_inventory = yaml.safe_load(host_lab.inventory.read_text(encoding='utf-8'))
-    hosts_yml, group_vars = overlay_inventory(lab_inventory, sample_hosts(), kubeconfig, ovs_preinstalled=host_lab.with_ovs)
+    hosts_yml, group_vars = overlay_inventory(lab_inventory, sample_hosts(), kubeconfig)
     inventory_dir = work.inventory_dir
     if inventory_dir.exists():
         shutil.rmtree(inventory_dir)

@@ -213,9 +213,8 @@ def test_prepare_hosts_check_mode_plans_the_bridge_on_every_node(tmp_path, host_
     """Job type Check on three real nodes: each plans br1 on eth1 with the survey's trunks; nothing changes."""
     extravars = survey_defaults(load_survey('prepare_hosts.json'))
     # All three nodes in one batch (the lab's nodes carry no workloads); netdev: the lab has no kernel datapath.
-    # The lab's nodes have no route to the distribution mirrors (and Open vSwitch is installed): no apt cache refresh.
     extravars.update({'hosts_bridge_vlans': '200, 100', 'hosts_bridge_allow_default_route': 'Yes', 'vmnet_datapath_type': 'netdev',
-                      'vmnet_hosts_serial': 3, 'vmnet_ovs_apt_cache_valid_time': 10 * 365 * 24 * 3600})
+                      'vmnet_hosts_serial': 3})
     lab_env = host_lab.ansible_env(base={})
     result = run_job(tmp_path, PREPARE_HOSTS, extravars, inventory=host_lab.inventory.read_text(encoding='utf-8'),
                      envvars={key: value for key, value in lab_env.items() if key.startswith('ANSIBLE_') and key != 'ANSIBLE_CONFIG'},

@@ -46,13 +46,6 @@ def test_overlay_puts_the_lab_under_the_sample_host_names():
     assert group_vars['all']['vmnet_spiderpool_helm_binary'].endswith('helm-double')
 
 
-def test_overlay_keeps_the_apt_cache_only_on_nodes_with_open_vswitch_preinstalled():
-    _hosts, preinstalled = demo.overlay_inventory(LAB_INVENTORY, ['worker1'], '/k', ovs_preinstalled=True)
-    _hosts, installing = demo.overlay_inventory(LAB_INVENTORY, ['worker1'], '/k', ovs_preinstalled=False)
-    assert preinstalled['workers']['vmnet_ovs_apt_cache_valid_time'] >= 365 * 24 * 3600
-    assert 'vmnet_ovs_apt_cache_valid_time' not in installing['workers']
-
-
 def test_overlay_refuses_a_lab_smaller_than_the_sample():
     with pytest.raises(ValueError, match='the lab has 3 nodes but the sample inventory names 4'):
         demo.overlay_inventory(LAB_INVENTORY, ['w1', 'w2', 'w3', 'w4'], '/k')

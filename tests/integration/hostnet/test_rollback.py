@@ -225,4 +225,3 @@ def test_ovs_role_rerun_needs_no_package_mirror(host_lab):
     assert result.rc == 0, result.stdout[-3000:]
     assert {host: counts['changed'] for host, counts in result.recap.items()} == {'node1': 0, 'node2': 0, 'node3': 0}
     assert all(counts['rescued'] == 0 for counts in result.recap.values()), 'no apt cache refresh was needed'
-    assert 'Open vSwitch 3.' in result.stdout
