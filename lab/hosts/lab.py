@@ -316,6 +316,7 @@ class PingGapMonitor:
         self.node = node
         self.interval = interval
         self.result = None
+        self.reply_times = []
         self._process = None
         self._started = None
         self._output = []
@@ -344,8 +345,14 @@ class PingGapMonitor:
             self._process.kill()
             self._process.wait()
         self._reader.join(timeout=5)
-        self.result = plan.ping_gaps(''.join(self._output), self._started, stopped)
+        output = ''.join(self._output)
+        self.result = plan.ping_gaps(output, self._started, stopped)
+        self.reply_times = plan.reply_times(output)
         return False
+
+    def gap_during(self, start, end):
+        """Longest silence (ms) overlapping [start, end] (epoch seconds), e.g. one node's uplink move."""
+        return plan.window_gap_ms(self.reply_times, start, end)
 
     @property
     def longest_gap_ms(self):

@@ -210,13 +210,33 @@ PING_REPLY = re.compile(r'^\[(?P<ts>\d+\.\d+)\].*icmp_seq=(?P<seq>\d+)')
 PING_SUMMARY = re.compile(r'(?P<sent>\d+) packets transmitted, (?P<received>\d+) received')
 
 
-def ping_gaps(output, started, stopped):
-    """Longest gap (ms) between consecutive replies (and the ends of the window) and lost count."""
+def reply_times(output):
+    """Epoch times of the echo replies in ``ping -D`` output, in order."""
     times = []
     for line in output.splitlines():
         match = PING_REPLY.match(line)
         if match and 'bytes from' in line:
             times.append(float(match.group('ts')))
+    return sorted(times)
+
+
+def window_gap_ms(times, start, end):
+    """Longest silence (ms) between consecutive replies that overlaps the window [start, end].
+
+    A move that cuts a node off shows as a silence inside the window; silences wholly outside the window belong to something else (the machine busy
+    with other nodes' work) and are not counted. No reply at all around the window counts as
+    the whole window; replies that stop inside it and never resume count up to its end.
+    """
+    before = [t for t in times if t <= start]
+    inside = [t for t in times if start < t < end]
+    after = [t for t in times if t >= end]
+    points = (before[-1:] or [start]) + inside + (after[:1] or [end])
+    return round(max(later - earlier for earlier, later in zip(points, points[1:])) * 1000.0, 1)
+
+
+def ping_gaps(output, started, stopped):
+    """Longest gap (ms) between consecutive replies (and the ends of the window) and lost count."""
+    times = reply_times(output)
     summary = PING_SUMMARY.search(output)
     sent = int(summary.group('sent')) if summary else 0
     received = int(summary.group('received')) if summary else len(times)

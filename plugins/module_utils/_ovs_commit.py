@@ -109,9 +109,13 @@ def commit(plan):
             os.unlink(path)
 
 
-def run_change(io, plan, directory, report, confirm_timeout, clock=time.monotonic, sleep=time.sleep):
-    """Apply, probe, wait for the confirmation, then commit or roll back. Returns the final state."""
-    state = {'status': 'applying', 'probes': [], 'reason': None}
+def run_change(io, plan, directory, report, confirm_timeout, clock=time.monotonic, sleep=time.sleep, wall=time.time):
+    """Apply, probe, wait for the confirmation, then commit or roll back. Returns the final state.
+
+    The state records when the change started, when it was applied and when the probes ended
+    (epoch seconds), so a connectivity gap seen from outside can be matched to the move.
+    """
+    state = {'status': 'applying', 'probes': [], 'reason': None, 'started_at': wall()}
 
     def finish(status, reason=None, rollback_errors=None):
         state.update(status=status, reason=reason, rollback_errors=rollback_errors or [])
@@ -132,7 +136,9 @@ def run_change(io, plan, directory, report, confirm_timeout, clock=time.monotoni
             rc, _out, err = io.ip_batch(plan['forward_ip'])
             if rc != 0:
                 return finish('rolled-back', 'ip -batch failed: %s' % err.strip(), rollback(io, plan))
+    state['applied_at'] = wall()
     state['probes'] = run_probes(io, plan['probes'], plan.get('gateways', []), clock, sleep)
+    state['probed_at'] = wall()
     failed = [item for item in state['probes'] if not item['passed']]
     if failed:
         reason = 'probe failed: %s' % ', '.join('%s %s' % (item['probe'], item['target']) for item in failed)

@@ -88,6 +88,18 @@ def test_ping_gaps_longest_gap_and_losses():
     assert plan.ping_gaps('0 packets transmitted, 0 received', 1.0, 1.5)['longest_gap_ms'] == 500.0
 
 
+def test_window_gap_counts_only_silences_that_overlap_the_window():
+    times = [10.0, 10.005, 10.010, 11.0, 11.005, 12.5, 12.505]  # a 1 s silence before, a 1.5 s silence after
+    assert plan.window_gap_ms(times, 10.5, 10.6) == 990.0       # inside the 1 s silence
+    assert plan.window_gap_ms(times, 10.006, 10.007) == 5.0
+    assert plan.window_gap_ms(times, 11.001, 11.004) == 5.0
+    assert plan.window_gap_ms(times, 11.2, 11.3) == 1495.0
+    assert plan.window_gap_ms(times, 9.0, 9.5) == 1000.0        # nothing before the window: from its start
+    assert plan.window_gap_ms(times, 13.0, 13.4) == 895.0       # replies never resume: up to its end
+    assert plan.window_gap_ms(plan.reply_times('[5.000] 64 bytes from x: icmp_seq=1\n[5.010] 64 bytes from x: icmp_seq=2'),
+                              5.001, 5.002) == 10.0
+
+
 def test_ovs_snapshot_resolves_uuids_to_names():
     bridges = plan.ovs_rows(json.dumps({'headings': ['_uuid', 'name', 'ports', 'datapath_type', 'fail_mode', 'other_config', 'external_ids'],
                                         'data': [[['uuid', 'b1'], 'br1', ['set', [['uuid', 'p1'], ['uuid', 'p2']]], 'netdev', ['set', []],

@@ -186,3 +186,17 @@ def test_start_detached_returns_the_first_decisive_state(tmp_path):
             assert 'agent still running after its report' in (tmp_path / 'agent.log').read_text()
     finally:
         _child_subreaper(False)
+
+
+def test_state_records_when_the_change_started_was_applied_and_probed(tmp_path):
+    host = RecordingHost(reachable={'10.10.0.1'})
+    clock = FakeClock()
+    job = tmp_path / 'job'
+    job.mkdir()
+    ticks = iter([100.0, 100.25, 101.5])
+    state = _ovs_commit.run_change(host, plan(tmp_path), str(job), lambda _state: None, 0, clock=clock, sleep=clock.sleep,
+                                   wall=lambda: next(ticks))
+    assert state['status'] == 'committed'
+    assert (state['started_at'], state['applied_at'], state['probed_at']) == (100.0, 100.25, 101.5)
+    saved = json.loads((job / 'state.json').read_text())
+    assert saved['applied_at'] == 100.25
