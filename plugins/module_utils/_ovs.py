@@ -45,8 +45,15 @@ class HostIO:
 
     def run(self, argv, data=None, check=True, timeout=60):
         # Not AnsibleModule.run_command: this also runs in the detached agent, after the module exited.
-        proc = subprocess.run(argv, input=data, capture_output=True, text=True, env=self.env,  # pylint: disable=ansible-bad-function
-                              timeout=timeout, check=False)
+        try:
+            proc = subprocess.run(argv, input=data, capture_output=True, text=True, env=self.env,  # pylint: disable=ansible-bad-function
+                                  timeout=timeout, check=False)
+        except FileNotFoundError:
+            # A clear error instead of a traceback: e.g. ovs-vsctl before Open vSwitch is installed.
+            message = '%s: not found (not installed on this node)' % argv[0]
+            if check:
+                raise HostCommandError(argv, 127, message)
+            return 127, '', message
         if check and proc.returncode != 0:
             raise HostCommandError(argv, proc.returncode, proc.stderr)
         return proc.returncode, proc.stdout, proc.stderr

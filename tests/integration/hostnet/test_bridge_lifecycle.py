@@ -27,18 +27,21 @@ def first_look(fresh_lab):
     """What fresh nodes report, and the ovs role in check mode, before anything is installed."""
     read = fresh_lab.run_ansible('node1', 'vmnet.kubevirt.ovs_host_info')
     assert read.returncode == 0, read.stdout
-    check = fresh_lab.run_playbook(HOSTS_PLAYBOOK, tags='ovs', check=True, extra_vars={'vmnet_ovs_bridge_bridges': []})
+    # "Look first": the whole of hosts.yml in check mode on nodes that have no Open vSwitch yet.
+    check = fresh_lab.run_playbook(HOSTS_PLAYBOOK, check=True, diff=True, extra_vars={'vmnet_ovs_bridge_bridges': [bridge_entry()]})
     installed = [node.exec(['dpkg-query', '-W', '-f=${Status}', 'openvswitch-switch'], check=False).stdout for node in fresh_lab.nodes]
     return json.loads(read.stdout.split('=>', 1)[1]), check, installed
 
 
-def test_fresh_nodes_report_no_open_vswitch_and_check_mode_installs_nothing(first_look):
+def test_fresh_nodes_report_no_open_vswitch_and_check_mode_changes_nothing(first_look):
     read, check, installed = first_look
     assert read['packages'] == {'openvswitch-switch': None}
     assert read['ovs']['running'] is False and read['ovs']['version'] is None
     assert read['todo'] == {'missing': ['openvswitch-switch'], 'start': True, 'needed': True}
     assert check.rc == 0, check.stdout[-3000:]
-    assert recap_changed(check) == {'node1': 1, 'node2': 1, 'node3': 1}  # the install, as it would run
+    assert recap_changed(check) == {'node1': 2, 'node2': 2, 'node3': 2}  # the install and the bridge, as they would run
+    assert 'planned against an empty Open vSwitch database' in check.stdout + check.stderr
+    assert all('changed: [%s] => (item=br0)' % node in check.stdout for node in ('node1', 'node2', 'node3'))
     assert all('install ok installed' not in status for status in installed)
 
 

@@ -1,6 +1,7 @@
 """The module's glue (read once -> plan -> check/diff or apply) with a recording host stand-in."""
 import pytest
 
+from ansible_collections.vmnet.kubevirt.plugins.module_utils._ovs import HostCommandError, HostIO
 from ansible_collections.vmnet.kubevirt.plugins.module_utils._ovs_plan import PreflightError, target_state
 from ansible_collections.vmnet.kubevirt.plugins.module_utils._ovs_validate import normalize_spec
 from ansible_collections.vmnet.kubevirt.plugins.modules import ovs_bridge
@@ -20,9 +21,13 @@ class StubModule:
     def __init__(self, check_mode=False, diff=True):
         self.check_mode = check_mode
         self._diff = diff
+        self.warnings = []
 
     def fail_json(self, **kwargs):
         raise Failed(kwargs)
+
+    def warn(self, warning):
+        self.warnings.append(warning)
 
 
 class ReadOnlyHost:
@@ -100,3 +105,34 @@ def test_absent_bridge_with_addresses_needs_the_nic_to_move_them_back():
                                       'address add 10.10.0.11/24 broadcast 10.10.0.255 dev eth1']
     assert result['commands'][-3:] == ['--if-exists', 'del-br', 'br0']
     assert result['rollback']['commands'][:6] == ['ovs-vsctl', '--timeout=30', '--', '--may-exist', 'add-br', 'br0']
+
+
+class HostWithoutOvs(ReadOnlyHost):
+    """A node before the ovs role ran: ovs-vsctl is not there."""
+
+    def read_ovsdb(self):
+        self.reads += 1
+        raise HostCommandError(['ovs-vsctl', '--timeout=10'], 127, 'ovs-vsctl: not found')
+
+
+def test_check_mode_before_open_vswitch_is_installed_plans_against_an_empty_database():
+    module = StubModule(check_mode=True)
+    result = ovs_bridge.BridgeRun(module, HostWithoutOvs()).execute(spec(datapath_type='netdev', uplink=UPLINK))
+    assert result['changed'] and result['commands'][:6] == ['ovs-vsctl', '--timeout=30', '--', '--may-exist', 'add-br', 'br0']
+    assert result['moved']['addresses'] == ['10.10.0.11/24']
+    assert len(module.warnings) == 1 and 'planned against an empty Open vSwitch database' in module.warnings[0]
+
+
+def test_without_open_vswitch_a_real_run_fails_naming_the_role_that_installs_it():
+    with pytest.raises(Failed) as failed:
+        ovs_bridge.BridgeRun(StubModule(), HostWithoutOvs()).execute(spec(datapath_type='netdev', uplink=UPLINK))
+    message = failed.value.args[0]['msg']
+    assert 'ovs-vsctl: not found' in message and 'vmnet.kubevirt.ovs role' in message
+
+
+
+def test_a_missing_tool_is_a_clear_error_not_a_traceback():
+    io = HostIO()
+    with pytest.raises(HostCommandError, match='no-such-tool-vmnet: not found'):
+        io.run(['no-such-tool-vmnet', '--version'])
+    assert io.run(['no-such-tool-vmnet'], check=False) == (127, '', 'no-such-tool-vmnet: not found (not installed on this node)')
