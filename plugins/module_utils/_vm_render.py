@@ -34,9 +34,16 @@ class RenderError(ValueError):
 
 
 def deep_merge(base, extra):
-    """``extra`` merged onto a copy of ``base``: dicts recurse, everything else replaces."""
-    result = copy.deepcopy(base)
-    for key, value in (extra or {}).items():
+    """``extra`` merged onto ``base``: dicts recurse, everything else replaces.
+
+    ``base`` is left alone; the result shares the parts of it that ``extra`` does not touch
+    (render_vm's base is built fresh for each VM). Values taken from ``extra`` are copied,
+    because one user ``spec`` is merged into every VM of a batch.
+    """
+    if not extra:
+        return base
+    result = dict(base)
+    for key, value in extra.items():
         if isinstance(value, dict) and isinstance(result.get(key), dict):
             result[key] = deep_merge(result[key], value)
         else:

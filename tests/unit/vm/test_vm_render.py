@@ -4,6 +4,7 @@ import json
 
 import pytest
 
+from ansible_collections.vmnet.kubevirt.plugins.module_utils import _vm_render
 from ansible_collections.vmnet.kubevirt.plugins.module_utils._vm_render import POOLS_ANNOTATION, RenderError, render_vm
 from ansible_collections.vmnet.kubevirt.plugins.module_utils._vm_run import run
 from ansible_collections.vmnet.kubevirt.plugins.module_utils._vm_spec import normalize_request
@@ -246,3 +247,33 @@ def test_every_combination_validates_against_openapi(disk, cloud_init):
         params = dict(variant, name='combo', namespace='vms', disk=disk, cloud_init=cloud_init)
         manifest = render(params, default_pools=defaults)[0]
         assert validate(manifest, definitions) == [], params
+
+
+class TestDeepMerge:
+    def test_nested_dicts_merge_and_the_inputs_stay_as_they_were(self):
+        base = {'a': {'b': 1, 'c': [1]}, 'd': 1}
+        extra = {'a': {'b': 2, 'e': {'f': [3]}}}
+        merged = _vm_render.deep_merge(base, extra)
+        assert merged == {'a': {'b': 2, 'c': [1], 'e': {'f': [3]}}, 'd': 1}
+        assert base == {'a': {'b': 1, 'c': [1]}, 'd': 1} and extra == {'a': {'b': 2, 'e': {'f': [3]}}}
+
+    def test_values_from_extra_are_copies(self):
+        extra = {'template': {'spec': {'nodeSelector': {'zone': 'a'}}}}
+        first = _vm_render.deep_merge({'template': {}}, extra)
+        first['template']['spec']['nodeSelector']['zone'] = 'changed'
+        assert extra['template']['spec']['nodeSelector'] == {'zone': 'a'}
+
+    def test_nothing_to_merge_is_the_base_itself(self):
+        base = {'a': 1}
+        assert _vm_render.deep_merge(base, {}) is base and _vm_render.deep_merge(base, None) is base
+
+
+def test_vms_of_one_batch_share_nothing_of_the_user_spec():
+    shared_spec = {'template': {'spec': {'nodeSelector': {'zone': 'a'}}}}
+    entries, found = normalize_request({'namespace': 'vms', 'network_mode': 'masquerade', 'spec': shared_spec,
+                                        'vms': [{'name': 'one'}, {'name': 'two'}]})
+    assert not found, found.items
+    one, two = (_vm_render.render_vm(entry)[0] for entry in entries)
+    one['spec']['template']['spec']['nodeSelector']['zone'] = 'b'
+    assert two['spec']['template']['spec']['nodeSelector'] == {'zone': 'a'}
+    assert shared_spec['template']['spec']['nodeSelector'] == {'zone': 'a'}
