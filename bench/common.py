@@ -147,3 +147,8 @@ def fmt_seconds(value):
 
 def fmt_ratio(value):
     return '%.1fx' % value
+
+
+def fmt_verdict_ratio(value):
+    """Two decimals where a ratio is judged against a target (1.998 must not read as 2.0x)."""
+    return '%.2fx' % value

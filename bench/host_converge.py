@@ -5,7 +5,7 @@ import contextlib
 import json
 
 from ansible_collections.vmnet.kubevirt.plugins.module_utils._ovs_commit import JOB_ROOT  # pylint: disable=wrong-import-order
-from bench.common import ROOT, fmt_ratio, fmt_seconds, median, ratio, recap_changed, timed, write_playbook
+from bench.common import ROOT, fmt_ratio, fmt_seconds, fmt_verdict_ratio, median, ratio, recap_changed, timed, write_playbook
 
 # Port names are global in OVSDB: each side gets its own prefix.
 PORTS = [('1', 100), ('2', 100), ('3', 200), ('4', 200)]
@@ -65,6 +65,44 @@ def silences(times, start, end, longer_than=0.1):
     """Silences (seconds) longer than ``longer_than`` between replies inside [start, end]."""
     inside = [t for t in times if start <= t <= end]
     return [later - earlier for earlier, later in zip(inside, inside[1:]) if later - earlier > longer_than]
+
+
+# Actions that run in the controller's worker, not as a module on the node.
+CONTROLLER_ACTIONS = ('include_tasks', 'include_role', 'import_tasks', 'import_role', 'set_fact', 'debug', 'assert',
+                      'validate_argument_spec', 'meta', 'fail')
+
+
+def task_seconds(argv, env, workdir, label):
+    """One more run of ``argv`` with the bench's task_seconds callback: (wall, [(task, action, seconds)])."""
+    path = workdir / ('task-seconds-%s.json' % label)
+    env = dict(env, ANSIBLE_CALLBACK_PLUGINS=str(ROOT / 'bench' / 'callback_plugins'), ANSIBLE_CALLBACKS_ENABLED='task_seconds',
+               VMNET_BENCH_TASK_SECONDS=str(path))
+    measured = timed(argv, env=env)
+    return measured.seconds, [tuple(row) for row in json.loads(path.read_text(encoding='utf-8'))]
+
+
+def on_controller(action):
+    return (action or '').rsplit('.', 1)[-1] in CONTROLLER_ACTIONS
+
+
+def rerun_profile(cases, env, workdir, count):
+    """Where one re-run of each side goes, task by task: modules run on the nodes, steps the
+    controller does alone, and what is left (start-up, plays)."""
+    rows = [('re-run, %d nodes' % count, 'task', 'on', 'seconds')]
+    totals = {}
+    for side, argv in cases.items():
+        wall, tasks = task_seconds(argv, env, workdir, 'ours' if side.startswith('host roles') else 'baseline')
+        remote = sum(seconds for name, action, seconds in tasks if action and not on_controller(action))
+        controller = sum(seconds for name, action, seconds in tasks if action and on_controller(action))
+        for name, action, seconds in tasks:
+            if action:
+                rows.append((side, name, 'controller' if on_controller(action) else 'nodes (module)', '%.2f' % seconds))
+        rows.append((side, 'start-up, plays and the rest', '-', '%.2f' % (wall - remote - controller)))
+        rows.append((side, 'whole run', '-', '%.2f' % wall))
+        totals[side] = (wall, remote, controller, sum(1 for _n, action, _s in tasks if action and not on_controller(action)))
+    notes = ['%s: %.2f s, of which %d module steps on the nodes %.2f s and controller-only steps %.2f s.'
+             % (side, wall, steps, remote, controller) for side, (wall, remote, controller, steps) in totals.items()]
+    return rows, notes
 
 
 def uplink_move_notes(host_lab, hosts_yml, env, figures):
@@ -130,14 +168,16 @@ def run(report, workdir, sizes):
         notes = ['Same bridge shape on both sides: a netdev bridge with 4 internal access ports (VLANs 100, 100, 200, 200).',
                  'On every run the host roles also check that the packages are installed, that the service starts at boot and that '
                  'ovsdb-server and ovs-vswitchd answer (one ovs_host_info read per node); the baseline does not.',
-                 'Host re-run is %s faster than the baseline (target >= 2x): %s' % (fmt_ratio(speedup), 'met' if speedup >= 2 else 'MISSED'),
+                 'Host re-run is %s faster than the baseline (target >= 2x): %s' % (fmt_verdict_ratio(speedup), 'met' if speedup >= 2 else 'MISSED'),
                  'The bridge reconcile alone (one ovs_bridge call per node: one OVSDB read, three ip reads, no write) re-runs %s faster '
                  'than the baseline\'s five openvswitch.openvswitch calls; the rest of the host roles\' re-run is the ovs role\'s one '
                  'read per node and the plays around it.' % fmt_ratio(ratio(figures[base_label][2], bridges_rerun))]
 
+        profile_rows, profile_notes = rerun_profile(cases, env, workdir, count)
         uplink = {}
         notes += uplink_move_notes(host_lab, hosts_yml, env, uplink)
         report.section('3. Host convergence on %d lab nodes' % count, rows, notes)
+        report.section('3b. Where a host re-run goes (one more re-run of each side, timed per task)', profile_rows, profile_notes)
         return {'host_rerun_speedup': speedup, 'bridges_only_rerun_speedup': ratio(figures[base_label][2], bridges_rerun), **uplink,
                 'host_changed': {label: [first_changed, rerun_changed] for label, (_f, first_changed, _r, rerun_changed) in figures.items()}}
     finally:

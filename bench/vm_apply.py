@@ -4,7 +4,7 @@ scale, the bulk preflight, and the module process's peak memory."""
 import json
 import sys
 
-from bench.common import (ROOT, ansible_playbook, fmt_ratio, fmt_seconds, median, playbook_env, ratio,
+from bench.common import (ROOT, ansible_playbook, fmt_ratio, fmt_seconds, fmt_verdict_ratio, median, playbook_env, ratio,
                           recap_changed, timed, write_playbook)
 
 NICS = [
@@ -137,9 +137,9 @@ def apply_section(report, cases, count):
     floor_rerun = ratio(ours['rerun'], floor['rerun'])
     notes = [
         'vm_network is %s faster than the kubevirt_vm loop on the first run, %s on the re-run (target >= 15x): %s'
-        % (fmt_ratio(speedup_first), fmt_ratio(speedup_rerun), verdict(min(speedup_first, speedup_rerun) >= 15)),
+        % (fmt_verdict_ratio(speedup_first), fmt_verdict_ratio(speedup_rerun), verdict(min(speedup_first, speedup_rerun) >= 15)),
         'vm_network takes %s the floor on the first run, %s on the re-run (target <= 3x): %s'
-        % (fmt_ratio(floor_first), fmt_ratio(floor_rerun), verdict(max(floor_first, floor_rerun) <= 3)),
+        % (fmt_verdict_ratio(floor_first), fmt_verdict_ratio(floor_rerun), verdict(max(floor_first, floor_rerun) <= 3)),
         'Each figure is a whole process (ansible-playbook, or python for the floor): start-up is included for every tool. '
         'No task registers its result (registering makes Ansible template the whole result once more).',
     ]
