@@ -34,7 +34,7 @@ def test_benchmarks_run_end_to_end_at_smoke_sizes(tmp_path):
         assert first_changed > 0 and rerun_changed == 0, label
     for key in ('speedup_first', 'speedup_rerun', 'floor_first', 'floor_rerun', 'host_rerun_speedup', 'uplink_gap_max_ms',
                 'module_peak_mib', 'module_alone_vs_floor', 'ansible_startup_s', 'bridges_only_rerun_speedup', 'any_module_task_s',
-                'k8s_info_one_object_s'):
+                'k8s_info_one_object_s', 'uplink_gap_loaded_max_ms'):
         assert isinstance(figures[key], float) and math.isfinite(figures[key]) and figures[key] > 0, key
     text = output.read_text()
     for heading in ('## Machine', '## 1. ', '## 1b. ', '## 2. ', '## 3. ', '## 4. '):
