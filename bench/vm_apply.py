@@ -233,8 +233,8 @@ def time_breakdown(report, server, workdir, cases, module, count, reruns):
     """Where the time goes, measured side by side: Ansible's start-up, its cost for any module task
     and for the cheapest Kubernetes task, the module process alone, the floors."""
     def play(name, task):
-        return ansible_playbook(write_playbook(workdir / name, [{'name': 'bench', 'hosts': 'localhost', 'gather_facts': False,
-                                                                  'tasks': [task]}]))
+        plays = [{'name': 'bench', 'hosts': 'localhost', 'gather_facts': False, 'tasks': [task]}]
+        return ansible_playbook(write_playbook(workdir / name, plays))
 
     def median_of(argv):
         timed(argv, env=env)  # warm the page cache like every other figure
@@ -254,7 +254,8 @@ def time_breakdown(report, server, workdir, cases, module, count, reruns):
             ('ansible-playbook, one kubernetes.core.k8s_info of ONE VM', fmt_seconds(one_object), fmt_ratio(ratio(one_object, floor['rerun']))),
             ('vm_network re-run, %d VMs (section 1)' % count, fmt_seconds(ours['rerun']), fmt_ratio(ratio(ours['rerun'], floor['rerun']))),
             ('floor re-run: kubernetes Python client, %d GETs' % count, fmt_seconds(floor['rerun']), '1.0x'),
-            ('vm_network module process alone, %d VMs created' % count, fmt_seconds(module.seconds), fmt_ratio(ratio(module.seconds, floor['first'])) + ' of the first-run floor'),
+            ('vm_network module process alone, %d VMs created' % count, fmt_seconds(module.seconds),
+             fmt_ratio(ratio(module.seconds, floor['first'])) + ' of the first-run floor'),
             ('floor first run: kubernetes Python client, %d creates' % count, fmt_seconds(floor['first']), '-')]
     report.section('1b. Where the vm_network time goes', rows, [
         'Within 3x of the re-run floor is %s. A task of any module through ansible-playbook takes %s, and the cheapest Kubernetes '

@@ -130,7 +130,6 @@ def test_without_open_vswitch_a_real_run_fails_naming_the_role_that_installs_it(
     assert 'ovs-vsctl: not found' in message and 'vmnet.kubevirt.ovs role' in message
 
 
-
 def test_a_missing_tool_is_a_clear_error_not_a_traceback():
     io = HostIO()
     with pytest.raises(HostCommandError, match='no-such-tool-vmnet: not found'):
