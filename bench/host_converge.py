@@ -61,10 +61,10 @@ def playbook_argv(host_lab, playbook, extra_vars=None):
     return argv
 
 
-def silences(times, start, end, longer_than=0.1):
-    """Silences (seconds) longer than ``longer_than`` between replies inside [start, end]."""
+def longest_silence_ms(times, start, end):
+    """Longest silence (ms) between two replies that both fall inside [start, end]; 0 without two."""
     inside = [t for t in times if start <= t <= end]
-    return [later - earlier for earlier, later in zip(inside, inside[1:]) if later - earlier > longer_than]
+    return max([later - earlier for earlier, later in zip(inside, inside[1:])] or [0]) * 1000
 
 
 # Actions that run in the controller's worker, not as a module on the node.
@@ -146,8 +146,8 @@ def uplink_moves_loaded(host_lab, hosts_yml, env, figures):
     windows = [move_window(node) for node in host_lab.nodes]
     gaps = [monitor.gap_during(*window) for monitor, window in zip(monitors, windows)]
     lost = sum(monitor.lost for monitor in monitors)
-    before = [max(silences(monitor.reply_times, 0, window[0]) or [0]) * 1000 for monitor, window in zip(monitors, windows)]
-    after = [max(silences(monitor.reply_times, window[1], float('inf')) or [0]) * 1000 for monitor, window in zip(monitors, windows)]
+    before = [longest_silence_ms(monitor.reply_times, 0, window[0]) for monitor, window in zip(monitors, windows)]
+    after = [longest_silence_ms(monitor.reply_times, window[1], float('inf')) for monitor, window in zip(monitors, windows)]
     figures.update({'uplink_gap_loaded_max_ms': max(gaps), 'silence_before_move_max_ms': max(before),
                     'silence_after_move_max_ms': max(after)})
     return [

@@ -105,11 +105,6 @@ def _plain(_client, data):
     return data
 
 
-def _as_dict(answer):
-    """A response as a dict, whichever serializer produced it."""
-    return answer.to_dict() if hasattr(answer, 'to_dict') else answer
-
-
 def is_subset(wanted, actual):
     """True when every value in ``wanted`` is present with that value in ``actual``.
 
@@ -187,11 +182,9 @@ class KubeApi:
 
     # ---------------------------------------------------------------- plumbing
     def _dry_run(self, params):
-        params['serializer'] = _plain
+        params = self._timeout(**params)
         if self.check_mode:
             params['dry_run'] = 'All'
-        if self.request_timeout:
-            params['_request_timeout'] = self.request_timeout
         return params
 
     def _call(self, what, func, *args, **kwargs):
@@ -252,7 +245,7 @@ class KubeApi:
         resource = self.resource(api_version, kind)
         what = 'get %s' % describe(api_version, kind, name, namespace)
         try:
-            return _as_dict(self._call(what, resource.get, **self._timeout(name=name, namespace=namespace)))
+            return self._call(what, resource.get, **self._timeout(name=name, namespace=namespace))
         except KubeApiError as err:
             if err.status == 404:
                 return None
@@ -267,10 +260,11 @@ class KubeApi:
         if field_selector:
             params['field_selector'] = field_selector
         what = 'list %s' % describe(api_version, kind, None, namespace)
-        result = _as_dict(self._call(what, resource.get, **self._timeout(**params)))
+        result = self._call(what, resource.get, **self._timeout(**params))
         return result.get('items') or []
 
     def _timeout(self, **params):
+        """Parameters every request takes: plain-dict answers and the request timeout."""
         params['serializer'] = _plain
         if self.request_timeout:
             params['_request_timeout'] = self.request_timeout
@@ -307,7 +301,7 @@ class KubeApi:
                         existing = self.get(api_version, kind, name, namespace)
                         continue
                     raise
-                after = strip_server_fields(_as_dict(created))
+                after = strip_server_fields(created)
                 return _outcome(True, 'created', None, after)
             if is_subset(_wanted_part(definition), existing):
                 before = strip_server_fields(existing)
@@ -328,7 +322,7 @@ class KubeApi:
                     continue
                 raise
             before = strip_server_fields(existing)
-            after = strip_server_fields(_as_dict(patched))
+            after = strip_server_fields(patched)
             changed = before != after
             return _outcome(changed, 'updated' if changed else 'unchanged', before, after)
         raise KubeApiError('%s kept conflicting with concurrent changes; gave up after %d attempts'
@@ -339,7 +333,7 @@ class KubeApi:
         resource = self.resource(api_version, kind)
         result = self._call('patch %s' % describe(api_version, kind, name, namespace), resource.patch, body=patch,
                             **self._dry_run({'name': name, 'namespace': namespace, 'content_type': content_type}))
-        return _as_dict(result)
+        return result
 
     def delete(self, api_version, kind, name, namespace=None, propagation_policy=None, existing=None, prefetched=False):
         """Delete one object. Returns ``{'changed', 'action', 'before', 'after', 'diff'}``.

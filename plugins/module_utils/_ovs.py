@@ -43,10 +43,10 @@ class HostIO:
     def __init__(self):
         self.env = dict(os.environ, PATH=_path(), LC_ALL='C')
 
-    def run(self, argv, data=None, check=True, timeout=60):
+    def run(self, argv, data=None, check=True, timeout=60, env=None):
         # Not AnsibleModule.run_command: this also runs in the detached agent, after the module exited.
         try:
-            proc = subprocess.run(argv, input=data, capture_output=True, text=True, env=self.env,  # pylint: disable=ansible-bad-function
+            proc = subprocess.run(argv, input=data, capture_output=True, text=True, env=dict(self.env, **(env or {})),  # pylint: disable=ansible-bad-function
                                   timeout=timeout, check=False)
         except FileNotFoundError:
             # A clear error instead of a traceback: e.g. ovs-vsctl before Open vSwitch is installed.
@@ -95,15 +95,12 @@ class HostIO:
         return self.run(argv, check=False, timeout=count * wait + 5)[0] == 0
 
     def answers(self, argv, timeout=15, env=None):
-        """(rc, stdout) of a read-only command; rc 127 when the tool is not installed."""
+        """(rc, stdout) of a read-only command; rc 127 when the tool is not installed, 124 when it hangs."""
         try:
-            proc = subprocess.run(argv, capture_output=True, text=True, env=dict(self.env, **(env or {})),  # pylint: disable=ansible-bad-function
-                                  timeout=timeout, check=False)
-        except FileNotFoundError:
-            return 127, ''
+            rc, stdout, _stderr = self.run(argv, check=False, timeout=timeout, env=env)
         except subprocess.TimeoutExpired:
             return 124, ''
-        return proc.returncode, proc.stdout
+        return rc, stdout
 
     def installed_packages(self, database, names):
         """{installed name: version} of ``names`` in the ``dpkg`` or ``rpm`` database."""

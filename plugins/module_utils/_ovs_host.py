@@ -3,8 +3,8 @@
 """Pure readings of a host for the ovs role: distribution, installed packages, boot-time services.
 
 No I/O here: the texts come from ``_ovs.HostIO``. Standard library only, Python 3.9+ (runs on
-the nodes). The names follow Ansible's own facts (``distribution``, ``os_family``) so the role
-can use either these or facts gathered by ``setup``.
+the nodes). The names follow Ansible's own facts (``distribution``, ``os_family``), so what the
+module reports reads like what ``setup`` would.
 """
 from __future__ import absolute_import, division, print_function
 

@@ -23,21 +23,6 @@ def api_error(status, message='boom', headers=None, causes=None):
     return api_exception(exc)
 
 
-class Obj:
-    def __init__(self, data):
-        self.data = data
-
-    def to_dict(self):
-        return copy.deepcopy(self.data)
-
-
-def answer(data, params):
-    """What the dynamic client hands back: ``serializer(client, decoded JSON)`` when the caller
-    names one, else a ResourceInstance-like object (``to_dict``)."""
-    serializer = params.pop('serializer', None)
-    return serializer(None, copy.deepcopy(data)) if serializer else Obj(data)
-
-
 class FakeResource:
     """Stores objects; ``faults`` is a list of (verb, error) consumed in order."""
 
@@ -47,6 +32,14 @@ class FakeResource:
         self.faults = []
         self.defaults = defaults or {}
         self.version = 0
+
+    def _record(self, verb, name, params):
+        """Log the call without its serializer; return how to answer it, as the dynamic client
+        does: ``serializer(client, decoded JSON)``. The seam must always name one."""
+        params = dict(params)
+        serializer = params.pop('serializer')
+        self.calls.append((verb, name, params))
+        return lambda data: serializer(None, copy.deepcopy(data)), params
 
     def _fault(self, verb, stored=False):
         """Raise the first queued fault for ``verb``; ``stored`` faults fire after the write is kept
@@ -59,15 +52,13 @@ class FakeResource:
                 raise error
 
     def get(self, name=None, namespace=None, **params):
-        answered = dict(params)
-        params = {k: v for k, v in params.items() if k != 'serializer'}
-        self.calls.append(('get', name, params))
+        answer, params = self._record('get', name, params)
         self._fault('get')
         if name is None:
-            return answer({'items': list(self.store.values())}, answered)
+            return answer({'items': list(self.store.values())})
         if (namespace, name) not in self.store:
             raise api_error(404, 'not found')
-        return answer(self.store[(namespace, name)], answered)
+        return answer(self.store[(namespace, name)])
 
     def _stamp(self, obj):
         self.version += 1
@@ -78,9 +69,7 @@ class FakeResource:
         return obj
 
     def create(self, body=None, namespace=None, **params):
-        answered = dict(params)
-        params = {k: v for k, v in params.items() if k != 'serializer'}
-        self.calls.append(('create', body['metadata']['name'], params))
+        answer, params = self._record('create', body['metadata']['name'], params)
         self._fault('create')
         key = (namespace, body['metadata']['name'])
         if key in self.store:
@@ -89,12 +78,10 @@ class FakeResource:
         if not params.get('dry_run'):
             self.store[key] = obj
         self._fault('create', stored=True)
-        return answer(obj, answered)
+        return answer(obj)
 
     def patch(self, body=None, name=None, namespace=None, **params):
-        answered = dict(params)
-        params = {k: v for k, v in params.items() if k != 'serializer'}
-        self.calls.append(('patch', name, params))
+        answer, params = self._record('patch', name, params)
         self._fault('patch')
         current = self.store.get((namespace, name))
         if current is None:
@@ -106,19 +93,17 @@ class FakeResource:
         obj = self._stamp(merged)
         if not params.get('dry_run'):
             self.store[(namespace, name)] = obj
-        return answer(obj, answered)
+        return answer(obj)
 
     def delete(self, name=None, namespace=None, **params):
-        answered = dict(params)
-        params = {k: v for k, v in params.items() if k != 'serializer'}
-        self.calls.append(('delete', name, params))
+        answer, params = self._record('delete', name, params)
         self._fault('delete')
         if (namespace, name) not in self.store:
             raise api_error(404, 'not found')
         if not params.get('dry_run'):
             del self.store[(namespace, name)]
         self._fault('delete', stored=True)
-        return answer({}, answered)
+        return answer({})
 
     def verbs(self):
         return [c[0] for c in self.calls]
