@@ -1,6 +1,7 @@
 """Pure parts of the host lab: names, addresses, generated files, output parsing (no I/O)."""
 import ipaddress
 import json
+import os
 import re
 import shlex
 
@@ -48,8 +49,22 @@ def check_cidr(cidr):
         raise ValueError('ip_cidr %r: must be an address with a prefix length, e.g. 192.168.100.11/24' % (cidr,)) from None
 
 
-def namespace_prefix(lab_name):
-    return 'vmlab-%s' % lab_name
+NS_TAG_ENV = 'VMNET_LAB_NS_TAG'
+NS_TAG_RE = re.compile(r'^[a-z0-9]{1,8}$')
+
+
+def namespace_prefix(lab_name, tag=None):
+    """``vmlab-NAME``, or ``vmlab-TAG-NAME`` when $VMNET_LAB_NS_TAG is set.
+
+    Network namespace names are global to the machine: a tag lets two checkouts run their
+    test suites side by side without their labs of the same name colliding.
+    """
+    tag = os.environ.get(NS_TAG_ENV, '') if tag is None else tag
+    if not tag:
+        return 'vmlab-%s' % lab_name
+    if not NS_TAG_RE.match(tag):
+        raise ValueError('%s %r: must match %s' % (NS_TAG_ENV, tag, NS_TAG_RE.pattern))
+    return 'vmlab-%s-%s' % (tag, lab_name)
 
 
 def switch_namespace(lab_name):

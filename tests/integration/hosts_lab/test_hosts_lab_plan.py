@@ -57,7 +57,8 @@ def test_vm_names_fit_an_interface_name():
         plan.check_cidr('192.168.1.300/24')
 
 
-def test_inventory_reaches_nodes_through_the_controller_namespace():
+def test_inventory_reaches_nodes_through_the_controller_namespace(monkeypatch):
+    monkeypatch.delenv(plan.NS_TAG_ENV, raising=False)
     inventory = plan.inventory('x1', 2, '/lab/id_ed25519', '/lab/known_hosts', '/lab/cp')
     group = inventory['all']['children']['lab_nodes']
     assert group['hosts']['node2']['ansible_host'] == '10.10.0.12'
@@ -147,3 +148,14 @@ def test_readable_by_others_follows_every_parent(tmp_path):
     finally:
         (tmp_path / 'outer').chmod(0o755)
     assert 'APT::Sandbox::User "root";' in aptrepo.SANDBOX_AS_ROOT
+
+
+def test_namespace_tag_keeps_labs_of_two_checkouts_apart(monkeypatch):
+    monkeypatch.delenv(plan.NS_TAG_ENV, raising=False)
+    assert plan.node_namespace('demo', 1) == 'vmlab-demo-node1'
+    monkeypatch.setenv(plan.NS_TAG_ENV, 'wt2')
+    assert plan.node_namespace('demo', 1) == 'vmlab-wt2-demo-node1'
+    assert plan.controller_namespace('demo') == 'vmlab-wt2-demo-ctl'
+    monkeypatch.setenv(plan.NS_TAG_ENV, 'Bad tag')
+    with pytest.raises(ValueError, match=plan.NS_TAG_ENV):
+        plan.namespace_prefix('demo')

@@ -10,7 +10,7 @@ import pytest
 import lab as lab_package
 from lab.hosts import lab as host_lab_module
 from lab.hosts.fixtures import lab_unavailable_reason
-from lab.hosts import system
+from lab.hosts import plan, system
 
 pytestmark = pytest.mark.lab_hosts
 
@@ -135,7 +135,7 @@ def test_cli_up_status_exec_reboot_down():
         assert playbook.returncode == 0, playbook.stdout + playbook.stderr
     finally:
         cli('down', '--name', name, check=False)
-    assert not system.netns_names('vmlab-%s-' % name)
+    assert not system.netns_names(plan.namespace_prefix(name) + '-')
     assert cli('status', '--name', name, check=False).returncode == 1
 
 
