@@ -10,8 +10,8 @@ HASHED = 'pod' + hashlib.sha256(b'back').hexdigest()[:11]
 
 
 def endpoint(entries, owner='VirtualMachineInstance', **meta):
-    return {'metadata': dict({'name': 'db'}, **meta), 'status': {'ownerControllerType': owner, 'ownerControllerName': 'db',
-                                                                'current': {'uid': 'u', 'node': 'n', 'ips': entries}}}
+    status = {'ownerControllerType': owner, 'ownerControllerName': 'db', 'current': {'uid': 'u', 'node': 'n', 'ips': entries}}
+    return {'metadata': dict({'name': 'db'}, **meta), 'status': status}
 
 
 def test_pod_interface_names_follow_kubevirt():
