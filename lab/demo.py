@@ -4,7 +4,8 @@
    preloaded as a cluster where KubeVirt and Spiderpool are installed;
 2. ``playbooks/site.yml`` with the sample inventory (``inventory/sample``) against it, with the
    lab's connection details and kubeconfig laid over it, progress printed task by task;
-3. a summary read at a glance: nodes, fabric reachability, pools, VMs;
+3. a summary read at a glance: nodes, fabric reachability, pools with their usage, VMs with their
+   IPs and whether Spiderpool keeps them, and one Bridge VM restarted to show it keeps its IPs;
 4. ``site.yml`` a second time, which must report changed=0;
 5. teardown (``--keep`` keeps the lab up; ``--down`` removes a kept lab).
 
@@ -266,25 +267,32 @@ def nic_pools(nic, defaults):
     return [], None
 
 
-def pool_rows(pools, vms=(), defaults=None):
-    """Pools with their API usage, the Multus CR they serve and how many VM NICs draw from them."""
-    drawing = {}
-    for vm in vms:
-        for nic in vm.get('nics') or []:
-            for name in nic_pools(nic, defaults or {})[0]:
-                drawing[name] = drawing.get(name, 0) + 1
+def pool_rows(pools, defaults=None, usage=None, free_counts=None):
+    """Pools with their usage (the pool's status, as Spiderpool keeps it), the IPs left (``free_counts``, from
+    spiderpool_ippool_info), the VMs holding an IP of it (vm_network_info's ``pools``), the Multus CR it serves and
+    the CR it is the default pool of."""
+    usage = dict((entry['name'], entry) for entry in usage or [])
     rows = []
     for pool in sorted(pools, key=lambda item: item['metadata']['name']):
         name, spec, status = pool['metadata']['name'], pool.get('spec', {}), pool.get('status') or {}
         used, total = status.get('allocatedIPCount'), status.get('totalIPCount')
         if used is None or total is None:
-            usage = '(no status)'
+            counted = '(no status)'
         else:
-            usage = '%d/%d (%d%%)' % (used, total, round(100.0 * used / total) if total else 0)
+            counted = '%d/%d (%d%%)' % (used, total, round(100.0 * used / total) if total else 0)
+        seen = usage.get(name) or {}
+        free = '-' if (free_counts or {}).get(name) is None else str(free_counts[name])
         default_of = [cr for cr, names in sorted((defaults or {}).items()) if name in names]
-        rows.append([name, spec.get('subnet', '-'), usage, ', '.join(spec.get('multusName') or []) or '-',
-                     ', '.join(default_of) or '-', str(drawing.get(name, 0))])
+        rows.append([name, spec.get('subnet', '-'), counted, free, ', '.join(seen.get('vms') or []) or '-',
+                     ', '.join(spec.get('multusName') or []) or '-', ', '.join(default_of) or '-'])
     return rows
+
+
+def fixed_text(nic):
+    """vm_network_info's fixed_ip for the table: kept in a SpiderEndpoint or not."""
+    if nic.get('fixed_ip') is None:
+        return '?'
+    return 'yes (SpiderEndpoint)' if nic['fixed_ip'] else 'no'
 
 
 def vm_rows(vms, defaults=None):
@@ -295,13 +303,40 @@ def vm_rows(vms, defaults=None):
         for index, nic in enumerate(vm.get('nics') or []):
             pools, how = nic_pools(nic, defaults or {})
             pool_text = '%s (%s)' % (', '.join(pools), how) if pools else '-'
+            ips = ', '.join(nic.get('ip_addresses') or [])
+            if not ips and nic.get('fixed_ip_addresses'):
+                ips = '%s (kept while stopped)' % ', '.join(nic['fixed_ip_addresses'])
             rows.append([label if index == 0 else '', nic.get('name', '-'), nic.get('mode', '-'), nic.get('multus_cr') or '(pod network)',
-                         pool_text, nic.get('mac_address') or '(assigned at start)', ', '.join(nic.get('ip_addresses') or []) or '-'])
+                         pool_text, nic.get('mac_address') or '(assigned at start)', ips or '-', fixed_text(nic)])
         blockers = vm.get('live_migration_blockers') or []
         verdict = 'yes' if vm.get('live_migratable') else 'no'
         verdicts.append('%s: live migration %s%s' % (label, verdict, (' - ' + '; '.join(blockers)) if blockers else ''))
         verdicts += ['    note: %s' % note for note in vm.get('live_migration_notes') or []]
     return rows, verdicts
+
+
+def nics_without_ip(vms):
+    """'ns/vm nic' of every NIC of a running VM that has no IP."""
+    return ['%s/%s %s' % (vm['namespace'], vm['name'], nic['name']) for vm in vms if vm.get('printable_status') == 'Running'
+            for nic in vm.get('nics') or [] if nic.get('state', 'up') != 'absent' and not nic.get('ip_addresses')]
+
+
+def restart_candidate(vms):
+    """The running VM with the most NICs whose IPs Spiderpool keeps (the one the demo restarts), or None."""
+    kept = [vm for vm in vms if vm.get('printable_status') == 'Running' and any(nic.get('fixed_ip') for nic in vm.get('nics') or [])]
+    return max(kept, key=lambda vm: (len(vm['nics']), vm['name'])) if kept else None
+
+
+def restart_line(before, after, uids):
+    """(ok, text): the NIC IPs of a VM before and after a restart, and whether they are the same."""
+    ips = [(nic['name'], nic.get('ip_addresses') or []) for nic in before['nics']]
+    again = [(nic['name'], nic.get('ip_addresses') or []) for nic in (after or {}).get('nics') or []]
+    shown = ', '.join('%s %s' % (name, '/'.join(addresses) or '-') for name, addresses in ips)
+    ok = bool(ips) and all(addresses for _name, addresses in ips) and again == ips and uids[0] != uids[1]
+    verdict = 'the same IPs, kept in SpiderEndpoint %s/%s' % (before['namespace'], before['name']) if ok else \
+        'NOT the same: after the restart %s' % (', '.join('%s %s' % (n, '/'.join(a) or '-') for n, a in again) or 'no VM')
+    return ok, '%s/%s restarted (new VMI %s, was %s): %s before and after: %s' % (
+        before['namespace'], before['name'], (uids[1] or '-')[:8], (uids[0] or '-')[:8], shown, verdict)
 
 
 # -- output ---------------------------------------------------------------------------------------
@@ -568,7 +603,7 @@ class Emulator:
             return False
 
 
-SIMULATIONS = ('spidermultusconfig-nad', 'ippool-status', 'vm-vmi')
+SIMULATIONS = ('spidermultusconfig-nad', 'ippool-status', 'vm-vmi', 'spiderpool-ipam')
 HELM_DOUBLE = ROOT / 'tests' / 'integration' / 'cluster' / 'helm-double'
 READY_DEPLOYMENT = {'replicas': 1, 'readyReplicas': 1, 'availableReplicas': 1, 'updatedReplicas': 1, 'observedGeneration': 1}
 
@@ -759,23 +794,56 @@ def print_summary(report, work, host_lab, emulator, env, inventory_args, names, 
                 report.say('  helm ' + ' '.join(argv))
     client = api_client(emulator.kubeconfig)
     namespaces = sorted({vm.get('namespace', 'default') for vm in variables.get('vmnet_vms', [])})
-    vms = []
-    for namespace in namespaces:
-        vms += adhoc_module(env, inventory_args, 'vmnet.kubevirt.vm_network_info',
-                            {'namespace': namespace, 'kubeconfig': str(emulator.kubeconfig)}).get('vms', [])
+    vms, usage = read_vms(env, inventory_args, emulator, namespaces)
     defaults = smc_default_pools(list_objects(client, 'spiderpool.spidernet.io/v2beta1', 'SpiderMultusConfig'))
-    report.say('\nIP pools (usage: SpiderIPPool status from the API; NICs: VM NICs that draw from the pool)')
-    report.say(format_table(['pool', 'subnet', 'used/total', 'serves Multus CR', 'default pool of', 'NICs'],
-                            pool_rows(list_objects(client, 'spiderpool.spidernet.io/v2beta1', 'SpiderIPPool'), vms, defaults)))
-    report.say('  (The emulator runs no Spiderpool IPAM: nothing allocates from the pools here, so usage stays 0; on a cluster '
-               'Spiderpool counts each running VM NIC.)')
+    summaries = adhoc_module(env, inventory_args, 'vmnet.kubevirt.spiderpool_ippool_info',
+                             {'kubeconfig': str(emulator.kubeconfig)}).get('summaries', [])
+    free = dict((entry['name'], entry['free_ip_count']) for entry in summaries)
+    report.say('\nIP pools (used/total: SpiderIPPool status; free: spiderpool_ippool_info; holders: vm_network_info)')
+    report.say(format_table(['pool', 'subnet', 'used/total', 'free', 'VMs holding an IP', 'serves Multus CR', 'default pool of'],
+                            pool_rows(list_objects(client, 'spiderpool.spidernet.io/v2beta1', 'SpiderIPPool'), defaults, usage, free)))
     report.say('\nVMs (vmnet.kubevirt.vm_network_info)')
     rows, verdicts = vm_rows(vms, defaults)
-    report.say(format_table(['VM', 'NIC', 'mode', 'Multus CR', 'IP pools', 'MAC', 'IPs'], rows))
+    report.say(format_table(['VM', 'NIC', 'mode', 'Multus CR', 'IP pools', 'MAC', 'IPs', 'fixed'], rows))
     for verdict in verdicts:
         report.say('  ' + verdict)
-    report.say('  (No VM boots here: there is no KubeVirt controller. MACs and IPs are what the API holds; the emulator\'s '
-               'vm-vmi simulation writes the VMI status a running VM would have.)')
+    missing = nics_without_ip(vms)
+    if missing:
+        report.fail('VM IPs', 'running VM NICs without an IP: %s' % ', '.join(missing))
+    show_restart(report, emulator, env, inventory_args, vms)
+    report.say('  (No VM boots here: there is no KubeVirt controller and no Spiderpool agent. The emulator\'s vm-vmi and '
+               'spiderpool-ipam simulations write what they would: the VMI status, the SpiderEndpoint per VM, the pools\' '
+               'allocatedIPs.)')
+
+
+def read_vms(env, inventory_args, emulator, namespaces):
+    """vm_network_info of every namespace: (vms, pool usage)."""
+    vms, usage = [], {}
+    for namespace in namespaces:
+        result = adhoc_module(env, inventory_args, 'vmnet.kubevirt.vm_network_info',
+                              {'namespace': namespace, 'kubeconfig': str(emulator.kubeconfig)})
+        vms += result.get('vms', [])
+        usage.update((entry['name'], entry) for entry in result.get('pools', []))
+    return vms, list(usage.values())
+
+
+def show_restart(report, emulator, env, inventory_args, vms):
+    """Restart one Bridge VM as ``virtctl restart`` does (KubeVirt's restart subresource) and show its IPs stay."""
+    vm = restart_candidate(vms)
+    if vm is None:
+        report.fail('restart', 'no running VM with IPs kept by Spiderpool to restart')
+        return
+    http = ApiHttp(emulator.kubeconfig)
+    vmi_path = '/apis/kubevirt.io/v1/namespaces/%s/virtualmachineinstances/%s' % (vm['namespace'], vm['name'])
+    before = http.call('GET', vmi_path)['metadata']['uid']
+    http.call('PUT', '/apis/subresources.kubevirt.io/v1/namespaces/%s/virtualmachines/%s/restart' % (vm['namespace'], vm['name']))
+    after_uid = http.call('GET', vmi_path)['metadata']['uid']
+    again, _usage = read_vms(env, inventory_args, emulator, [vm['namespace']])
+    ok, text = restart_line(vm, next((v for v in again if v['name'] == vm['name']), None), (before, after_uid))
+    report.say('\nRestart (KubeVirt\'s restart API, as virtctl restart calls it)')
+    report.say('  ' + text)
+    if not ok:
+        report.fail('restart', text)
 
 
 def run_site(report, work, step_title, argv_base, env, log_name, verbose):

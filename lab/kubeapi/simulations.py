@@ -10,7 +10,7 @@ import ipaddress
 import json
 import threading
 
-from lab.kubeapi import webhooks
+from lab.kubeapi import ipam, launcher, webhooks
 
 SPIDERPOOL = 'spiderpool.spidernet.io/v2beta1'
 NAD_API = 'k8s.cni.cncf.io/v1'
@@ -30,6 +30,7 @@ class Simulations:
             'spidermultusconfig-nad': self.smc_to_nad,
             'ippool-status': self.ippool_status,
             'vm-vmi': self.vm_to_vmi,
+            ipam.NAME: ipam.observe,
             'spiderpool-webhook': self.pool_finalizer,
             'kubevirt-webhook': lambda *_args: None,  # admission only (see validate)
         }
@@ -82,6 +83,17 @@ class Simulations:
         if 'kubevirt-webhook' in self.active:
             return webhooks.kubevirt_warnings(res, obj)
         return []
+
+    def retry_pending(self, api):
+        """kubelet retries a pod sandbox that failed: each VM whose launcher pod is still Pending gets another start."""
+        if 'vm-vmi' not in self.active:
+            return
+        res = api.registry.by_kind(KUBEVIRT, 'VirtualMachine')
+        for pod in launcher.pending_pods(api):
+            labels = pod['metadata'].get('labels') or {}
+            vm = api.find(KUBEVIRT, 'VirtualMachine', pod['metadata'].get('namespace'), labels.get('vm.kubevirt.io/name'))
+            if vm is not None and res is not None:
+                self.vm_to_vmi(api, res, 'MODIFIED', vm)
 
     @staticmethod
     def pool_finalizer(api, res, event, obj):
@@ -174,19 +186,36 @@ class Simulations:
         }
         api.internal_write(vmi, 'virt-controller')
         current = api.find(KUBEVIRT, 'VirtualMachineInstance', namespace, name)
-        status = {'phase': 'Running', 'interfaces': vmi_interfaces(api, vm),
-                  'conditions': [{'type': 'Ready', 'status': 'True'}], 'nodeName': 'lab-node-1'}
+        pod, replaced = launcher.ensure_pod(api, current)
+        # Spiderpool's IPAM runs when the pod's network is set up (simulated only when switched on).
+        outcome = ipam.allocate(api, pod) if ipam.NAME in api.simulations.active else ipam.NO_IPAM
+        interfaces = vmi_interfaces(current, outcome.addresses)
+        launcher.set_pod_status(api, pod, outcome.ok, _pod_ip(interfaces))
+        for old in replaced:  # the migration that hot-plugged a NIC is over: the old pod goes
+            api.internal_delete('v1', 'Pod', namespace, old['metadata']['name'])
+        if outcome.ok:
+            status = {'phase': 'Running', 'interfaces': interfaces, 'conditions': [{'type': 'Ready', 'status': 'True'}],
+                      'nodeName': pod['spec']['nodeName']}
+        else:
+            ipam.report_failure(api, pod, outcome.error)
+            status = {'phase': 'Scheduling', 'interfaces': [], 'nodeName': pod['spec']['nodeName'],
+                      'conditions': [{'type': 'Ready', 'status': 'False', 'reason': 'GuestNotRunning',
+                                      'message': 'Guest VM is not reported as running'}]}
         if current.get('status') != status:
             current['status'] = status
             api.internal_write(current, 'virt-handler', subresource='status')
-        _vm_status(api, vm, running=True)
+        _vm_status(api, vm, running=True, started=outcome.ok)
 
 
-def _vm_status(api, vm, running):
+def _vm_status(api, vm, running, started=True):
     current = api.find(KUBEVIRT, 'VirtualMachine', vm['metadata'].get('namespace'), vm['metadata']['name'])
     if current is None:
         return
-    if running:
+    if running and not started:
+        status = {'created': True, 'ready': False, 'printableStatus': 'Starting', 'runStrategy': 'Always',
+                  'conditions': [{'type': 'Ready', 'status': 'False', 'reason': 'GuestNotRunning',
+                                  'message': 'Guest VM is not reported as running'}]}
+    elif running:
         status = {'created': True, 'ready': True, 'printableStatus': 'Running', 'runStrategy': 'Always',
                   'conditions': [{'type': 'Ready', 'status': 'True'}]}
     else:
@@ -305,49 +334,32 @@ def _mac(namespace, name, index):
     return '02:' + ':'.join('%02x' % b for b in digest[:5])
 
 
-def vmi_interfaces(api, vm):
-    """status.interfaces of the simulated VMI: pod NICs get 10.244.0.x, Multus NICs a pool's first free IP."""
-    template = (vm.get('spec') or {}).get('template') or {}
-    tspec = template.get('spec') or {}
-    interfaces = ((tspec.get('domain') or {}).get('devices') or {}).get('interfaces') or []
-    networks = {net.get('name'): net for net in tspec.get('networks') or []}
-    annotations = (template.get('metadata') or {}).get('annotations') or {}
-    try:
-        pool_choices = json.loads(annotations.get('ipam.spidernet.io/ippools', '[]'))
-    except ValueError:
-        pool_choices = []
-    meta = vm['metadata']
-    result, multus_index = [], 0
+def _pod_address(namespace, name):
+    digest = int(hashlib.sha256(('%s/%s' % (namespace, name)).encode()).hexdigest(), 16)
+    return '10.244.%d.%d' % (digest % 250, digest // 250 % 250 + 2)
+
+
+def _pod_ip(interfaces):
+    return next((i['ipAddress'] for i in interfaces if i.get('podInterfaceName') == launcher.PRIMARY and i.get('ipAddress')), None)
+
+
+def vmi_interfaces(vmi, addresses):
+    """status.interfaces of the simulated VMI: the pod network's NIC gets 10.244.x.y, a Multus NIC the IPs
+    Spiderpool's IPAM gave its pod interface (``addresses``: pod interface name -> IPs)."""
+    spec = vmi.get('spec') or {}
+    interfaces = ((spec.get('domain') or {}).get('devices') or {}).get('interfaces') or []
+    pod_names = {nic['name']: nic for nic in launcher.pod_interfaces(vmi)}
+    meta = vmi['metadata']
+    result = []
     for index, iface in enumerate(interfaces):
-        net = networks.get(iface.get('name'), {})
+        nic = pod_names.get(iface.get('name'))
+        if nic is None:
+            continue  # state: absent, or a network that is not there: not plugged
         entry = {'name': iface.get('name'), 'mac': iface.get('macAddress') or _mac(meta.get('namespace'), meta['name'], index),
-                 'interfaceName': 'eth%d' % index, 'infoSource': 'domain, guest-agent'}
-        address = None
-        if 'pod' in net:
-            digest = int(hashlib.sha256(('%s/%s' % (meta.get('namespace'), meta['name'])).encode()).hexdigest(), 16)
-            address = '10.244.%d.%d' % (digest % 250, digest // 250 % 250 + 2)
-        elif 'multus' in net:
-            choice = pool_choices[multus_index] if multus_index < len(pool_choices) else {}
-            multus_index += 1
-            for pool_name in (choice.get('ipv4') or []):
-                pool = api.find('spiderpool.spidernet.io/v2beta1', 'SpiderIPPool', None, pool_name)
-                if pool is not None:
-                    address = _first_ip(pool)
-                    break
-        if address:
-            entry['ipAddress'] = address
-            entry['ipAddresses'] = [address]
+                 'interfaceName': 'eth%d' % index, 'infoSource': 'domain, guest-agent', 'podInterfaceName': nic['ifname']}
+        ips = [_pod_address(meta.get('namespace'), meta['name'])] if nic['kind'] == 'pod' else list(addresses.get(nic['ifname']) or [])
+        if ips:
+            entry['ipAddress'] = ips[0]
+            entry['ipAddresses'] = ips
         result.append(entry)
     return result
-
-
-def _first_ip(pool):
-    spec = pool.get('spec') or {}
-    try:
-        free = sorted(_addresses(spec.get('ips') or []) - _addresses(spec.get('excludeIPs') or []))
-    except ValueError:
-        return None
-    if not free:
-        return None
-    version = 6 if ':' in (spec.get('subnet') or '') else 4
-    return str(ipaddress.IPv4Address(free[0]) if version == 4 else ipaddress.IPv6Address(free[0]))

@@ -14,6 +14,7 @@ import json
 import re
 
 from ansible_collections.vmnet.kubevirt.plugins.module_utils import _ipmath as ipm
+from ansible_collections.vmnet.kubevirt.plugins.module_utils import _spiderpool_ipam as spiderpool_ipam
 
 __metaclass__ = type  # pylint: disable=invalid-name
 
@@ -490,28 +491,43 @@ def manifest(kind, name, spec, labels=None, annotations=None):
     return {'apiVersion': API_VERSION, 'kind': kind, 'metadata': metadata, 'spec': spec}
 
 
-def summarize(obj):
-    """The _info modules' digest of a pool or subnet: counts computed, not trusted."""
+def summarize(obj, reserved_ips=()):
+    """The _info modules' digest of a pool or subnet: counts computed, not trusted.
+
+    A pool's counts are the collection's one pool usage (``_spiderpool_ipam.pool_usage``,
+    which takes the SpiderReservedIPs into account); a subnet's free count is its addresses
+    minus its status' allocated ones.
+    """
     spec = _spec(obj)
     status = obj.get('status') or {}
     version = spec.get('ipVersion')
-    try:
-        total = ipm.count_ips(spec.get('ips') or [], spec.get('excludeIPs') or [], version)
-        free = ipm.free_ip_count(spec.get('ips') or [], spec.get('excludeIPs') or [],
-                                 list(allocated_ips(obj)), version)
-    except ipm.IPMathError:
-        total = free = None
-    return {
+    if obj.get('kind') == SUBNET_KIND:
+        try:
+            total = ipm.count_ips(spec.get('ips') or [], spec.get('excludeIPs') or [], version)
+            free = ipm.free_ip_count(spec.get('ips') or [], spec.get('excludeIPs') or [],
+                                     list(allocated_ips(obj)), version)
+        except ipm.IPMathError:
+            total = free = None
+        allocated = status.get('allocatedIPCount', len(allocated_ips(obj)))
+        reserved = None
+    else:
+        usage = spiderpool_ipam.pool_usage(obj, reserved_ips)
+        total, free, allocated, reserved = (usage['total_ip_count'], usage['free_ip_count'], usage['allocated_ip_count'],
+                                            usage['reserved_ip_count'])
+    summary = {
         'name': _name(obj),
         'subnet': spec.get('subnet'),
         'ip_version': version,
         'total_ip_count': total,
-        'allocated_ip_count': status.get('allocatedIPCount', len(allocated_ips(obj))),
+        'allocated_ip_count': allocated,
         'free_ip_count': free,
         'default': spec.get('default'),
         'disable': spec.get('disable'),
         'owner_subnet': _pool_owner(obj),
     }
+    if obj.get('kind') != SUBNET_KIND:
+        summary['reserved_ip_count'] = reserved
+    return summary
 
 
 def parse_spiderpool_conf(configmap):

@@ -10,6 +10,7 @@ before the write, so a rejected input never leaves anything behind.
 from __future__ import absolute_import, division, print_function
 
 from ansible_collections.vmnet.kubevirt.plugins.module_utils import _spiderpool as sp
+from ansible_collections.vmnet.kubevirt.plugins.module_utils import _spiderpool_ipam as spiderpool_ipam
 from ansible_collections.vmnet.kubevirt.plugins.module_utils._k8s import KubeApi, KubeApiError, auth_argument_spec
 
 __metaclass__ = type  # pylint: disable=invalid-name
@@ -180,6 +181,7 @@ def run_info_module(module, kind):
             resources = [found] if found else []
         else:
             resources = api.list(sp.API_VERSION, kind, label_selector=','.join(params['label_selectors']) or None)
+        reserved = spiderpool_ipam.read_reserved_ips(api) if kind == sp.POOL_KIND and resources else []
     except KubeApiError as err:
         module.fail_json(msg=str(err), status=err.status)
-    module.exit_json(changed=False, resources=resources, summaries=[sp.summarize(obj) for obj in resources])
+    module.exit_json(changed=False, resources=resources, summaries=[sp.summarize(obj, reserved) for obj in resources])

@@ -15,6 +15,7 @@ __metaclass__ = type
 import json
 
 from ansible_collections.vmnet.kubevirt.plugins.module_utils import _ipmath
+from ansible_collections.vmnet.kubevirt.plugins.module_utils import _spiderpool_ipam
 
 SPIDER_API = 'spiderpool.spidernet.io/v2beta1'
 NAD_API = 'k8s.cni.cncf.io/v1'
@@ -26,7 +27,7 @@ class ClusterFacts:
     """What preflight read from the cluster (plain data; built by the module or a test)."""
 
     def __init__(self, vm_served=True, spiderpool_served=True, nad_served=True, smcs=(), nads=(), pools=(),
-                 namespaces=None, existing_vms=None, spiderpool_namespace='kube-system', pvc_access_modes=None):
+                 namespaces=None, existing_vms=None, spiderpool_namespace='kube-system', pvc_access_modes=None, reserved_ips=()):
         self.vm_served = vm_served
         self.spiderpool_served = spiderpool_served
         self.nad_served = nad_served
@@ -39,6 +40,8 @@ class ClusterFacts:
         self.spiderpool_namespace = spiderpool_namespace
         # (namespace, claim) -> access modes, for the live-migration verdict of VMs on existing PVCs
         self.pvc_access_modes = pvc_access_modes or {}
+        # SpiderReservedIP objects: their addresses are never handed out
+        self.reserved_ips = list(reserved_ips or ())
 
     def claims_of(self, namespace):
         return dict((claim, modes) for (ns, claim), modes in self.pvc_access_modes.items() if ns == namespace)
@@ -121,25 +124,9 @@ def pool_family(pool):
         return None
 
 
-def pool_free_ips(pool):
-    """Usable addresses not yet allocated, from spec.ips/excludeIPs and status."""
-    spec = pool.get('spec') or {}
-    status = pool.get('status') or {}
-    raw = status.get('allocatedIPs')
-    allocated = {}
-    if raw:
-        try:
-            allocated = json.loads(raw) if isinstance(raw, str) else raw
-        except ValueError:
-            allocated = {}
-    try:
-        if allocated:
-            return _ipmath.free_ip_count(spec.get('ips') or [], spec.get('excludeIPs') or [], list(allocated), pool_family(pool))
-        total = _ipmath.count_ips(spec.get('ips') or [], spec.get('excludeIPs') or [], pool_family(pool))
-    except ValueError:
-        return 0
-    count = status.get('allocatedIPCount') or 0
-    return max(0, total - count)
+def pool_free_ips(pool, reserved_ips=()):
+    """IPs the pool can still hand out (the collection's one count: ``_spiderpool_ipam.free_ip_count``)."""
+    return _spiderpool_ipam.free_ip_count(pool, reserved_ips)
 
 
 def _existing_nic_names(vm):
@@ -177,7 +164,7 @@ def _check_bridge(entries, facts, problems, warnings, nad_refs, default_pools):
     cluster_default = dict((f, [n for n, p in sorted(facts.pools.items())
                                 if (p.get('spec') or {}).get('default') and not (p.get('spec') or {}).get('disable') and pool_family(p) == v])
                            for f, v in FAMILIES.items())
-    free = dict((name, pool_free_ips(pool)) for name, pool in facts.pools.items())
+    free = dict((name, pool_free_ips(pool, facts.reserved_ips)) for name, pool in facts.pools.items())
     shortages = {}
     for entry in entries:
         existing_nics = _existing_nic_names(facts.existing_vms.get((entry['namespace'], entry['name'])))

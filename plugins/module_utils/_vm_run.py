@@ -12,6 +12,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 from ansible_collections.vmnet.kubevirt.plugins.module_utils._k8s import KubeApiError
+from ansible_collections.vmnet.kubevirt.plugins.module_utils import _spiderpool_ipam
 from ansible_collections.vmnet.kubevirt.plugins.module_utils import _vm_preflight as preflight
 from ansible_collections.vmnet.kubevirt.plugins.module_utils._vm_render import API_VERSION, KIND, RenderError, render_vm
 from ansible_collections.vmnet.kubevirt.plugins.module_utils._vm_spec import normalize_request
@@ -34,12 +35,13 @@ def gather_facts(api, entries, spiderpool_namespace):
     plan = preflight.plan_reads(entries)
     vm_served = api.is_served(API_VERSION, KIND)
     spider_served = nad_served = True
-    smcs, nads, pools = [], [], []
+    smcs, nads, pools, reserved = [], [], [], []
     if plan['bridge']:
         spider_served = api.is_served(preflight.SPIDER_API, 'SpiderIPPool') and api.is_served(preflight.SPIDER_API, 'SpiderMultusConfig')
         nad_served = api.is_served(preflight.NAD_API, 'NetworkAttachmentDefinition')
         if spider_served:
             pools = api.list(preflight.SPIDER_API, 'SpiderIPPool')
+            reserved = _spiderpool_ipam.read_reserved_ips(api)
             for namespace in plan['cr_namespaces']:
                 smcs.extend(api.list(preflight.SPIDER_API, 'SpiderMultusConfig', namespace=namespace))
         if nad_served:
@@ -67,7 +69,7 @@ def gather_facts(api, entries, spiderpool_namespace):
                 raise
     return preflight.ClusterFacts(vm_served=vm_served, spiderpool_served=spider_served, nad_served=nad_served, smcs=smcs, nads=nads,
                                   pools=pools, namespaces=namespaces, existing_vms=existing, spiderpool_namespace=spiderpool_namespace,
-                                  pvc_access_modes=claims)
+                                  pvc_access_modes=claims, reserved_ips=reserved)
 
 
 def read_existing(api, entries):

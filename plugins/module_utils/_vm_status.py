@@ -8,6 +8,7 @@ __metaclass__ = type
 
 import json
 
+from ansible_collections.vmnet.kubevirt.plugins.module_utils._spiderpool_ipam import nic_fixed_ips
 from ansible_collections.vmnet.kubevirt.plugins.module_utils._vm_render import POOLS_ANNOTATION
 from ansible_collections.vmnet.kubevirt.plugins.module_utils._vm_verdict import verdict
 
@@ -65,17 +66,19 @@ def vmi_addresses(vmi):
     return result
 
 
-def describe_vm(vm, vmi=None, pvc_access_modes=None, default_pools=None):
+def describe_vm(vm, vmi=None, pvc_access_modes=None, default_pools=None, endpoint=False):
     """The vm_network result shape for any VirtualMachine: name, namespace, nics, verdict.
 
     ``default_pools`` maps a Multus network (``ns/name``) to its CR's default pools, shown for
-    NICs that pick no pools by hand.
+    NICs that pick no pools by hand. ``endpoint`` is the VM's SpiderEndpoint (None: there is
+    none; False: not read), from which ``fixed_ip`` says whether Spiderpool keeps the NIC's IPs.
     """
     template = (vm.get('spec') or {}).get('template') or {}
     tspec = template.get('spec') or {}
     networks = dict((n.get('name'), n) for n in tspec.get('networks') or [])
     items = _pool_items(template)
     addresses = vmi_addresses(vmi)
+    kept = nic_fixed_ips(tspec, endpoint, vmi) if endpoint is not False else {}
     nics = []
     multus_index = 0
     for iface in ((tspec.get('domain') or {}).get('devices') or {}).get('interfaces') or []:
@@ -97,9 +100,12 @@ def describe_vm(vm, vmi=None, pvc_access_modes=None, default_pools=None):
         binding = _binding(iface)
         mode = 'masquerade' if binding == 'masquerade' else 'bridge' if binding == 'bridge' else binding
         seen = addresses.get(name) or {}
+        fixed = kept.get(name) or {}
         nics.append({'name': name, 'mode': mode, 'multus_cr': (multus or {}).get('networkName'), 'ip_pools': pools,
                      'use_default_ip_pool': use_default,
-                     'mac_address': iface.get('macAddress') or seen.get('mac'), 'fixed_ip': bool(multus) and binding == 'bridge',
+                     'mac_address': iface.get('macAddress') or seen.get('mac'),
+                     'fixed_ip': None if endpoint is False else bool(fixed.get('ip_addresses')),
+                     'fixed_ip_addresses': fixed.get('ip_addresses') or [], 'allocated_from': fixed.get('pools') or {},
                      'ip_addresses': seen.get('ip_addresses') or [], 'state': state, 'model': iface.get('model')})
     migratable, blockers, notes = verdict(vm, pvc_access_modes, vmi)
     status = vm.get('status') or {}

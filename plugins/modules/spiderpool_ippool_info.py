@@ -13,8 +13,9 @@ short_description: Read Spiderpool SpiderIPPools with computed IP counts
 version_added: 0.1.0
 description:
   - Returns one C(SpiderIPPool) by O(name), or all of them (optionally filtered by labels).
-  - Besides the objects, returns a summary per object whose total and free IP counts are computed
-    from C(ips), C(excludeIPs) and C(status.allocatedIPs), not copied from the status counters.
+  - Besides the objects, returns a summary per object whose counts are computed as Spiderpool's allocator
+    counts, not copied from the status counters, from C(ips), C(excludeIPs), the C(SpiderReservedIP) objects
+    (one more LIST) and C(status.allocatedIPs). vm_network's preflight uses the same count.
 author:
   - vmnet.kubevirt developers (@vmnet)
 extends_documentation_fragment:
@@ -74,10 +75,13 @@ summaries:
       description: Addresses in ips minus excludeIPs.
       type: int
     allocated_ip_count:
-      description: status.allocatedIPCount (or the number of allocated IPs).
+      description: The records of status.allocatedIPs (status.allocatedIPCount when there are none).
+      type: int
+    reserved_ip_count:
+      description: Addresses of ips minus excludeIPs, not allocated, that a SpiderReservedIP of the pool's IP version holds.
       type: int
     free_ip_count:
-      description: Usable addresses not allocated.
+      description: Addresses the pool can still hand out, that is ips minus excludeIPs minus reserved and allocated addresses.
       type: int
     default:
       description: spec.default (pools).

@@ -13,10 +13,13 @@ short_description: Read back the network of KubeVirt VMs
 version_added: 0.1.0
 description:
   - For each KubeVirt C(VirtualMachine) returns its NICs with their mode, Multus CR, IP pools (from Spiderpool's
-    C(ipam.spidernet.io/ippools) annotation, in NIC order, or else the Multus CR's default pools), MACs and the IPs
-    reported in the VMI status, plus the live-migration verdict with its blockers.
+    C(ipam.spidernet.io/ippools) annotation, in NIC order, or else the Multus CR's default pools), MACs, the IPs
+    reported in the VMI status and the IPs Spiderpool keeps for the VM (its C(SpiderEndpoint)), plus the
+    live-migration verdict with its blockers.
+  - Also returns the usage of the pools those NICs use, counting every VM that holds an IP.
   - Reads one VM by O(name), or every VM of O(namespace) (or of all namespaces) matching O(label_selectors), with one
-    LIST of VMs, of VMIs and of PVCs per namespace, and one LIST of Multus CRs per namespace the VMs' NICs use.
+    LIST of VMs, of VMIs, of PVCs and of SpiderEndpoints per namespace, one LIST of Multus CRs per namespace the VMs'
+    NICs use, and one LIST of SpiderIPPools and of SpiderReservedIPs.
 author:
   - vmnet.kubevirt developers (!UNKNOWN)
 extends_documentation_fragment:
@@ -55,6 +58,10 @@ EXAMPLES = r'''
 - name: Show the IPs of its NICs
   ansible.builtin.debug:
     msg: "{{ db1.vms[0].nics | map(attribute='ip_addresses') | list }}"
+
+- name: Fail unless every Multus NIC has an IP that Spiderpool keeps for the VM
+  ansible.builtin.assert:
+    that: db1.vms[0].nics | selectattr('multus_cr') | rejectattr('fixed_ip') | list | length == 0
 
 - name: Every VM managed by this collection in a namespace
   vmnet.kubevirt.vm_network_info:
@@ -112,8 +119,20 @@ vms:
           description: MAC from the spec, else from the VMI status.
           type: str
         fixed_ip:
-          description: Whether the NIC keeps its IP (bridge binding through Multus with Spiderpool).
+          description:
+            - Whether Spiderpool keeps this NIC's IPs for the VM, read from the VM's C(SpiderEndpoint) (named after
+              the VM, kept while the VM exists), so a restart or a stop and start gets the same IPs back.
+            - False on the pod network, for a VM that never started, or when Spiderpool does not keep IPs for VMs
+              (C(ipam.enableKubevirtStaticIP) off, where the endpoint belongs to the pod and goes with it).
+            - Null when SpiderEndpoints cannot be read (not served, or not allowed).
           type: bool
+        fixed_ip_addresses:
+          description: The IPs the VM's SpiderEndpoint keeps for this NIC, also while the VM is stopped.
+          type: list
+          elements: str
+        allocated_from:
+          description: The pool of each kept IP by family (C(ipv4), C(ipv6)), from the SpiderEndpoint.
+          type: dict
         ip_addresses:
           description: IPs in the VMI status (empty when not running).
           type: list
@@ -135,9 +154,43 @@ vms:
       description: Doubts and unchecked points.
       type: list
       elements: str
+pools:
+  description:
+    - Usage of every SpiderIPPool the listed VMs' NICs draw from or hold an IP of, counted as Spiderpool's allocator
+      counts (the same counts as M(vmnet.kubevirt.spiderpool_ippool_info) and vm_network's preflight).
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    name:
+      description: Pool name.
+      type: str
+    subnet:
+      description: Pool CIDR.
+      type: str
+    ip_version:
+      description: 4 or 6.
+      type: int
+    total_ip_count:
+      description: Addresses in ips minus excludeIPs.
+      type: int
+    allocated_ip_count:
+      description: Addresses recorded in the pool's status.allocatedIPs (every VM that holds one, running or stopped).
+      type: int
+    reserved_ip_count:
+      description: Free addresses held back by SpiderReservedIPs.
+      type: int
+    free_ip_count:
+      description: Addresses the pool can still hand out.
+      type: int
+    vms:
+      description: The listed VMs (C(namespace/name)) whose SpiderEndpoint keeps an IP of this pool.
+      type: list
+      elements: str
 '''
 
 from ansible_collections.kubernetes.core.plugins.module_utils.k8s.core import AnsibleK8SModule
+from ansible_collections.vmnet.kubevirt.plugins.module_utils import _spiderpool_ipam as ipam
 from ansible_collections.vmnet.kubevirt.plugins.module_utils._k8s import KubeApi, KubeApiError, auth_argument_spec
 from ansible_collections.vmnet.kubevirt.plugins.module_utils._vm_render import API_VERSION, KIND
 from ansible_collections.vmnet.kubevirt.plugins.module_utils._vm_preflight import NAD_API, SPIDER_API, ClusterFacts, resolve_multus_cr
@@ -195,11 +248,61 @@ def read_vms(api, name=None, namespace=None, label_selectors=(), read_volumes=Tr
                 if err.status not in (403, 404):
                     raise
     defaults = cr_default_pools(api, vms)
+    endpoints = read_endpoints(api, namespaces) if any(multus_refs([vm]) for vm in vms) else {}
     result = []
     for vm in vms:
         ns = vm['metadata'].get('namespace')
         modes = dict((claim, m) for (cns, claim), m in claims.items() if cns == ns)
-        result.append(describe_vm(vm, vmis.get((ns, vm['metadata']['name'])), modes, defaults))
+        endpoint = endpoints.get((ns, vm['metadata']['name'])) if endpoints is not None else False
+        result.append(describe_vm(vm, vmis.get((ns, vm['metadata']['name'])), modes, defaults, endpoint))
+    return result
+
+
+def read_endpoints(api, namespaces):
+    """(namespace, name) -> SpiderEndpoint, one LIST per namespace; None when they cannot be read."""
+    if not api.is_served(ipam.API_VERSION, ipam.ENDPOINT_KIND):
+        return None
+    found = {}
+    for namespace in namespaces:
+        try:
+            items = api.list(ipam.API_VERSION, ipam.ENDPOINT_KIND, namespace=namespace)
+        except KubeApiError as err:
+            if err.status in (403, 404):
+                return None
+            raise
+        for endpoint in items:
+            found[(namespace, endpoint['metadata']['name'])] = endpoint
+    return found
+
+
+def pool_usage(api, vms):
+    """Usage of every pool the VMs' NICs draw from or hold an IP of, with the VMs holding one."""
+    wanted, holders = set(), {}
+    for vm in vms:
+        for nic in vm['nics']:
+            names = list((nic.get('ip_pools') or {}).get('ipv4') or []) + list((nic.get('ip_pools') or {}).get('ipv6') or [])
+            names += list((nic.get('allocated_from') or {}).values())
+            wanted.update(names)
+            for name in (nic.get('allocated_from') or {}).values():
+                holders.setdefault(name, set()).add('%s/%s' % (vm['namespace'], vm['name']))
+    if not wanted or not api.is_served(ipam.API_VERSION, 'SpiderIPPool'):
+        return []
+    try:
+        pools = api.list(ipam.API_VERSION, 'SpiderIPPool')
+    except KubeApiError as err:
+        if err.status in (403, 404):
+            return []
+        raise
+    reserved = ipam.read_reserved_ips(api)
+    result = []
+    for pool in sorted(pools, key=lambda p: p['metadata']['name']):
+        name = pool['metadata']['name']
+        if name not in wanted:
+            continue
+        usage = ipam.pool_usage(pool, reserved)
+        usage.update(name=name, subnet=(pool.get('spec') or {}).get('subnet'), ip_version=ipam.pool_version(pool),
+                     vms=sorted(holders.get(name, ())))
+        result.append(usage)
     return result
 
 
@@ -212,9 +315,10 @@ def main():
     try:
         api = KubeApi.from_params(params)
         vms = read_vms(api, params['name'], params['namespace'], params['label_selectors'], params['read_volumes'])
+        pools = pool_usage(api, vms)
     except KubeApiError as err:
-        module.fail_json(msg=str(err), vms=[])
-    module.exit_json(changed=False, vms=vms)
+        module.fail_json(msg=str(err), vms=[], pools=[])
+    module.exit_json(changed=False, vms=vms, pools=pools)
 
 
 if __name__ == '__main__':

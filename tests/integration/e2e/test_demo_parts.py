@@ -117,16 +117,38 @@ def test_summary_rows():
     defaults = demo.smc_default_pools(smcs)
     assert defaults == {'kube-system/x': ['p']}
     vms = [{'name': 'v', 'namespace': 'vms', 'live_migratable': False, 'live_migration_blockers': ['RWO disk'],
-            'live_migration_notes': ['disputed upstream'],
+            'live_migration_notes': ['disputed upstream'], 'printable_status': 'Running',
             'nics': [{'name': 'n1', 'mode': 'bridge', 'multus_cr': 'kube-system/x', 'ip_pools': {'ipv4': ['q']},
-                      'mac_address': '00:16:3e:00:00:01', 'ip_addresses': ['10.0.0.5']},
-                     {'name': 'n2', 'mode': 'bridge', 'multus_cr': 'kube-system/x', 'ip_pools': {}, 'mac_address': None}]}]
-    assert demo.pool_rows(pools, vms, defaults) == [['p', '10.0.0.0/24', '1/4 (25%)', 'kube-system/x', 'kube-system/x', '1'],
-                                                    ['q', '10.0.0.0/24', '(no status)', '-', '-', '1']]
+                      'mac_address': '00:16:3e:00:00:01', 'ip_addresses': ['10.0.0.5'], 'fixed_ip': True},
+                     {'name': 'n2', 'mode': 'bridge', 'multus_cr': 'kube-system/x', 'ip_pools': {}, 'mac_address': None,
+                      'fixed_ip': False}]},
+           {'name': 'off', 'namespace': 'vms', 'printable_status': 'Stopped',
+            'nics': [{'name': 'n1', 'mode': 'bridge', 'multus_cr': 'kube-system/x', 'ip_pools': {'ipv4': ['p']}, 'ip_addresses': [],
+                      'fixed_ip': True, 'fixed_ip_addresses': ['10.0.0.9']}]}]
+    usage = [{'name': 'p', 'free_ip_count': 2, 'vms': ['vms/off']}]
+    assert demo.pool_rows(pools, defaults, usage, {'p': 2}) == [
+        ['p', '10.0.0.0/24', '1/4 (25%)', '2', 'vms/off', 'kube-system/x', 'kube-system/x'],
+        ['q', '10.0.0.0/24', '(no status)', '-', '-', '-', '-']]
     rows, verdicts = demo.vm_rows(vms, defaults)
-    assert rows == [['vms/v', 'n1', 'bridge', 'kube-system/x', 'q (by hand)', '00:16:3e:00:00:01', '10.0.0.5'],
-                    ['', 'n2', 'bridge', 'kube-system/x', 'p (CR default)', '(assigned at start)', '-']]
-    assert verdicts == ['vms/v: live migration no - RWO disk', '    note: disputed upstream']
+    assert rows == [['vms/v', 'n1', 'bridge', 'kube-system/x', 'q (by hand)', '00:16:3e:00:00:01', '10.0.0.5', 'yes (SpiderEndpoint)'],
+                    ['', 'n2', 'bridge', 'kube-system/x', 'p (CR default)', '(assigned at start)', '-', 'no'],
+                    ['vms/off', 'n1', 'bridge', 'kube-system/x', 'p (by hand)', '(assigned at start)', '10.0.0.9 (kept while stopped)',
+                     'yes (SpiderEndpoint)']]
+    assert verdicts[:2] == ['vms/v: live migration no - RWO disk', '    note: disputed upstream']
+    assert demo.nics_without_ip(vms) == ['vms/v n2']  # a stopped VM's NICs have none to show
+
+
+def test_restart_line_says_whether_the_ips_stayed():
+    before = {'name': 'b', 'namespace': 'vms', 'nics': [{'name': 'n1', 'ip_addresses': ['10.0.0.5']}, {'name': 'n2', 'ip_addresses': ['10.1.0.5']}]}
+    assert demo.restart_candidate([dict(before, printable_status='Running', nics=[dict(n, fixed_ip=True) for n in before['nics']])])['name'] == 'b'
+    assert demo.restart_candidate([dict(before, printable_status='Running')]) is None
+    ok, text = demo.restart_line(before, before, ('aaaaaaaa-1', 'bbbbbbbb-2'))
+    assert ok and text == ('vms/b restarted (new VMI bbbbbbbb, was aaaaaaaa): n1 10.0.0.5, n2 10.1.0.5 before and after: '
+                           'the same IPs, kept in SpiderEndpoint vms/b')
+    moved = {'nics': [{'name': 'n1', 'ip_addresses': ['10.0.0.6']}, {'name': 'n2', 'ip_addresses': ['10.1.0.5']}]}
+    ok, text = demo.restart_line(before, moved, ('a', 'b'))
+    assert not ok and text.endswith('NOT the same: after the restart n1 10.0.0.6, n2 10.1.0.5')
+    assert not demo.restart_line(before, before, ('a', 'a'))[0]  # no new VMI: nothing was restarted
 
 
 def kubernetes_core_ready(obj, status):

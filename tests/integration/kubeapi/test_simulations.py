@@ -18,7 +18,8 @@ def smc(name, namespace='kube-system', annotations=None, **ovs):
 
 def test_simulations_are_off_by_default(kubeapi):
     state = kubeapi.simulate('ippool-status', on=False)
-    assert state['active'] == [] and state['known'] == ['ippool-status', 'kubevirt-webhook', 'spidermultusconfig-nad', 'spiderpool-webhook', 'vm-vmi']
+    assert state['active'] == []
+    assert state['known'] == ['ippool-status', 'kubevirt-webhook', 'spidermultusconfig-nad', 'spiderpool-ipam', 'spiderpool-webhook', 'vm-vmi']
     kubeapi.apply(smc('ovs-vlan30', vlan=30))
     assert kubeapi.get(NAD, 'NetworkAttachmentDefinition', 'ovs-vlan30', 'kube-system') is None
     with pytest.raises(KubeApiError):
@@ -86,8 +87,6 @@ def vm(name, run_strategy, annotations=None):
 
 
 def test_running_vm_gets_a_vmi_with_interfaces_and_halting_removes_it(kubeapi):
-    kubeapi.apply({'apiVersion': SP, 'kind': 'SpiderIPPool', 'metadata': {'name': 'vlan30-v4'},
-                   'spec': {'subnet': '10.50.0.0/24', 'ips': ['10.50.0.10-10.50.0.20'], 'excludeIPs': ['10.50.0.10']}})
     kubeapi.simulate('vm-vmi')
     kubeapi.apply(vm('vm1', 'Always', {'ipam.spidernet.io/ippools': json.dumps([{'ipv4': ['vlan30-v4']}])}))
     vmi = kubeapi.get(KV, 'VirtualMachineInstance', 'vm1', 'default')
@@ -95,11 +94,18 @@ def test_running_vm_gets_a_vmi_with_interfaces_and_halting_removes_it(kubeapi):
     interfaces = vmi['status']['interfaces']
     assert [i['name'] for i in interfaces] == ['default', 'ovs1']
     assert interfaces[0]['ipAddress'].startswith('10.244.')
-    assert interfaces[1]['ipAddress'] == '10.50.0.11' and interfaces[1]['mac'] == '02:aa:bb:cc:dd:ee'
+    # without the spiderpool-ipam simulation nothing allocates from the pools: the Multus NIC has no IP
+    assert 'ipAddress' not in interfaces[1] and interfaces[1]['mac'] == '02:aa:bb:cc:dd:ee'
+    pods = kubeapi.client().resources.get(api_version='v1', kind='Pod').get(namespace='default').to_dict()['items']
+    assert [p['metadata']['ownerReferences'][0]['uid'] for p in pods] == [vmi['metadata']['uid']]  # KubeVirt's launcher pod
+    networks = json.loads(pods[0]['metadata']['annotations']['k8s.v1.cni.cncf.io/networks'])
+    assert networks == [{'interface': interfaces[1]['podInterfaceName'], 'mac': '02:aa:bb:cc:dd:ee', 'name': 'ovs-vlan30',
+                         'namespace': 'kube-system'}]
     assert kubeapi.get(KV, 'VirtualMachine', 'vm1', 'default')['status']['ready'] is True
     kubeapi.apply(vm('vm1', 'Halted'))
     assert kubeapi.get(KV, 'VirtualMachineInstance', 'vm1', 'default') is None
     assert kubeapi.get(KV, 'VirtualMachine', 'vm1', 'default')['status']['printableStatus'] == 'Stopped'
+    assert kubeapi.client().resources.get(api_version='v1', kind='Pod').get(namespace='default').items == []
 
 
 def test_reset_switches_simulations_off(kubeapi):

@@ -94,6 +94,7 @@ def test_bridge_batch_with_manual_pools_check_mode_diff_and_rerun(kubeapi, tmp_p
 def test_nic_add_then_remove_on_a_live_vm(kubeapi, tmp_path):
     bridge_world(kubeapi)
     kubeapi.simulate('vm-vmi')
+    kubeapi.simulate('spiderpool-ipam')
     base = {'name': 'app', 'namespace': 'vms', 'network_mode': 'bridge', 'nics': TWO_NICS[:1]}
     grown = dict(base, nics=TWO_NICS)
     info = (INFO, {'namespace': 'vms'})
