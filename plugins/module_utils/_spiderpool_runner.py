@@ -12,6 +12,7 @@ from __future__ import absolute_import, division, print_function
 import copy
 
 from ansible_collections.vmnet.kubevirt.plugins.module_utils import _spiderpool as sp
+from ansible_collections.vmnet.kubevirt.plugins.module_utils import _vm_preflight as preflight
 from ansible_collections.vmnet.kubevirt.plugins.module_utils._k8s import KubeApi, KubeApiError, api_argument_spec, auth_argument_spec
 from ansible_collections.vmnet.kubevirt.plugins.module_utils._options import entries, entries_option
 
@@ -206,6 +207,7 @@ def _check_against_cluster(api, params, kind, plans):
     present = [plan for plan in plans if plan['state'] == 'present']
     fields = served_spec_fields(api, kind) if present else None
     conf = sp.parse_spiderpool_conf(_spiderpool_conf(api, params['spiderpool_namespace'])) if present else None
+    crs = {}  # namespace -> (SpiderMultusConfigs, NetworkAttachmentDefinitions), read once
     for plan in plans:
         prefix, name, spec = plan['prefix'], plan['name'], plan['spec']
         plan['existing'] = existing = mine.get(name)
@@ -235,9 +237,40 @@ def _check_against_cluster(api, params, kind, plans):
             controlled = sp.controlled_pools(name, spec['subnet'], [p for p in others if sp._name(p) != name])
         if existing:
             found.extend(sp.validate_update(kind, existing, spec, controlled))
+        if kind == sp.POOL_KIND and spec.get('multusName'):
+            found.extend(_check_multus_names(api, params, spec, world, crs))
         errors.extend(prefix + message for message in found)
         # later entries are judged against this one as it will be
         mine[name] = dict(existing or {}, **_manifest(kind, plan))
+    return errors
+
+
+def _check_multus_names(api, params, spec, world, crs):
+    """A pool that admits a Multus CR serves that CR's subnet: when the CR's default pools of the pool's family
+    all lie in another subnet, the pool's IPs would be handed out on the wrong network."""
+    errors = []
+    family = 'ipv%d' % spec['ipVersion']
+    namespace_default = params['spiderpool_namespace']
+    for index, ref in enumerate(spec['multusName']):
+        ref = ref if '/' in ref else '%s/%s' % (namespace_default, ref)
+        namespace = ref.split('/', 1)[0]
+        if namespace not in crs:
+            smcs = api.list(sp.API_VERSION, 'SpiderMultusConfig', namespace=namespace) \
+                if api.is_served(sp.API_VERSION, 'SpiderMultusConfig') else []
+            nads = api.list(preflight.NAD_API, 'NetworkAttachmentDefinition', namespace=namespace) \
+                if api.is_served(preflight.NAD_API, 'NetworkAttachmentDefinition') else []
+            crs[namespace] = (smcs, nads)
+        facts = preflight.ClusterFacts(smcs=crs[namespace][0], nads=crs[namespace][1], spiderpool_namespace=namespace_default)
+        # multusName names the NAD; an SMC generates a NAD of its name unless cr-name says otherwise
+        info = preflight.resolve_multus_cr(ref, facts) or next(
+            (preflight.resolve_multus_cr(key, facts) for key in facts.smcs if preflight.resolve_multus_cr(key, facts)['nad'] == ref), None)
+        defaults = [name for name in (info or {}).get('default_pools', {}).get(family) or [] if name in world[sp.POOL_KIND]]
+        subnets = sorted(set(sp._spec(world[sp.POOL_KIND][name]).get('subnet') for name in defaults))
+        if subnets and spec['subnet'] not in subnets:
+            errors.append(sp.problem('multus_name[%d]' % index, ref, 'is a Multus CR whose default %s pools (%s) use subnet %s, not this '
+                                                                     'pool\'s %s: the rule is that a pool serves the subnet of the Multus '
+                                                                     'CRs it admits' % (family, ', '.join(defaults), ', '.join(subnets),
+                                                                                        spec['subnet'])))
     return errors
 
 

@@ -410,3 +410,56 @@ def test_smc_never_takes_over_another_smcs_nad(kubeapi):
     assert renamed['failed'] and renamed['msg'] == (
         'nad_name: "other-nad" cannot change from "shared-nad": annotation multus.spidernet.io/cr-name is immutable once set (webhook rule)')
     assert writes(kubeapi) == []
+
+
+def test_multus_crs_in_bulk_unknown_keys_named_then_written_in_order(kubeapi):
+    kubeapi.simulate('spidermultusconfig-nad')
+    run_tasks(kubeapi, [{POOL: {'ippools': [
+        {'name': 'v30', 'subnet': '172.30.0.0/16', 'ips': ['172.30.0.10-172.30.0.99'], 'multus_name': ['kube-system/ovs-vlan30']},
+        {'name': 'v40', 'subnet': '172.40.0.0/16', 'ips': ['172.40.0.10-172.40.0.99'], 'multus_name': ['kube-system/ovs-vlan40']}]}}])
+    crs = [{'name': 'ovs-vlan30', 'ovs': {'bridge': 'br1', 'vlan': 30}, 'default_ip_pools': {'ipv4': ['v30']}},
+           {'name': 'ovs-vlan40', 'ovs': {'bridge': 'br1', 'vlan': 40, 'vlna': 4}, 'default_ip_pools': {'ipv4': ['v40']}}]
+    kubeapi.clear_requests()
+    typo, = run_tasks(kubeapi, [{MULTUS: {'multus_crs': crs}}])
+    assert typo['failed'] and typo['problems'] == [
+        'multus_crs[1].ovs: unknown option vlna (did you mean vlan?); the options allowed there are: bridge, device_id, trunk, vlan']
+    assert writes(kubeapi) == []
+    del crs[1]['ovs']['vlna']
+    crs[1]['default_ip_pools'] = {'ipv4': ['v30']}  # v30 admits only ovs-vlan30
+    wrong, = run_tasks(kubeapi, [{MULTUS: {'multus_crs': crs}}])
+    assert wrong['failed'] and wrong['errors'] == [
+        'multus_crs[1].default_ip_pools.ipv4[0]: "v30" admits only the Multus CRs kube-system/ovs-vlan30 (its multusName), not '
+        'kube-system/ovs-vlan40: the rule is that a default pool admits its Multus CR']
+    assert writes(kubeapi) == []
+    crs[1]['default_ip_pools'] = {'ipv4': ['v40']}
+    made, again = run_tasks(kubeapi, [{MULTUS: {'multus_crs': crs}}, {MULTUS: {'multus_crs': crs}}])
+    assert made['changed'] and [r['action'] for r in made['results']] == ['created', 'created']
+    assert not again['changed'] and [r['action'] for r in again['results']] == ['unchanged', 'unchanged']
+    # a pool admitting ovs-vlan40 must lie in its subnet (the CR's default pool v40 is 172.40.0.0/16)
+    stray, = run_tasks(kubeapi, [{POOL: {'name': 'stray', 'subnet': '172.50.0.0/16', 'multus_name': ['kube-system/ovs-vlan40']}}])
+    assert stray['failed'] and stray['msg'] == (
+        'multus_name[0]: "kube-system/ovs-vlan40" is a Multus CR whose default ipv4 pools (v40) use subnet 172.40.0.0/16, not this '
+        'pool\'s 172.50.0.0/16: the rule is that a pool serves the subnet of the Multus CRs it admits')
+    # an SMC update whose answer was lost still says changed
+    kubeapi.inject(status=None, verb='patch', resource='spidermultusconfigs', name='ovs-vlan30', drop='after')
+    lost, = run_tasks(kubeapi, [{MULTUS: dict(crs[0], coordinator={'mode': 'underlay'})}])
+    assert lost['changed'] and lost['action'] == 'updated' and lost['api_retries'] == 1, lost
+    assert kubeapi.get(SPIDERPOOL, 'SpiderMultusConfig', 'ovs-vlan30', 'kube-system')['spec']['coordinator']['mode'] == 'underlay'
+
+
+def test_pools_in_bulk_are_judged_against_each_other_before_the_first_write(kubeapi):
+    entries = [{'name': 'a', 'subnet': '10.70.0.0/16', 'ips': ['10.70.0.10-10.70.0.50']},
+               {'name': 'b', 'subnet': '10.70.0.0/16', 'ips': ['10.70.0.40-10.70.0.60']},
+               {'name': 'a', 'subnet': '10.71.0.0/16'}]
+    kubeapi.clear_requests()
+    result, = run_tasks(kubeapi, [{POOL: {'ippools': entries}}])
+    assert result['failed'] and result['errors'] == [
+        'ippools[2].name: "a" repeats ippools[0].name: the rule is one entry per SpiderIPPool']
+    result, = run_tasks(kubeapi, [{POOL: {'ippools': entries[:2]}}])
+    assert result['failed'] and result['errors'] == [
+        'ippools[1].ips: ["10.70.0.40-10.70.0.60"] overlap the IPs of SpiderIPPool a (same subnet 10.70.0.0/16) at 10.70.0.40-10.70.0.50 '
+        '(webhook rule 6: effective IPs must not overlap another pool)']
+    assert writes(kubeapi) == []
+    rendered, = run_tasks(kubeapi, [{POOL: {'ippools': entries[:1], 'render_only': True, 'kubeconfig': '/nonexistent'}}])
+    assert rendered['results'][0]['action'] == 'rendered' and rendered['results'][0]['result']['spec']['ipVersion'] == 4
+    assert writes(kubeapi) == []
