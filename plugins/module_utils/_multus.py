@@ -34,7 +34,7 @@ CNI_VERSIONS = ('0.3.0', '0.3.1', '0.4.0', '1.0.0')
 DEFAULT_CNI_VERSION = '0.3.1'
 # Interface names: at most 15 bytes (Linux IFNAMSIZ). The kernel takes nearly any byte, but a name that reaches
 # a CNI plugin, ovs-vsctl or a node's configuration is held to letters, digits, "_", "-" and "." (not first).
-IFNAME = re.compile(r'^[A-Za-z0-9_][A-Za-z0-9_.-]{0,14}$')
+IFNAME = re.compile(r'^[A-Za-z0-9_][A-Za-z0-9_.-]{0,14}\Z')
 
 # coordinator option -> SMC field; the last column: only in v1.x CRDs.
 COORDINATOR_FIELDS = (
@@ -48,7 +48,7 @@ COORDINATOR_FIELDS = (
 COORDINATOR_MODES = ('auto', 'underlay', 'overlay', 'disabled')
 POD_CIDR_TYPES = ('auto', 'cluster', 'calico', 'cilium', 'none')
 # Spiderpool's podMACPrefix: two bytes "0x:xx"; the first byte's lowest bit is 0 (unicast), its first digit 0.
-POD_MAC_PREFIX = re.compile(r'^0[02468aceACE]:[0-9a-fA-F]{2}$')
+POD_MAC_PREFIX = re.compile(r'^0[02468aceACE]:[0-9a-fA-F]{2}\Z')
 LINK_LOCAL_V4 = ipaddress.ip_network('169.254.0.0/16')
 # Linux routing tables the kernel reserves: 0 (unspec), 253 (default), 254 (main), 255 (local).
 RESERVED_ROUTE_TABLES = (0, 253, 254, 255)
@@ -205,7 +205,7 @@ def validate(params, kind, served_fields=None):
     name, namespace = params.get('name'), params.get('namespace')
     if not isinstance(name, str) or len(name) > 253 or not DNS1123_SUBDOMAIN.match(name):
         errors.append(problem('name', name, 'must be a DNS-1123 subdomain (lower-case alphanumerics, "-" and ".")'))
-    if not isinstance(namespace, str) or len(namespace) > 63 or not re.match(r'^[a-z0-9]([-a-z0-9]*[a-z0-9])?$', namespace):
+    if not names.is_dns1123_label(namespace):
         errors.append(problem('namespace', namespace, 'must be a DNS-1123 label'))
     cni_type = params.get('cni_type') or 'ovs'
     if served_fields and served_fields.get('cni_types') and cni_type not in served_fields['cni_types']:
@@ -271,7 +271,7 @@ def _validate_ovs(ovs):
             errors.append(problem(field + '.max_id', high, 'must be greater than or equal to min_id %d (webhook rule: '
                                                            'trunk maxID >= minID)' % low))
     device = ovs.get('device_id')
-    if device and not re.match(r'^([0-9a-fA-F]{4}:)?[0-9a-fA-F]{2}:[0-9a-fA-F]{2}\.[0-7]$', device):
+    if device and not (isinstance(device, str) and re.match(r'^([0-9a-fA-F]{4}:)?[0-9a-fA-F]{2}:[0-9a-fA-F]{2}\.[0-7]\Z', device)):
         errors.append(problem('ovs.device_id', device, 'must be a PCI address like 0000:af:00.1 (the VF\'s deviceID)'))
     return errors
 

@@ -54,37 +54,45 @@ def entries(params, list_option, keys):
 
 
 def unknown_options(spec, params, path=''):
-    """Every unknown key in ``params`` (and its nested suboptions) as a message naming entry, key and allowed keys."""
+    """Every unknown key in ``params`` (and its nested suboptions) as a message naming the entry (its index, and the
+    name of each named entry on the way: ``vms[1] (db1).nics[0] (front)``), the key, a close match and the allowed keys."""
     problems = []
     if not isinstance(params, dict):
         return problems
     allowed = set(spec)
-    for key, option in spec.items():
+    for option in spec.values():
         allowed.update(option.get('aliases') or ())
     for key in sorted(set(params) - allowed):
         if key.startswith('_ansible_'):
             continue
         close = difflib.get_close_matches(key, sorted(spec), n=1)
-        where = path[:-1] if path else 'the module'
-        label = params.get('name') if isinstance(params.get('name'), str) else None
-        problems.append('%s%s: unknown option %s%s; the options allowed there are: %s' % (
-            where, ' (%s)' % label if label and path else '', key, ' (did you mean %s?)' % close[0] if close else '',
-            ', '.join(sorted(spec))))
+        problems.append('%s: unknown option %s%s; the options allowed there are: %s' % (
+            path or 'the module', key, ' (did you mean %s?)' % close[0] if close else '', ', '.join(sorted(spec))))
     for key, option in spec.items():
         sub = option.get('options')
         value = params.get(key)
         if not sub or value is None:
             continue
+        prefix = '%s.%s' % (path, key) if path else key
         if option.get('type') == 'list' and isinstance(value, list):
             for index, item in enumerate(value):
-                problems.extend(unknown_options(sub, item, '%s%s[%d].' % (path, key, index)))
+                name = item.get('name') if isinstance(item, dict) else None
+                label = ' (%s)' % name if isinstance(name, str) and name else ''
+                problems.extend(unknown_options(sub, item, '%s[%d]%s' % (prefix, index, label)))
         elif isinstance(value, dict):
-            problems.extend(unknown_options(sub, value, '%s%s.' % (path, key)))
+            problems.extend(unknown_options(sub, value, prefix))
     return problems
 
 
 class StrictModule(AnsibleModule):
-    """AnsibleModule whose unknown-option failure names the entry, the key and the keys allowed there."""
+    """AnsibleModule whose unknown-option failure names the entry, the key and the keys allowed there, and whose
+    invocation log line also hides multi-line secrets given inside lists and dicts."""
+
+    def _log_invocation(self):
+        # The log line writes a list or dict option as str(), which escapes newlines and quotes: a multi-line no_log
+        # value (user data) inside vms[] no longer matches itself there and was logged in clear. Hide its escaped form too.
+        self.no_log_values.update([repr(value)[1:-1] for value in list(self.no_log_values) if isinstance(value, str)])
+        super(StrictModule, self)._log_invocation()
 
     def fail_json(self, msg=None, **kwargs):  # pylint: disable=arguments-differ
         result = getattr(self, 'validation_result', None)

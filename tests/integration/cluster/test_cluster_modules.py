@@ -422,7 +422,7 @@ def test_multus_crs_in_bulk_unknown_keys_named_then_written_in_order(kubeapi):
     kubeapi.clear_requests()
     typo, = run_tasks(kubeapi, [{MULTUS: {'multus_crs': crs}}])
     assert typo['failed'] and typo['problems'] == [
-        'multus_crs[1].ovs: unknown option vlna (did you mean vlan?); the options allowed there are: bridge, device_id, trunk, vlan']
+        'multus_crs[1] (ovs-vlan40).ovs: unknown option vlna (did you mean vlan?); the options allowed there are: bridge, device_id, trunk, vlan']
     assert writes(kubeapi) == []
     del crs[1]['ovs']['vlna']
     crs[1]['default_ip_pools'] = {'ipv4': ['v30']}  # v30 admits only ovs-vlan30

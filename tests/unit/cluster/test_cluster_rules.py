@@ -486,3 +486,12 @@ def test_a_default_pool_must_admit_its_multus_cr():
         'not kube-system/ovs-vlan30: the rule is that a default pool admits its Multus CR']
     # the NAD name is what multusName lists (cr-name annotation)
     assert mc.validate_against_pools(dict(params, nad_name='ovs-vlan40', default_ip_pools=dict(ipv4=['other'])), pools) == []
+
+
+@pytest.mark.parametrize('value', ['pool\n', 'vm1\n'])
+def test_a_trailing_newline_is_not_a_valid_name(value):
+    """``$`` in a pattern also matches before a final newline; every whole-value rule anchors at the very end."""
+    assert sp.validate_name(value) and mc.validate(dict(SMC_BASE, name=value), mc.SMC_KIND)
+    assert mc.validate(dict(SMC_BASE, ovs=dict(bridge='br1\n')), mc.SMC_KIND)
+    assert mc.validate(dict(SMC_BASE, namespace='kube-system\n'), mc.SMC_KIND)
+    assert sp.validate_metadata({'labels': {'app': 'x\n'}})[0]
