@@ -598,8 +598,8 @@ class KubeApi:
             patch = [{'op': 'test', 'path': '/metadata/resourceVersion', 'value': (current.get('metadata') or {}).get('resourceVersion')},
                      {'op': 'replace', 'path': '/metadata/managedFields', 'value': ownership.handed_over(api_version, now)}]
             try:
-                return self._call(what, resource.patch, body=patch, **self._timeout(name=name, namespace=namespace,
-                                                                                       content_type='application/json-patch+json'))
+                params = self._timeout(name=name, namespace=namespace, content_type='application/json-patch+json')
+                return self._call(what, resource.patch, body=patch, **params)
             except KubeApiError as err:
                 if err.status not in (409, 422):  # 422: the resourceVersion test failed (changed since we read it)
                     raise

@@ -14,7 +14,6 @@ import ipaddress
 import json
 import re
 
-from ansible_collections.vmnet.kubevirt.plugins.module_utils import _ipmath as ipm
 from ansible_collections.vmnet.kubevirt.plugins.module_utils import _k8s_names as names
 from ansible_collections.vmnet.kubevirt.plugins.module_utils._spiderpool import (
     API_VERSION, DNS1123_SUBDOMAIN, problem,

@@ -212,14 +212,14 @@ def validate_spec(spec, kind, enabled_families=(4, 6), supports_vlan=False):
                 errors.extend(_validate_selector(spec[key], opt[key], required=(key == 'podAffinity')))
         for index, value in enumerate(spec.get('namespaceName') or []):
             if not names.is_dns1123_label(value):
-                errors.append(problem('%s[%d]' % (opt['namespaceName'], index), value, 'must be a namespace name (a DNS-1123 '
-                                                                                      'label: lower-case alphanumerics and "-", '
-                                                                                      'at most 63 characters)'))
+                errors.append(problem('%s[%d]' % (opt['namespaceName'], index), value,
+                                      'must be a namespace name (a DNS-1123 label: lower-case alphanumerics and "-", at most 63 '
+                                      'characters)'))
         for index, value in enumerate(spec.get('nodeName') or []):
             if not names.is_dns1123_subdomain(value):
-                errors.append(problem('%s[%d]' % (opt['nodeName'], index), value, 'must be a node name (a DNS-1123 subdomain: '
-                                                                                 'lower-case alphanumerics, "-" and ".", at most '
-                                                                                 '253 characters)'))
+                errors.append(problem('%s[%d]' % (opt['nodeName'], index), value,
+                                      'must be a node name (a DNS-1123 subdomain: lower-case alphanumerics, "-" and ".", at most '
+                                      '253 characters)'))
         for index, value in enumerate(spec.get('multusName') or []):
             errors.extend(_validate_multus_name(value, '%s[%d]' % (opt['multusName'], index)))
     return errors
@@ -273,9 +273,9 @@ def _validate_selector(selector, field, required):
         values = expr.get('values') or []
         for vindex, value in enumerate(values):
             if not names.is_label_value(value):
-                errors.append(problem('%s.values[%d]' % (expr_field, vindex), value, 'must be a valid label value (at most 63 '
-                                                                                    'letters, digits, "-", "_" and ".", starting '
-                                                                                    'and ending alphanumeric)' + suffix))
+                errors.append(problem('%s.values[%d]' % (expr_field, vindex), value,
+                                      'must be a valid label value (at most 63 letters, digits, "-", "_" and ".", starting and '
+                                      'ending alphanumeric)' + suffix))
         if operator not in SELECTOR_OPERATORS:
             errors.append(problem(expr_field + '.operator', operator, 'must be one of In, NotIn, Exists, DoesNotExist' + suffix))
         elif operator in ('In', 'NotIn') and not values:

@@ -85,8 +85,8 @@ def test_misspelt_keys_fail_naming_the_entry_before_anything_is_written(tmp_path
 
     not_a_list = run_playbook(argv[:5] + ['-e', write_extra(tmp_path, 'dict.json', {'vmnet_multus_crs': {'name': 'ovs-vlan100'}})])
     assert not_a_list.returncode != 0 and 'vmnet_multus_crs must be a list of entries, got {"name": "ovs-vlan100"}' in not_a_list.stdout
-    bad_state = run_playbook(argv[:5] + ['-e', write_extra(tmp_path, 'state.json', {'vmnet_subnets': [dict(sample['vmnet_subnets'][0],
-                                                                                                            state='gone')]})])
+    gone = {'vmnet_subnets': [dict(sample['vmnet_subnets'][0], state='gone')]}
+    bad_state = run_playbook(argv[:5] + ['-e', write_extra(tmp_path, 'state.json', gone)])
     assert bad_state.returncode != 0 and 'value of state must be one of: present, absent, got: gone' in bad_state.stdout
     assert kubeapi.writes() == []
 

@@ -63,7 +63,7 @@ def test_a_password_in_a_vms_entry_reaches_no_log_result_diff_or_spec(kubeapi, m
     kubeapi.clear_requests()
     again, _log = run_module(params, monkeypatch)
     assert again['changed'] is False and [v['action'] for v in again['vms']] == ['unchanged', 'unchanged']
-    assert [w for w in kubeapi.writes()] == []
+    assert kubeapi.writes() == []
 
     # inline on request: in the spec (the user's choice), still hidden in the result and the log; our Secret goes
     inline = dict(params, vms=[dict(params['vms'][0], cloud_init=dict(params['vms'][0]['cloud_init'], user_data_in='inline'))])

@@ -377,7 +377,6 @@ def test_coordinator_values_that_are_fine():
     assert mc.smc_manifest(dict(SMC_BASE, annotations={'example.com/team': 5}))['metadata']['annotations'] == {'example.com/team': '5'}
 
 
-
 @pytest.mark.parametrize('params,message', MULTUS_CASES, ids=[m.split(':')[0] + '-%d' % i for i, (_p, m) in enumerate(MULTUS_CASES)])
 def test_multus_rule_message(params, message):
     assert mc.validate(dict(SMC_BASE, **params), mc.SMC_KIND, SERVED_V09) == [message]
