@@ -32,6 +32,9 @@ class Fault:  # pylint: disable=too-few-public-methods
         self.retry_after = spec.get('retry_after')
         self.latency = spec.get('latency')
         self.message = spec.get('message')
+        # 'after': the server does the work, then drops the connection before answering (the answer is lost);
+        # 'before': the connection drops before the server does anything.
+        self.drop = spec.get('drop')
 
     def matches(self, request):
         verbs = self.verb if isinstance(self.verb, list) else [self.verb] if self.verb else None
@@ -230,6 +233,9 @@ class Handler(BaseHTTPRequestHandler):
             entry['fault'] = {'status': fault.status, 'latency': fault.latency}
             if fault.latency:
                 time.sleep(fault.latency)
+            if fault.drop in ('before', 'after'):
+                entry['fault']['drop'] = fault.drop
+                return self.drop_connection(request, fault.drop == 'after')
             if fault.status:
                 error = ApiError(fault.status, fault.message or 'injected fault (lab)')
                 extra = {'Retry-After': str(fault.retry_after)} if fault.retry_after is not None else {}
@@ -269,6 +275,17 @@ class Handler(BaseHTTPRequestHandler):
             extra['Warning'] = ['299 - "%s"' % text.replace('"', '\\"') for text in request.warnings]
         self.send_json(response.code, response.body, extra)
         return response.code
+
+    def drop_connection(self, request, apply_first):
+        """Close the connection without an answer; with ``apply_first`` after the API did the request's work."""
+        if apply_first:
+            try:
+                self.lab.api.handle(request)
+            except ApiError:
+                pass
+        self._log_before_answer(0)
+        self.close_connection = True
+        return 0
 
     def discovery(self, path, query, headers):  # pylint: disable=unused-argument
         registry = self.lab.api.registry

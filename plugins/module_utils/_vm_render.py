@@ -14,8 +14,10 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import base64
 import copy
 import json
+import re
 
 from ansible_collections.vmnet.kubevirt.plugins.module_utils._vm_spec import normalize_mac
 
@@ -27,6 +29,11 @@ TEMPLATE_VM_LABEL = 'kubevirt.io/vm'
 ROOT_DISK = 'rootdisk'
 CLOUD_INIT_DISK = 'cloudinitdisk'
 NETWORK_DATA_LIMIT = 2048  # KubeVirt's admission limit for cloud-init networkData
+# The Secret that holds a VM's user data: KubeVirt's cloudInitNoCloud.secretRef (Go: UserDataSecretRef) reads key "userdata".
+USER_DATA_SECRET_SUFFIX = '-cloudinit'
+USER_DATA_KEY = 'userdata'
+HIDDEN = '<hidden: holds a secret>'
+SECRET_HINT = re.compile(r'(?im)^\s*(password|passwd|chpasswd|plain_text_passwd|hashed_passwd)\s*:')
 
 
 class RenderError(ValueError):
@@ -225,7 +232,11 @@ def render_vm(entry, existing=None, nad_refs=None, default_pools=None):
             raise RenderError('%scloud_init.network_data: %d bytes for %d NICs is too long: the rule is KubeVirt\'s limit of %d bytes for '
                               'cloud-init networkData' % (entry['path'], len(net_data.encode('utf-8')), len(nics), NETWORK_DATA_LIMIT))
         disks.append({'name': CLOUD_INIT_DISK, 'disk': {'bus': 'virtio'}})
-        volumes.append({'name': CLOUD_INIT_DISK, 'cloudInitNoCloud': {'userData': user_data(cloud_init), 'networkData': net_data}})
+        if cloud_init['user_data_in_secret']:
+            source = {'secretRef': {'name': user_data_secret_name(name)}, 'networkData': net_data}
+        else:
+            source = {'userData': user_data(cloud_init), 'networkData': net_data}
+        volumes.append({'name': CLOUD_INIT_DISK, 'cloudInitNoCloud': source})
 
     template_meta = {'labels': dict(entry['labels'], **{TEMPLATE_VM_LABEL: name})}
     template_annotations = dict(entry['annotations'])
@@ -254,11 +265,8 @@ def render_vm(entry, existing=None, nad_refs=None, default_pools=None):
         metadata['annotations'] = dict(entry['annotations'])
     manifest = {'apiVersion': API_VERSION, 'kind': KIND, 'metadata': metadata, 'spec': spec}
 
+    # Server-side apply removes what an earlier run applied and this one leaves out (a pools annotation, a label).
     body = manifest
-    old_annotations = ((((existing or {}).get('spec') or {}).get('template') or {}).get('metadata') or {}).get('annotations') or {}
-    if POOLS_ANNOTATION in old_annotations and items is None:
-        body = copy.deepcopy(manifest)
-        body['spec']['template']['metadata'].setdefault('annotations', {})[POOLS_ANNOTATION] = None  # merge patch: remove it
 
     nic_results = []
     for index, nic in enumerate(nics):
@@ -275,3 +283,58 @@ def render_vm(entry, existing=None, nad_refs=None, default_pools=None):
                             'use_default_ip_pool': None, 'ip_pools': {}, 'mac_address': iface.get('macAddress'), 'fixed_ip': True,
                             'ip_addresses': [], 'state': 'absent'})
     return manifest, body, nic_results, warnings
+
+
+def user_data_secret_name(vm_name):
+    return vm_name + USER_DATA_SECRET_SUFFIX
+
+
+def user_data_secret(entry, owner_uid=None):
+    """The Secret holding the VM's user data (None when the user data stays inline); owned by the VM once its uid is known,
+    so Kubernetes' garbage collector deletes it with the VM."""
+    cloud_init = entry['cloud_init']
+    if not cloud_init['enabled'] or not cloud_init['user_data_in_secret']:
+        return None
+    metadata = {'name': user_data_secret_name(entry['name']), 'namespace': entry['namespace'], 'labels': dict(MANAGED_BY)}
+    if owner_uid:
+        metadata['ownerReferences'] = [{'apiVersion': API_VERSION, 'kind': KIND, 'name': entry['name'], 'uid': owner_uid}]
+    encoded = base64.b64encode(user_data(cloud_init).encode('utf-8')).decode('ascii')
+    return {'apiVersion': 'v1', 'kind': 'Secret', 'metadata': metadata, 'type': 'Opaque', 'data': {USER_DATA_KEY: encoded}}
+
+
+def hide_secret_data(secret):
+    """A Secret fit for a diff or a result: every value replaced."""
+    if not secret:
+        return secret
+    shown = dict(secret)
+    for key in ('data', 'stringData'):
+        if isinstance(shown.get(key), dict):
+            shown[key] = dict((name, HIDDEN) for name in shown[key])
+    return shown
+
+
+def hide_inline_secrets(vm, holds_secret=False):
+    """A VM fit for a diff or a result: inline cloud-init user data that holds a secret replaced (also the one an
+    earlier run or another tool wrote, which this run's no_log values do not cover)."""
+    volumes = ((((vm or {}).get('spec') or {}).get('template') or {}).get('spec') or {}).get('volumes')
+    if not isinstance(volumes, list):
+        return vm
+    changed = []
+    for volume in volumes:
+        volume = dict(volume) if isinstance(volume, dict) else volume
+        for source in ('cloudInitNoCloud', 'cloudInitConfigDrive'):
+            data = volume.get(source) if isinstance(volume, dict) else None
+            if not isinstance(data, dict):
+                continue
+            data = dict(data)
+            for key in ('userData', 'userDataBase64'):
+                text = data.get(key)
+                if isinstance(text, str) and (holds_secret or key == 'userDataBase64' or SECRET_HINT.search(text)):
+                    data[key] = HIDDEN
+            volume[source] = data
+        changed.append(volume)
+    vm = copy.copy(vm)
+    vm['spec'] = dict(vm['spec'])
+    vm['spec']['template'] = dict(vm['spec']['template'])
+    vm['spec']['template']['spec'] = dict(vm['spec']['template']['spec'], volumes=changed)
+    return vm
