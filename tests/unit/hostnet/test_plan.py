@@ -4,6 +4,7 @@ The round-trip tests run every transaction against a real ovsdb-server with the 
 schema (``--no-wait``: no vswitchd), then read it back with the module's own reader.
 """
 import copy
+import json
 import subprocess
 
 import pytest
@@ -34,10 +35,10 @@ def read(name='br0'):
 
 FULL = dict(datapath_type='netdev', fail_mode='secure',
             uplink={'interface': 'eth1', 'trunks': [0, '100-101'], 'vlan_mode': 'trunk', 'allow_default_route': True},
-            ports=[{'name': 'vm1', 'type': 'internal', 'tag': 100, 'external_ids': {'iface-id': 'vm "1"'}},
+            ports=[{'name': 'vm1', 'type': 'internal', 'tag': 100, 'external_ids': {'iface-id': 'vm-1'}},
                    {'name': 'patch-a', 'type': 'patch', 'peer': 'patch-b'},
                    {'name': 'nat', 'type': 'internal', 'tag': 5, 'vlan_mode': 'native-untagged', 'trunks': [6, 7]}],
-            external_ids={'owner': 'ops team', 'weird': 'a\\b"c'}, other_config={'stp-enable': 'false'})
+            external_ids={'owner': 'ops-team', 'weird': 'a/b=c'}, other_config={'stp-enable': 'false'})
 
 
 def test_new_bridge_round_trip_then_no_change_and_exact_rollback(ovsdb):
@@ -48,7 +49,7 @@ def test_new_bridge_round_trip_then_no_change_and_exact_rollback(ovsdb):
     assert live == target
     assert live['other_config']['hwaddr'] == MAC
     assert live['ports']['eth1']['trunks'] == [0, 100, 101]
-    assert live['ports']['vm1']['external_ids'] == {'iface-id': 'vm "1"'}
+    assert live['ports']['vm1']['external_ids'] == {'iface-id': 'vm-1'}
     assert live['ports']['patch-a']['interfaces'] == {'patch-a': {'type': 'patch', 'peer': 'patch-b'}}
     # Second run: nothing to do.
     assert transaction_commands('br0', live, target_state(live, spec, MAC)) == []
@@ -73,7 +74,7 @@ def test_modify_and_rollback_restore_the_exact_previous_state(ovsdb):
     after = read()
     assert after == target
     assert set(after['ports']) == {'br0', 'eth1', 'vm1', 'vm2'}
-    assert after['external_ids'] == {'owner': 'ops team'}
+    assert after['external_ids'] == {'owner': 'ops-team'}
     assert after['ports']['vm1']['tag'] is None and after['ports']['vm1']['interfaces']['vm1']['type'] == ''
     apply(transaction_commands('br0', after, before))
     assert read() == before
@@ -89,6 +90,25 @@ def test_unlisted_ports_and_foreign_keys_survive_without_purge(ovsdb):
     apply(commands)
     assert read()['external_ids']['ovn-owned'] == 'yes'
     assert {'eth1', 'vm1', 'vm3'} <= set(read()['ports'])
+
+
+FOREIGN_VALUES = ['ops team', 'a\\b"c', 'line1\nline2', 'tab\there', 'ünïcode ✓', '$(id) `id` ; | &', "it's", '%n%H', '']
+
+
+@pytest.mark.parametrize('value', FOREIGN_VALUES)
+def test_values_other_managers_wrote_survive_a_change_and_its_rollback_exactly(ovsdb, value):
+    # This module refuses such values as input, but OVN or ovs-cni may have set them: the
+    # rollback (current state written back) must quote them so ovs-vsctl reads them unchanged.
+    apply(transaction_commands('br0', None, target_state(None, spec_of(), None)))
+    subprocess.run(['ovs-vsctl', '--no-wait', 'set', 'Bridge', 'br0', 'external_ids:foreign=%s' % json.dumps(value),
+                    'other_config:%s=%s' % (json.dumps('key with space'), json.dumps(value))], check=True)
+    before = read()
+    assert before['external_ids']['foreign'] == value
+    target = target_state(before, spec_of(external_ids={'foreign': None}), None)
+    apply(transaction_commands('br0', before, target))
+    assert 'foreign' not in read()['external_ids'] and read()['other_config']['key with space'] == value
+    apply(transaction_commands('br0', read(), before))
+    assert read() == before
 
 
 def test_bond_uplink_round_trip_and_member_change(ovsdb):
@@ -251,3 +271,4 @@ def test_second_run_has_nothing_to_move():
     bridges = {'br0': target_state(None, spec_of(uplink={'interface': 'eth1'}), MAC)}
     facts = preflight(spec_of(uplink={'interface': 'eth1'}), bridges, {'eth1': 'br0', 'br0': 'br0'}, moved, moved, routes)
     assert facts['addresses'] == [] and facts['routes'] == []
+
