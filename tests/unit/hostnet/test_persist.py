@@ -43,7 +43,7 @@ def test_ifupdown_rendering():
         '    up ip route replace 172.16.0.0/16 via 10.10.0.254 dev ${IFACE} metric 50',
         '    ovs_type OVSBridge',
         '    ovs_ports eth1',
-        '    ovs_extra set bridge ${IFACE} datapath_type=netdev -- set bridge ${IFACE} other-config:hwaddr=\\"%s\\"' % MAC,
+        '    ovs_options -- set Bridge br0 datapath_type=netdev other-config:hwaddr=%s' % MAC,
         '',
         'iface br0 inet6 static',
         '    address fd00::11/64',
