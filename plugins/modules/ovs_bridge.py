@@ -319,7 +319,7 @@ from ansible_collections.vmnet.kubevirt.plugins.module_utils._ovs_persist import
     IFUPDOWN_MAIN, PersistError, choose_persist, persistence_files, restore_ifupdown_stanzas)
 from ansible_collections.vmnet.kubevirt.plugins.module_utils._ovs_plan import (
     PreflightError, addresses_of, gateways, move_lines, preflight, restore_lines, routes_of,
-    target_state, transaction_argv, transaction_commands)
+    target_state, transaction_argv, transaction_commands, unsafe_host_values)
 from ansible_collections.vmnet.kubevirt.plugins.module_utils._ovs_validate import OvsSpecError, normalize_spec
 
 VLAN_OPTIONS = dict(
@@ -441,6 +441,9 @@ class BridgeRun:
                                       'move them back onto the NIC, or remove them first' % (', '.join(_cidrs(bridge_addresses)), name)])
             move = {'sources': [name], 'destination': uplink['interface'], 'addresses': bridge_addresses,
                     'routes': bridge_routes}
+            unsafe = unsafe_host_values('name: %r' % name, bridge_addresses, bridge_routes)
+            if unsafe:
+                raise PreflightError(unsafe)
         moving = bool(move['addresses'] or move['routes'])
         forward_ip = move_lines(move['addresses'], move['routes'], move['sources'], move['destination']) if moving else []
         rollback_ip = restore_lines(move['addresses'], move['routes'], move['destination']) if moving else []

@@ -272,3 +272,47 @@ def test_second_run_has_nothing_to_move():
     facts = preflight(spec_of(uplink={'interface': 'eth1'}), bridges, {'eth1': 'br0', 'br0': 'br0'}, moved, moved, routes)
     assert facts['addresses'] == [] and facts['routes'] == []
 
+
+# ------------------------------------------------------------------ a NIC with addresses is only ever an uplink
+
+def test_refuses_a_nic_that_carries_addresses_as_a_plain_port():
+    # As a plain port it would lose its addresses (OVS takes the NIC) without the uplink move's
+    # address transfer, probes and commit-confirm.
+    message = refused({'ports': [{'name': 'eth1'}]})
+    assert ("ports[0].name: 'eth1' carries the addresses 10.10.0.11/24, 10.10.0.111/24, fd00::11/64 and the routes "
+            "default via 10.10.0.1, 172.16.0.0/16 via 10.10.0.254, 192.168.9.0/24, default via fd00::1") in message
+    assert 'make it the uplink (uplink.interface)' in message
+
+
+def test_refuses_a_nic_that_carries_only_routes_as_a_plain_port():
+    links = LINKS + [{'ifname': 'eth3', 'address': '00:16:3e:10:00:31', 'addr_info': []}]
+    routes = ROUTES + [{'dst': '203.0.113.0/24', 'dev': 'eth3', 'scope': 'link', 'flags': []}]
+    assert "ports[0].name: 'eth3' carries the routes 203.0.113.0/24" in refused({'ports': [{'name': 'eth3'}]}, links=links, routes=routes)
+
+
+def test_a_spare_nic_and_a_port_already_on_the_bridge_are_fine():
+    preflight(spec_of(ports=[{'name': 'eth2'}]), {}, {}, LINKS, LINKS, ROUTES)
+    bridges = {'br0': {'ports': {'eth1': {}}}}
+    preflight(spec_of(ports=[{'name': 'eth1'}]), bridges, {'eth1': 'br0', 'br0': 'br0'}, LINKS, LINKS, ROUTES)
+
+
+def test_refuses_an_internal_port_named_like_an_existing_interface():
+    message = refused({'ports': [{'name': 'eth2', 'type': 'internal'}]})
+    assert "ports[0].name: 'eth2' is already a network interface on this host; an internal port needs a new name" in message
+
+
+# ------------------------------------------------------------------ values read from the host
+
+def test_refuses_an_uplink_whose_mac_is_not_an_ethernet_mac_unless_hwaddr_is_given():
+    links = [dict(link) for link in LINKS]
+    links[1] = dict(LINKS[1], address='80:00:02:08:fe:80:00:00:00:00:00:00:00:02:c9:03:00:0a:1b:2c')
+    message = refused({'uplink': {'interface': 'eth1', 'allow_default_route': True}}, links=links)
+    assert "uplink.interface: 'eth1' has the address '80:00:02:08" in message and 'set other_config.hwaddr' in message
+    preflight(spec_of(uplink={'interface': 'eth1', 'allow_default_route': True}, other_config={'hwaddr': MAC}),
+              {}, {}, links, links, ROUTES)
+
+
+def test_refuses_to_move_a_route_whose_table_name_could_not_be_written_safely():
+    routes = ROUTES + [{'dst': '10.20.0.0/16', 'dev': 'eth1', 'scope': 'link', 'table': 'evil;reboot', 'flags': []}]
+    message = refused({'uplink': {'interface': 'eth1', 'allow_default_route': True}}, routes=routes)
+    assert "uplink.interface: 'eth1': route table: 'evil;reboot' is not a table number or name" in message
