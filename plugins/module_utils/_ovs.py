@@ -10,6 +10,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import glob
 import json
 import os
 import socket
@@ -145,6 +146,11 @@ class HostIO:
         rundir = os.path.dirname(db_socket) or '/var/run/openvswitch'
         vswitchd = self.answers(['ovs-appctl', '--timeout=5', '-t', 'ovs-vswitchd', 'version'], env={'OVS_RUNDIR': rundir})[0] == 0
         return ovsdb, vswitchd, _ovs_host.ovs_version(output) if ovsdb else None
+
+    @staticmethod
+    def paths_exist(patterns):
+        """True when any of the paths or glob patterns exists on this host."""
+        return any(glob.glob(pattern) for pattern in patterns)
 
     @staticmethod
     def tcp(host, port, wait=1.0):

@@ -37,19 +37,63 @@ class PersistError(ValueError):
     pass
 
 
+# What each persistence method needs on the node: (method, what to name when it is missing,
+# paths or glob patterns of which any one is enough, whether the Open vSwitch package brings it).
+PERSIST_REQUIREMENTS = (
+    ('netplan', 'the netplan command', ('/usr/sbin/netplan', '/usr/bin/netplan', '/sbin/netplan'), False),
+    ('netplan', 'the /etc/netplan directory', (NETPLAN_DIR,), False),
+    ('networkmanager', 'nmcli', ('/usr/bin/nmcli', '/bin/nmcli'), False),
+    ('networkmanager', 'a running NetworkManager (/run/NetworkManager)', ('/run/NetworkManager',), False),
+    ('ifupdown', 'ifup (ifupdown)', ('/sbin/ifup', '/usr/sbin/ifup'), False),
+    ('ifupdown', IFUPDOWN_MAIN, (IFUPDOWN_MAIN,), False),
+    # Without it ifupdown ignores the ovs_* stanzas: the bridge would come back without its addresses.
+    ('ifupdown', "Open vSwitch's ifupdown hook /etc/network/if-pre-up.d/openvswitch (package openvswitch-switch)",
+     ('/etc/network/if-pre-up.d/openvswitch',), True),
+)
+# What shows that the node's network is configured with a method (persist: auto takes the first).
+PERSIST_IN_USE = (('netplan', ('%s/*.yaml' % NETPLAN_DIR,)), ('networkmanager', ('/run/NetworkManager',)),
+                  ('ifupdown', (IFUPDOWN_MAIN,)))
+PERSIST_METHODS = ('netplan', 'networkmanager', 'ifupdown')
+
+
+def persist_facts(found, ovs_installed=True):
+    """``{method: {'missing': [...], 'in_use': bool}}`` from ``found(patterns) -> bool`` (the host seam).
+
+    With ``ovs_installed=False`` (check mode before the ovs role installed Open vSwitch) what
+    the Open vSwitch package brings does not count as missing.
+    """
+    facts = dict((method, {'missing': [], 'in_use': False}) for method in PERSIST_METHODS)
+    for method, label, patterns, with_ovs in PERSIST_REQUIREMENTS:
+        if not found(patterns) and (ovs_installed or not with_ovs):
+            facts[method]['missing'].append(label)
+    for method, patterns in PERSIST_IN_USE:
+        facts[method]['in_use'] = bool(found(patterns))
+    return facts
+
+
 def choose_persist(requested, facts):
-    """``auto`` -> netplan when /etc/netplan holds configuration, NetworkManager when it runs,
-    ifupdown when /etc/network/interfaces is used; otherwise a clear refusal."""
+    """The method to use, or a PersistError naming what the node lacks.
+
+    An explicit method is used only when the node can run it; ``auto`` takes netplan where
+    /etc/netplan holds configuration, then NetworkManager where it runs, then ifupdown where
+    /etc/network/interfaces is used, each only when nothing it needs is missing.
+    """
     if requested != 'auto':
+        missing = facts[requested]['missing']
+        if missing:
+            raise PersistError('persist: %s cannot be used on this node: it lacks %s (persist: auto picks a method the '
+                               'node can run, persist: none writes nothing)' % (requested, ', '.join(missing)))
         return requested
-    if facts.get('netplan'):
-        return 'netplan'
-    if facts.get('networkmanager'):
-        return 'networkmanager'
-    if facts.get('ifupdown'):
-        return 'ifupdown'
-    raise PersistError('persist: auto found no netplan, NetworkManager or ifupdown on this host; '
-                       'install one of them or set persist: none')
+    reasons = []
+    for method in PERSIST_METHODS:
+        if not facts[method]['in_use']:
+            reasons.append('%s is not in use' % method)
+        elif facts[method]['missing']:
+            reasons.append('%s lacks %s' % (method, ', '.join(facts[method]['missing'])))
+        else:
+            return method
+    raise PersistError('persist: auto found no netplan, NetworkManager or ifupdown this node can run (%s); install one '
+                       'of them or set persist: none' % '; '.join(reasons))
 
 
 def _token(value, where):

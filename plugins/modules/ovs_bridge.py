@@ -211,8 +211,10 @@ options:
     description:
       - Make the bridge's addresses, routes and uplink come back after a reboot.
       - V(auto) picks netplan where C(/etc/netplan) holds configuration, NetworkManager where it
-        runs, ifupdown where C(/etc/network/interfaces) and C(ifup) exist. It writes nothing when
+        runs, ifupdown where C(/etc/network/interfaces) is used, each only when the node has all it
+        needs (the command, and for ifupdown Open vSwitch's ifupdown hook). It writes nothing when
         the bridge has neither an uplink nor addresses (OVSDB keeps bridges by itself).
+      - An explicit method the node cannot run is refused before any change, naming what it lacks.
       - V(none) writes nothing.
     type: str
     choices: [auto, ifupdown, netplan, networkmanager, none]
@@ -316,7 +318,7 @@ from ansible_collections.vmnet.kubevirt.plugins.module_utils._ovs import HostIO,
 from ansible_collections.vmnet.kubevirt.plugins.module_utils._ovs_commit import (
     JOB_ROOT, commit, prune_finished, run_change, start_detached, rollback, write_state)
 from ansible_collections.vmnet.kubevirt.plugins.module_utils._ovs_persist import (
-    IFUPDOWN_MAIN, PersistError, choose_persist, persistence_files, restore_ifupdown_stanzas)
+    IFUPDOWN_MAIN, PersistError, choose_persist, persist_facts, persistence_files, restore_ifupdown_stanzas)
 from ansible_collections.vmnet.kubevirt.plugins.module_utils._ovs_plan import (
     PreflightError, addresses_of, gateways, move_lines, preflight, restore_lines, routes_of,
     target_state, transaction_argv, transaction_commands, unsafe_host_values)
@@ -368,19 +370,6 @@ ARGUMENT_SPEC = dict(
 )
 
 
-def host_persist_facts():
-    def exists(*paths):
-        return any(os.path.exists(path) for path in paths)
-
-    netplan_dir = '/etc/netplan'
-    return {
-        'netplan': exists('/usr/sbin/netplan', '/usr/bin/netplan') and os.path.isdir(netplan_dir)
-        and any(name.endswith('.yaml') for name in os.listdir(netplan_dir)),
-        'networkmanager': exists('/usr/bin/nmcli') and exists('/run/NetworkManager'),
-        'ifupdown': exists('/sbin/ifup', '/usr/sbin/ifup') and exists(IFUPDOWN_MAIN),
-    }
-
-
 def _cidrs(addresses):
     return ['%s/%d' % (address['local'], address['prefixlen']) for address in addresses]
 
@@ -401,6 +390,7 @@ class BridgeRun:
 
     def __init__(self, module, io):
         self.module, self.io = module, io
+        self.ovs_installed = True
         self.result = {'changed': False, 'bridge': None, 'commands': [], 'ip_batch': [],
                        'rollback': {'commands': [], 'ip_batch': []},
                        'moved': {'from': [], 'to': None, 'addresses': [], 'routes': []},
@@ -421,6 +411,7 @@ class BridgeRun:
                           'installs and starts it)' % error)
             self.module.warn('Open vSwitch does not answer on this node yet (%s): planned against an empty Open vSwitch '
                              'database, as after the vmnet.kubevirt.ovs role has installed it' % error)
+            self.ovs_installed = False
             return {}, {}
 
     def plan(self, spec):
@@ -490,7 +481,7 @@ class BridgeRun:
             return files, 'none'
         if spec['persist'] == 'none' or (spec['persist'] == 'auto' and not uplink_port and not addresses):
             return [], 'none'
-        method = choose_persist(spec['persist'], host_persist_facts())
+        method = choose_persist(spec['persist'], persist_facts(self.io.paths_exist, self.ovs_installed))
         main_text = read_text(IFUPDOWN_MAIN) if method == 'ifupdown' else None
         files = []
         for item in persistence_files(method, name, target, uplink_port, addresses, routes, main_text):

@@ -45,6 +45,12 @@ class ReadOnlyHost:
     def read_network(self):
         return self.links, self.routes
 
+    @staticmethod
+    def paths_exist(patterns):
+        # A Debian node configured with ifupdown, Open vSwitch's hook included; no netplan, no NetworkManager.
+        return any(pattern in ('/sbin/ifup', '/etc/network/interfaces', '/etc/network/if-pre-up.d/openvswitch')
+                   for pattern in patterns)
+
     def ovs_transaction(self, argv):
         raise AssertionError('wrote to OVSDB: %r' % argv)
 
@@ -149,3 +155,20 @@ def test_moving_addresses_back_refuses_a_host_route_that_cannot_be_written_safel
     host = ReadOnlyHost({'br0': current}, {'br0': 'br0', 'eth1': 'br0'}, [dict(ETH1, addr_info=[]), bridge], routes)
     with pytest.raises(PreflightError, match="name: 'br0': route table: 'x y' is not a table number or name"):
         ovs_bridge.BridgeRun(StubModule(), host).execute(spec(state='absent', uplink={'interface': 'eth1'}))
+
+
+@pytest.mark.parametrize('persist, lacks', [
+    ('netplan', 'persist: netplan cannot be used on this node: it lacks the netplan command, the /etc/netplan directory'),
+    ('networkmanager', 'persist: networkmanager cannot be used on this node: it lacks nmcli'),
+])
+def test_a_persistence_method_the_node_lacks_is_refused_before_any_write(persist, lacks):
+    # ReadOnlyHost fails the test on any write: the refusal comes from the plan, before the change.
+    with pytest.raises(Exception) as caught:
+        ovs_bridge.BridgeRun(StubModule(), ReadOnlyHost()).execute(spec(datapath_type='netdev', uplink=UPLINK, persist=persist))
+    assert lacks in str(caught.value)
+
+
+def test_auto_falls_back_to_what_the_node_runs():
+    result = ovs_bridge.BridgeRun(StubModule(check_mode=True), ReadOnlyHost()).execute(
+        spec(datapath_type='netdev', uplink=UPLINK, persist='auto'))
+    assert result['persist']['method'] == 'ifupdown'
