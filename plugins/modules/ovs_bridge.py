@@ -547,7 +547,7 @@ class BridgeRun:
             handle.write(os.environ.get('SSH_CONNECTION', ''))
 
         def work(report):
-            run_change(HostIO(), change, directory, report, confirm_timeout)
+            run_change(self.io, change, directory, report, confirm_timeout)
 
         state = start_detached(work, os.path.join(directory, 'agent.log'))
         if state is None:
