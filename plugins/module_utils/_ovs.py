@@ -173,6 +173,12 @@ def write_file_atomic(path, content, mode=0o644):
         os.fsync(handle.fileno())
     os.chmod(temporary, mode)
     os.rename(temporary, path)
+    # The rename must survive a power loss too (job state, persistence files).
+    handle = os.open(directory or '.', os.O_RDONLY)
+    try:
+        os.fsync(handle)
+    finally:
+        os.close(handle)
 
 
 def read_text(path):

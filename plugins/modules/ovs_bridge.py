@@ -34,9 +34,16 @@ notes:
   - Map values (O(external_ids), O(other_config) and the port ones) are merged into what OVSDB
     holds, so keys written by others (ovs-cni, OVN) are kept; give a key the value V(null) to
     remove it. Port C(tag), C(trunks) and C(vlan_mode) of listed ports are fully managed.
-  - "Commit-confirm state lives under C(/run/vmnet-kubevirt/ovs_bridge) on the node. Keep the SSH
+  - "Commit-confirm state lives under C(/var/lib/vmnet-kubevirt/ovs_bridge) on the node. Keep the SSH
     keepalive window (C(ServerAliveInterval) x C(ServerAliveCountMax)) longer than
     O(confirm_timeout) plus O(probes.timeout), or reset the connection before confirming."
+  - "A node that restarts (or loses power) inside the confirmation window restores its previous
+    state at boot, before the network is configured and before Open vSwitch starts: bridge,
+    ports and settings in OVSDB, and the persistence files. Before its first commit-confirmed
+    change the module installs that boot hook: C(/usr/local/libexec/vmnet-kubevirt/ovs-bridge-boot-rollback),
+    run by the systemd unit C(vmnet-ovs-bridge-rollback.service) (before C(network-pre.target))
+    and by the SysV script C(/etc/init.d/vmnet-ovs-bridge-rollback) (rcS, before C(networking))."
+
   - The role M(vmnet.kubevirt.ovs_bridge) runs this module, resets the connection and confirms.
   - Persistence with O(persist=ifupdown) comments out the uplink's own stanzas in
     C(/etc/network/interfaces); O(state=absent) removes the files this module wrote but does not
@@ -310,13 +317,17 @@ commit:
 
 import json
 import os
+import stat
+import sys
+import time
 import uuid
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.vmnet.kubevirt.plugins.module_utils._ovs import HostIO, HostCommandError, read_text
+from ansible_collections.vmnet.kubevirt.plugins.module_utils._ovs import HostIO, HostCommandError, read_text, write_file_atomic
+from ansible_collections.vmnet.kubevirt.plugins.module_utils._ovs_boot import DEFAULT_OVSDB
 from ansible_collections.vmnet.kubevirt.plugins.module_utils._ovs_commit import (
-    JOB_ROOT, commit, prune_finished, run_change, start_detached, rollback, write_state)
+    JOB_ROOT, commit, install_boot_hook, prune_finished, run_change, start_detached, rollback, write_state)
 from ansible_collections.vmnet.kubevirt.plugins.module_utils._ovs_persist import (
     IFUPDOWN_MAIN, PersistError, choose_persist, persist_facts, persistence_files, restore_ifupdown_stanzas)
 from ansible_collections.vmnet.kubevirt.plugins.module_utils._ovs_plan import (
@@ -368,6 +379,19 @@ ARGUMENT_SPEC = dict(
     )),
     persist=dict(type='str', choices=['auto', 'ifupdown', 'netplan', 'networkmanager', 'none'], default='auto'),
 )
+
+
+def file_mode(path):
+    try:
+        return stat.S_IMODE(os.stat(path).st_mode)
+    except OSError:
+        return 0o644
+
+
+def ovsdb_file():
+    """The OVSDB file ovs-vsctl's server serves (OVS_DBDIR as Open vSwitch's own tools read it)."""
+    directory = os.environ.get('OVS_DBDIR')
+    return os.path.join(directory, 'conf.db') if directory else DEFAULT_OVSDB
 
 
 def _cidrs(addresses):
@@ -516,7 +540,10 @@ class BridgeRun:
         removed = [f['path'] for f in plan['files'] if f['content'] is None]
         change = {'forward_ovs': argv, 'forward_ip': plan['forward_ip'], 'rollback_ovs': rollback_argv,
                   'rollback_ip': plan['rollback_ip'], 'files': files, 'probes': spec['probes'],
-                  'gateways': plan['gateways'], 'ip_first': spec['state'] == 'absent', 'remove': removed}
+                  'gateways': plan['gateways'], 'ip_first': spec['state'] == 'absent', 'remove': removed,
+                  # What the boot-time rollback puts back: each file as it was, and the database.
+                  'restore': [{'path': f['path'], 'content': f['old'], 'mode': file_mode(f['path'])} for f in plan['files']],
+                  'ovsdb': ovsdb_file()}
         if not plan['risky']:
             self.apply_directly(change)
             return self.result
@@ -535,13 +562,18 @@ class BridgeRun:
 
     def apply_guarded(self, spec, change):
         prune_finished()
+        try:
+            # Before anything changes: a power loss inside the window is rolled back at boot.
+            install_boot_hook(self.io, sys.executable)
+        except (OSError, HostCommandError) as error:
+            self.fail('refused before any change: the boot-time rollback of unconfirmed changes could not be '
+                      'installed: %s' % error)
         token = uuid.uuid4().hex
         directory = os.path.join(JOB_ROOT, token)
         os.makedirs(directory, 0o700)
-        with open(os.path.join(directory, 'plan.json'), 'w') as handle:
-            json.dump(change, handle, sort_keys=True)
+        write_file_atomic(os.path.join(directory, 'plan.json'), json.dumps(change, sort_keys=True), 0o600)
         confirm_timeout = spec['confirm_timeout']
-        write_state(directory, {'status': 'starting'})
+        write_state(directory, {'status': 'starting', 'started_at': time.time()})
         # The confirmation must come over another SSH connection than the one that started this.
         with open(os.path.join(directory, 'started_by'), 'w') as handle:
             handle.write(os.environ.get('SSH_CONNECTION', ''))

@@ -9,20 +9,28 @@ import json
 
 import pytest
 
+from ansible_collections.vmnet.kubevirt.plugins.module_utils._ovs_boot import JOB_ROOT
 from tests.integration.hostnet.conftest import HOSTS_PLAYBOOK, bridge_entry, comparable, wait_for, write_playbook
 
 pytestmark = [pytest.mark.lab_hosts]
-
-JOB_ROOT = '/run/vmnet-kubevirt/ovs_bridge'
 
 
 def states(lab):
     return [comparable(node.network_state()) for node in lab.nodes]
 
 
-def agent_statuses(node):
-    listing = node.exec(['sh', '-c', 'cat %s/*/state.json 2>/dev/null || true' % JOB_ROOT]).stdout
-    return [json.loads(line)['status'] for line in listing.replace('}{', '}\n{').splitlines() if line.strip()]
+def job_tokens(node):
+    return set(node.exec(['sh', '-c', 'ls %s 2>/dev/null || true' % JOB_ROOT]).stdout.split())
+
+
+def agent_statuses(node, since=()):
+    """States of the jobs not in ``since`` (job directories stay on the node's disk)."""
+    statuses = []
+    for token in sorted(job_tokens(node) - set(since)):
+        text = node.exec(['cat', '%s/%s/state.json' % (JOB_ROOT, token)], check=False).stdout
+        if text.strip():
+            statuses.append(json.loads(text)['status'])
+    return statuses
 
 
 def test_failing_probe_rolls_back_and_stops_the_rollout(host_lab):
@@ -55,6 +63,7 @@ def test_gateway_probe_fails_when_the_gateway_is_down(host_lab):
 def test_no_confirmation_restores_the_exact_previous_state(host_lab, tmp_path):
     node = host_lab.node(3)
     before = comparable(node.network_state())
+    earlier_jobs = job_tokens(node)
     playbook = write_playbook(tmp_path, 'move-without-confirm.yml', [{
         'name': 'Move eth1 and never confirm',
         # Long enough for the checks below on a loaded machine; the wait below is bounded.
@@ -67,8 +76,8 @@ def test_no_confirmation_restores_the_exact_previous_state(host_lab, tmp_path):
     assert "'status': 'waiting-confirm'" in result.stdout or '"status": "waiting-confirm"' in result.stdout
     moved = node.network_state()
     assert moved['addresses']['br0'] == [node.mgmt_cidr], 'the move happened before the window closed'
-    assert agent_statuses(node) == ['waiting-confirm']
-    wait_for(lambda: 'rolled-back' in agent_statuses(node), timeout=60)
+    assert agent_statuses(node, earlier_jobs) == ['waiting-confirm']
+    wait_for(lambda: 'rolled-back' in agent_statuses(node, earlier_jobs), timeout=60)
     assert comparable(node.network_state()) == before
     assert host_lab.run_ansible('node3', 'ansible.builtin.ping').returncode == 0
 
