@@ -72,3 +72,17 @@ def test_the_role_used_on_its_own_checks_nested_keys(host_lab, tmp_path):
     assert result.rc != 0
     assert 'vmnet_ovs_bridge_bridges.uplink.bond.interfacs' in result.stdout, result.stdout[-3000:]
     assert comparable(node.network_state()) == before
+
+
+@pytest.mark.parametrize('entry, message', [
+    (bridge_entry(persist='netplan'), 'persist: netplan cannot be used on this node: it lacks the netplan command'),
+    (bridge_entry(uplink=None, ports=[{'name': 'eth1'}]), "ports[0].name: 'eth1' carries the addresses"),
+])
+def test_hosts_yml_refuses_what_the_node_cannot_take_before_installing_anything(host_lab, entry, message):
+    before = states(host_lab)
+    result = host_lab.run_playbook(HOSTS_PLAYBOOK, extra_vars={'vmnet_ovs_bridge_bridges': [entry]})
+    assert result.rc != 0
+    assert message in result.stdout, result.stdout[-3000:]
+    seen = dict((task, statuses) for _play, task, statuses in task_outcomes(result.stdout.splitlines()))
+    assert seen['Preflight each bridge on each node, changing nothing'] == dict.fromkeys(('node1', 'node2', 'node3'), 'failed')
+    touched_nothing(host_lab, result, before)
