@@ -138,7 +138,10 @@ options:
         type: str
         choices: [access, trunk, native-tagged, native-untagged]
   ports:
-    description: Further ports of the bridge.
+    description:
+      - Further ports of the bridge.
+      - A system NIC that carries addresses or routes is refused as a port; make it the O(uplink)
+        (its addresses then move with the uplink's safety).
     type: list
     elements: dict
     default: []
@@ -177,12 +180,20 @@ options:
     type: bool
     default: false
   external_ids:
-    description: Bridge external_ids to set (V(null) removes a key; other keys are kept).
+    description:
+      - Bridge external_ids to set (V(null) removes a key; other keys are kept).
+      - "Keys are 1-128 ASCII letters, digits and C(_ . : / -); values 1-256 ASCII letters, digits
+        and C(_ . : / , = + @ -) (no spaces or shell characters, which would reach netplan's systemd
+        units), or the type Open vSwitch documents for the key (C(bridge-id))."
     type: dict
   other_config:
     description:
       - Bridge other_config to set (V(null) removes a key; other keys are kept).
-      - C(hwaddr) defaults to the uplink's MAC address.
+      - C(hwaddr) defaults to the uplink's MAC address and must be a unicast MAC.
+      - Keys that ovs-vswitchd.conf.db(5) documents for the Bridge table get their type (for example
+        C(stp-priority) an integer from 0 to 65535, C(disable-in-band) true or false,
+        C(datapath-id) 16 hexadecimal digits); other keys and values follow the rule of
+        O(external_ids). The same holds for the port options (C(lacp-time), C(bond-primary), ...).
     type: dict
   confirm_timeout:
     description:
