@@ -123,10 +123,10 @@ BAD_ENTRIES = [
     ({'external_ids': {'bad key!': 'x'}}, "external_ids key: 'bad key!' must be"),
     ({'uplink': {'bond': {'name': 'bond0', 'interfaces': ['eth1']}}}, "uplink.bond.interfaces: ['eth1'] must list at least two"),
     # Injection through persisted values, and host inputs the node cannot take (issue 13).
-    ({'other_config': {'hwaddr': '00:16:3e:10:00:02$(touch /root/owned)'}, 'uplink': {'interface': 'eth1', 'allow_default_route': True}},
-     "other_config.hwaddr: '00:16:3e:10:00:02$(touch /root/owned)' is not a MAC address"),
+    ({'other_config': {'hwaddr': '00:16:3e:10:00:02$(touch /var/tmp/vmnet-owned)'}, 'uplink': {'interface': 'eth1', 'allow_default_route': True}},
+     "other_config.hwaddr: '00:16:3e:10:00:02$(touch /var/tmp/vmnet-owned)' is not a MAC address"),
     ({'other_config': {'hwaddr': 'not-a-mac'}}, "other_config.hwaddr: 'not-a-mac' is not a MAC address"),
-    ({'external_ids': {'owner': 'ops;touch /root/owned'}}, "external_ids.owner: 'ops;touch /root/owned' must be 1-256 characters"),
+    ({'external_ids': {'owner': 'ops;touch /var/tmp/vmnet-owned'}}, "external_ids.owner: 'ops;touch /var/tmp/vmnet-owned' must be 1-256 characters"),
     ({'name': 'br$(id)'}, "name: 'br$(id)' is not a valid interface name"),
     ({'uplink': {'interface': 'eth1', 'allow_default_route': True, 'trunks': ['0;reboot']}}, "uplink.trunks[0]: '0;reboot' must be a VLAN id"),
     ({'ports': [{'name': 'vm1', 'type': 'internal', 'other_config': {'stp-port-num': 0}}]},
@@ -154,7 +154,7 @@ def test_bad_inputs_fail_clearly_and_leave_the_node_untouched(host_lab, tmp_path
     for entry, message in BAD_ENTRIES:
         assert message in result.stdout, (entry, message)
     assert node.network_state() == before
-    assert node.exec(['test', '-e', '/root/owned'], check=False).returncode == 1
+    assert node.exec(['test', '-e', '/var/tmp/vmnet-owned'], check=False).returncode == 1
     assert node.exec(['ls', '/etc/network/interfaces.d']).stdout.strip() == ''
 
 

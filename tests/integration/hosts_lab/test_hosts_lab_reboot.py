@@ -107,7 +107,7 @@ EARLY_SCRIPT = '''\
 # X-Start-Before:    networking
 # Default-Start:     S
 ### END INIT INFO
-[ "$1" = start ] && ip -brief addr show dev eth1 > /root/early-saw
+[ "$1" = start ] && ip -brief addr show dev eth1 > /var/lib/vmnet-lab-early-saw
 '''
 
 
@@ -118,7 +118,7 @@ def test_a_boot_script_the_node_installed_in_rcs_runs_before_networking(make_hos
         node.exec(['chmod', '755', '/etc/init.d/vmnet-lab-early'])
         node.exec(['update-rc.d', 'vmnet-lab-early', 'defaults'])
         own_lab.reboot(1)
-        saw = node.exec(['cat', '/root/early-saw']).stdout
+        saw = node.exec(['cat', '/var/lib/vmnet-lab-early-saw']).stdout
         assert saw.split()[0].startswith('eth1') and node.mgmt_ip not in saw, 'it ran before ifupdown gave eth1 its address'
         assert node.network_state()['addresses']['eth1'] == [node.mgmt_cidr]
         assert '/etc/rcS.d/S01vmnet-lab-early start (rc=0)' in (node.dir / 'boot.log').read_text(encoding='utf-8')

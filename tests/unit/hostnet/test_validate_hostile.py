@@ -10,7 +10,7 @@ from ansible_collections.vmnet.kubevirt.plugins.module_utils._ovs_validate impor
     OvsSpecError, fabric_port_problems, host_address_problems, host_route_problems, normalize_spec)
 
 UPLINK = {'interface': 'eth1', 'allow_default_route': True}
-PAYLOAD = '$(touch /root/x)'
+PAYLOAD = '$(touch /var/tmp/vmnet-owned)'
 
 
 def bridge(**params):
