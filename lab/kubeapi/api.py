@@ -16,7 +16,7 @@ from collections import deque
 import jsonpatch
 import yaml
 
-from lab.kubeapi import builtin_rules, managed, patching, schema as structural, selectors
+from lab.kubeapi import builtin_rules, managed, patching, protobuf, schema as structural, selectors
 from lab.kubeapi.registry import Registry
 
 BUILTIN_NAMESPACES = ('default', 'kube-system', 'kube-public', 'kube-node-lease')
@@ -355,6 +355,8 @@ class Api:  # pylint: disable=too-many-public-methods
             raise ApiError(400, 'the body of the request was in an unknown format - accepted media types include: '
                                 'application/json, application/yaml')
         content_type = request.headers.get('content-type', 'application/json').split(';')[0].strip()
+        if content_type == protobuf.MEDIA_TYPE:
+            return self._protobuf_body(request)
         try:
             if content_type in ('application/yaml', 'application/apply-patch+yaml'):
                 data = yaml.safe_load(request.body)
@@ -363,6 +365,23 @@ class Api:  # pylint: disable=too-many-public-methods
         except (ValueError, yaml.YAMLError) as exc:
             raise ApiError(400, 'the body of the request could not be decoded: %s' % exc) from exc
         return data
+
+    @staticmethod
+    def _protobuf_body(request):
+        """A protobuf body (client-go's typed clients send built-in kinds so); only writes take it."""
+        if request.verb not in ('create', 'update', 'delete', 'deletecollection'):
+            raise ApiError(415, 'the body of the request was in an unknown format - accepted media types include: '
+                           + ', '.join(PATCH_TYPES))
+        if request.res is not None and request.res.custom:
+            raise ApiError(415, 'the body of the request was in an unknown format - accepted media types include: '
+                           'application/json, application/yaml')
+        try:
+            return protobuf.decode_object(request.body)
+        except protobuf.Unsupported as exc:
+            raise ApiError(415, 'the body of the request was in an unknown format: protobuf bodies of %s are not decoded '
+                           'by this emulator - accepted media types include: application/json, application/yaml' % exc) from exc
+        except (protobuf.DecodeError, UnicodeDecodeError, ValueError) as exc:
+            raise ApiError(400, 'the body of the request could not be decoded: %s' % exc) from exc
 
     def _field_manager(self, request):
         manager = request.param('fieldManager')
@@ -738,10 +757,7 @@ class Api:  # pylint: disable=too-many-public-methods
         res = request.res
         options = {}
         if request.body:
-            try:
-                options = json.loads(request.body) or {}
-            except ValueError as exc:
-                raise ApiError(400, 'invalid delete options: %s' % exc) from exc
+            options = self._delete_options(request)
         if options.get('dryRun'):
             request.query.setdefault('dryRun', options['dryRun'])
             self._check_dry_run(request)
@@ -757,6 +773,19 @@ class Api:  # pylint: disable=too-many-public-methods
                                'object meta: %s' % (pre['resourceVersion'], old['metadata']['resourceVersion']))
             code, result = self._delete(request, res, old, policy)
         return Response(code, self._present(res, result))
+
+    def _delete_options(self, request):
+        content_type = request.headers.get('content-type', 'application/json').split(';')[0].strip()
+        if content_type == protobuf.MEDIA_TYPE:
+            options = self._protobuf_body(request)
+        else:
+            try:
+                options = json.loads(request.body) or {}
+            except ValueError as exc:
+                raise ApiError(400, 'invalid delete options: %s' % exc) from exc
+        if not isinstance(options, dict) or options.get('kind', 'DeleteOptions') != 'DeleteOptions':
+            raise ApiError(400, 'the body of a delete request must be DeleteOptions')
+        return options
 
     def _delete(self, request, res, old, policy=None):
         key = (old['metadata'].get('namespace'), old['metadata']['name'])

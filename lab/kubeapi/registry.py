@@ -322,11 +322,12 @@ def _openapi_paths(res, model, ref_prefix='#/components/schemas/'):
     prefix = '/apis/%s/%s' % (res.group, res.version) if res.group else '/api/%s' % res.version
     collection = prefix + ('/namespaces/{namespace}/' if res.namespaced else '/') + res.plural
     ext = {'x-kubernetes-group-version-kind': _gvk(res)}
-    if ref_prefix.startswith('#/definitions/'):
+    if ref_prefix.startswith('#/definitions/'):  # Swagger 2.0: a response carries its schema itself
         params = [{'name': name, 'in': 'query', 'type': 'string', 'uniqueItems': True} for name in QUERY_PARAMS]
+        response = {'200': {'description': 'OK', 'schema': {'$ref': ref_prefix + model}}}
     else:
         params = [{'name': name, 'in': 'query', 'schema': {'type': 'string', 'uniqueItems': True}} for name in QUERY_PARAMS]
-    response = {'200': {'description': 'OK', 'content': {'application/json': {'schema': {'$ref': ref_prefix + model}}}}}
+        response = {'200': {'description': 'OK', 'content': {'application/json': {'schema': {'$ref': ref_prefix + model}}}}}
 
     def operation(verb, action):
         # kubectl looks for fieldValidation among the PATCH operation's own parameters.
