@@ -10,7 +10,7 @@ import ipaddress
 import json
 import threading
 
-from lab.kubeapi import webhooks
+from lab.kubeapi import readiness, webhooks
 
 SPIDERPOOL = 'spiderpool.spidernet.io/v2beta1'
 NAD_API = 'k8s.cni.cncf.io/v1'
@@ -32,6 +32,8 @@ class Simulations:
             'vm-vmi': self.vm_to_vmi,
             'spiderpool-webhook': self.pool_finalizer,
             'kubevirt-webhook': lambda *_args: None,  # admission only (see validate)
+            'workload-readiness': readiness.workload_readiness,
+            'spiderpool-init': readiness.spiderpool_init,
         }
         self.busy = threading.local()
 
@@ -53,6 +55,11 @@ class Simulations:
         """Run a simulation over what already exists (as a controller does on start)."""
         kinds = {'spidermultusconfig-nad': (SPIDERPOOL, 'SpiderMultusConfig'),
                  'ippool-status': (SPIDERPOOL, 'SpiderIPPool'), 'vm-vmi': (KUBEVIRT, 'VirtualMachine')}
+        if name == 'workload-readiness':
+            for api_version, kind in readiness.WORKLOAD_KINDS:
+                res = api.registry.by_kind(api_version, kind)
+                for obj in api.objects_of(api_version, kind):
+                    self._run(name, api, res, 'ADDED', obj)
         if name not in kinds:
             return
         api_version, kind = kinds[name]
