@@ -8,10 +8,13 @@ on every Node object whose labels match its nodeSelector; a StatefulSet is ready
 completes (``Complete`` and ``SuccessCriteriaMet``). No pod is created and no container runs:
 this is what ``helm --wait``, helm's hook Jobs and kubernetes.core's ``wait`` read.
 
-``spiderpool-init``: what Spiderpool's post-install ``spiderpool-init`` Job does when it runs:
-create the default SpiderCoordinator (and the default IPv4/IPv6 SpiderIPPools when the chart
-asks for them) from the Job's environment, and what spiderpool-controller then writes into
-the coordinator's status (``Synced`` with the lab's pod and service CIDRs).
+``spiderpool-hooks``: what the Spiderpool chart's hook Jobs do when they run. The post-install
+``spiderpool-init`` Job creates the default SpiderCoordinator (and the default IPv4/IPv6
+SpiderIPPools when the chart asks for them) from its environment; spiderpool-controller then
+writes the coordinator's status (``Synced`` with the lab's pod and service CIDRs). The
+pre-delete cleanup Job (``spiderpool-controller clean``) deletes the webhook configurations it
+names, every Spiderpool object (finalizers removed first where Spiderpool sets them), the
+Spiderpool and SR-IOV operator CRDs (not sriovoperatorconfigs) and the spiderpool-init Job.
 """
 import copy
 import hashlib
@@ -154,7 +157,7 @@ def _job(api, job):
              'message': 'Reached expected number of succeeded pods', 'lastProbeTime': started, 'lastTransitionTime': started}]})
 
 
-# ---------------------------------------------------------------- spiderpool-init
+# ---------------------------------------------------------------- spiderpool-hooks
 
 INIT_ENV = 'SPIDERPOOL_INIT_'
 
@@ -177,11 +180,20 @@ def _json_list(text):
     return value if isinstance(value, list) else []
 
 
-def spiderpool_init(api, res, event, job):
-    """The spiderpool-init Job's work, done when the Job is created (its pod would run at once)."""
+def spiderpool_hooks(api, res, event, job):
+    """The work of the chart's hook Jobs, done when the Job is created (its pod would run at once)."""
     if (res.group, res.plural) != ('batch', 'jobs') or event != 'ADDED':
         return
-    env = _init_environment(job)
+    containers = (((job.get('spec') or {}).get('template') or {}).get('spec') or {}).get('containers') or []
+    for container in containers:
+        command = container.get('command') or []
+        if len(command) > 1 and command[1] == 'clean':
+            _clean(api, job, command[2:], _init_environment(job))
+            return
+    _init(api, _init_environment(job))
+
+
+def _init(api, env):
     name = env.get(INIT_ENV + 'DEFAULT_COORDINATOR_NAME')
     if not name or api.registry.by_kind(SPIDERPOOL, 'SpiderCoordinator') is None:
         return
@@ -210,3 +222,39 @@ def spiderpool_init(api, res, event, job):
             spec['gateway'] = gateway
         api.internal_write({'apiVersion': SPIDERPOOL, 'kind': 'SpiderIPPool', 'metadata': {'name': pool}, 'spec': spec},
                            'spiderpool-init')
+
+
+CLEANED_KINDS = ('SpiderIPPool', 'SpiderSubnet', 'SpiderEndpoint', 'SpiderReservedIP', 'SpiderMultusConfig',
+                 'SpiderCoordinator', 'SpiderClaimParameter')
+UNFINALIZED_KINDS = ('SpiderIPPool', 'SpiderEndpoint', 'SpiderCoordinator')
+SRIOV_GROUP = 'sriovnetwork.openshift.io'
+
+
+def _flag(args, name):
+    return args[args.index(name) + 1] if name in args and args.index(name) + 1 < len(args) else None
+
+
+def _clean(api, job, args, env):
+    """spiderpool-controller clean --validate NAME --mutating NAME."""
+    admission = 'admissionregistration.k8s.io/v1'
+    for kind, flag in (('ValidatingWebhookConfiguration', '--validate'), ('MutatingWebhookConfiguration', '--mutating')):
+        name = _flag(args, flag)
+        if name:
+            api.internal_delete(admission, kind, None, name)
+    for kind in CLEANED_KINDS:
+        if api.registry.by_kind(SPIDERPOOL, kind) is None:
+            continue
+        for obj in api.objects_of(SPIDERPOOL, kind):
+            meta = obj['metadata']
+            if kind in UNFINALIZED_KINDS and meta.get('finalizers'):
+                meta['finalizers'] = []
+                meta.pop('resourceVersion', None)
+                api.internal_write(obj, 'spiderpool-controller')
+            api.internal_delete(SPIDERPOOL, kind, meta.get('namespace'), meta['name'])
+    for crd in api.objects_of('apiextensions.k8s.io/v1', 'CustomResourceDefinition'):
+        group = crd['spec'].get('group')
+        if group == SPIDERPOOL.split('/')[0] or (group == SRIOV_GROUP and crd['metadata']['name'] != 'sriovoperatorconfigs.' + SRIOV_GROUP):
+            api.internal_delete('apiextensions.k8s.io/v1', 'CustomResourceDefinition', None, crd['metadata']['name'])
+    init = env.get('SPIDERPOOL_INIT_NAME')
+    if init:
+        api.internal_delete(BATCH, 'Job', job['metadata'].get('namespace'), init)

@@ -33,7 +33,7 @@ class Simulations:
             'spiderpool-webhook': self.pool_finalizer,
             'kubevirt-webhook': lambda *_args: None,  # admission only (see validate)
             'workload-readiness': readiness.workload_readiness,
-            'spiderpool-init': readiness.spiderpool_init,
+            'spiderpool-hooks': readiness.spiderpool_hooks,
         }
         self.busy = threading.local()
 
