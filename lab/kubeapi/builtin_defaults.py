@@ -14,6 +14,10 @@ def apply(res, obj, old, taken_cluster_ips=()):
     """Fill the server defaults of ``obj`` (``old``: the stored object on update, else None)."""
     if res.custom:
         return
+    if res.group == 'admissionregistration.k8s.io':
+        for hook in obj.get('webhooks') or []:
+            _webhook(hook, mutating=res.plural.startswith('mutating'))
+        return
     spec = obj.get('spec')
     if not isinstance(spec, dict):
         return
@@ -30,9 +34,6 @@ def apply(res, obj, old, taken_cluster_ips=()):
         _job(obj, spec, old)
     elif key == ('', 'services'):
         _service(spec, old, taken_cluster_ips)
-    if res.group == 'admissionregistration.k8s.io':
-        for hook in obj.get('webhooks') or []:
-            _webhook(hook, mutating=res.plural.startswith('mutating'))
 
 
 def _deployment(spec):
@@ -80,9 +81,9 @@ def _job(obj, spec, old):
     if spec.get('podFailurePolicy') is None:
         spec.setdefault('podReplacementPolicy', 'TerminatingOrFailed')
     uid = obj['metadata'].get('uid')
-    if spec.get('manualSelector') or not uid:
-        return
-    template = spec.setdefault('template', {})
+    template = spec.get('template')
+    if spec.get('manualSelector') or not uid or not isinstance(template, dict):
+        return  # no template: validation says so
     labels = template.setdefault('metadata', {}).setdefault('labels', {})
     for label in JOB_NAME_LABELS:
         labels.setdefault(label, obj['metadata']['name'])
