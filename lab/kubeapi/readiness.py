@@ -113,8 +113,8 @@ def _deployment(api, deployment):
 def _scheduled_nodes(api, daemonset):
     wanted = ((daemonset.get('spec') or {}).get('template') or {}).get('spec', {}).get('nodeSelector') or {}
     nodes = api.objects_of('v1', 'Node')
-    return sum(1 for node in nodes if all((node['metadata'].get('labels') or {}).get(key) == value
-                                         for key, value in wanted.items()))
+    return sum(1 for node in nodes
+               if all((node['metadata'].get('labels') or {}).get(key) == value for key, value in wanted.items()))
 
 
 def _daemonset(api, daemonset):
@@ -253,7 +253,7 @@ def _clean(api, job, args, env):
             api.internal_delete(SPIDERPOOL, kind, meta.get('namespace'), meta['name'])
     for crd in api.objects_of('apiextensions.k8s.io/v1', 'CustomResourceDefinition'):
         group = crd['spec'].get('group')
-        if group == SPIDERPOOL.split('/')[0] or (group == SRIOV_GROUP and crd['metadata']['name'] != 'sriovoperatorconfigs.' + SRIOV_GROUP):
+        if group == SPIDERPOOL.split('/', maxsplit=1)[0] or (group == SRIOV_GROUP and crd['metadata']['name'] != 'sriovoperatorconfigs.' + SRIOV_GROUP):
             api.internal_delete('apiextensions.k8s.io/v1', 'CustomResourceDefinition', None, crd['metadata']['name'])
     init = env.get('SPIDERPOOL_INIT_NAME')
     if init:

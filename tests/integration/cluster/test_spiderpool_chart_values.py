@@ -40,9 +40,8 @@ def role_values(tmp_path_factory):
     tmp_path = tmp_path_factory.mktemp('values')
     tasks = []
     for index, (name, variables) in enumerate(VARIANTS.items()):
-        tasks.append({'name': 'values: %s' % name, 'ansible.builtin.include_role': {'name': 'vmnet.kubevirt.spiderpool',
-                                                                                  'tasks_from': 'values'},
-                      'vars': variables})
+        include = {'name': 'vmnet.kubevirt.spiderpool', 'tasks_from': 'values'}
+        tasks.append({'name': 'values: %s' % name, 'ansible.builtin.include_role': include, 'vars': variables})
         tasks.append({'name': 'save: %s' % name, 'ansible.builtin.copy': {
             'content': '{{ __vmnet_spiderpool_values | to_json }}', 'dest': str(tmp_path / ('%d.json' % index))}})
     play = [{'hosts': 'localhost', 'connection': 'local', 'gather_facts': False, 'tasks': tasks}]
@@ -113,8 +112,8 @@ def agent_parts(docs):
     ('multus off', True, False, True, 'true', False),
     ('multus already in the cluster', True, False, True, 'true', False),
 ])
-def test_helm_template_of_our_values_switches_the_chart_as_intended(chart, role_values, tmp_path, variant, ipv4, ipv6,  # pylint: disable=too-many-arguments,too-many-positional-arguments
-                                                                     static_ip, ovs, multus):
+def test_helm_template_of_our_values_switches_the_chart_as_intended(  # pylint: disable=too-many-arguments,too-many-positional-arguments
+        chart, role_values, tmp_path, variant, ipv4, ipv6, static_ip, ovs, multus):
     docs = render(chart, role_values[variant], tmp_path)
     settings = conf(docs)
     assert (settings['enableIPv4'], settings['enableIPv6'], settings['enableKubevirtStaticIP']) == (ipv4, ipv6, static_ip)
@@ -132,4 +131,3 @@ def test_extra_values_reach_the_chart(chart, role_values, tmp_path):
     controller = find(docs, 'Deployment', 'spiderpool-controller')
     assert controller['spec']['replicas'] == 2
     assert controller['spec']['template']['spec']['containers'][0]['image'].startswith('registry.example.net/')
-

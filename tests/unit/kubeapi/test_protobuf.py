@@ -14,13 +14,13 @@ KUBECTL_SECRET = bytes.fromhex('6b3873000a0c0a027631120653656372657412240a120a02
 
 
 def test_kubectl_bodies_decode_to_the_objects_they_carry():
-    assert protobuf.decode_object(KUBECTL_NAMESPACE) == {'apiVersion': 'v1', 'kind': 'Namespace', 'metadata': {'name': 'x'},
-                                                        'spec': {}, 'status': {}}
-    assert protobuf.decode_object(KUBECTL_CONFIGMAP) == {'apiVersion': 'v1', 'kind': 'ConfigMap', 'metadata': {'name': 'c2'},
-                                                        'data': {'mode': 'fast'}}
+    assert protobuf.decode_object(KUBECTL_NAMESPACE) == {
+        'apiVersion': 'v1', 'kind': 'Namespace', 'metadata': {'name': 'x'}, 'spec': {}, 'status': {}}
+    assert protobuf.decode_object(KUBECTL_CONFIGMAP) == {
+        'apiVersion': 'v1', 'kind': 'ConfigMap', 'metadata': {'name': 'c2'}, 'data': {'mode': 'fast'}}
     # Secret data is bytes in protobuf and base64 in JSON.
-    assert protobuf.decode_object(KUBECTL_SECRET) == {'apiVersion': 'v1', 'kind': 'Secret', 'metadata': {'name': 's2'},
-                                                     'data': {'token': 'YWJj'}}
+    assert protobuf.decode_object(KUBECTL_SECRET) == {
+        'apiVersion': 'v1', 'kind': 'Secret', 'metadata': {'name': 's2'}, 'data': {'token': 'YWJj'}}
 
 
 def envelope(api_version, kind, raw):
@@ -80,7 +80,7 @@ def test_openapi_v2_document_carries_definitions_types_and_extensions():
             'either': {'anyOf': [{'type': 'string'}], 'nullable': True}},
             'x-kubernetes-group-version-kind': [{'group': '', 'version': 'v1', 'kind': 'ConfigMap'}]}}}
     fields = parse(protobuf.encode_openapi_v2(document))
-    values = {path: value for path, value in fields}
+    values = dict(fields)
     assert values[(1,)] == b'2.0'
     # Document.definitions(9).additional_properties(1).name(1) / .value(2) = Schema
     assert values[(9, 1, 1)] == b'io.k8s.api.core.v1.ConfigMap'
