@@ -33,3 +33,19 @@ def test_helm_wait_times_out_without_the_readiness_simulation(tmp_path, kubeapi)
     proc = run_helm(['install', 'spiderpool', str(chart), '-n', NS, '--timeout', '3s'], kubeapi, tmp_path / 'helm', check=False)
     assert proc.returncode != 0
     assert 'failed post-install' in proc.stderr and 'timed out waiting for the condition' in proc.stderr
+
+
+def test_helm_leaves_validation_to_the_server_which_refuses_a_wrong_type(tmp_path, kubeapi):
+    """helm asks for /openapi/v2 only for group-versions whose v3 document lacks fieldValidation; the
+    emulator declares it everywhere, as the API server does, so the server's strictness decides."""
+    chart = tmp_path / 'bad'
+    (chart / 'templates').mkdir(parents=True)
+    (chart / 'Chart.yaml').write_text('apiVersion: v2\nname: bad\nversion: 0.1.0\n', encoding='utf-8')
+    (chart / 'templates' / 'role.yaml').write_text(
+        'apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRole\nmetadata:\n  name: bad\n'
+        'rules:\n  - verbs: get\n    apiGroups: [""]\n    resources: [pods]\n', encoding='utf-8')
+    proc = run_helm(['install', 'bad', str(chart), '-n', NS], kubeapi, tmp_path / 'helm', check=False)
+    assert proc.returncode != 0
+    assert 'ClusterRole.rbac.authorization.k8s.io "bad" is invalid' in proc.stderr and 'rules[0].verbs' in proc.stderr
+    assert not [r for r in kubeapi.requests() if r['path'] == '/openapi/v2']
+    assert kubeapi.get('rbac.authorization.k8s.io/v1', 'ClusterRole', 'bad') is None
