@@ -7,7 +7,7 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
-from lab.kubeapi import tables
+from lab.kubeapi import protobuf, tables
 from lab.kubeapi.api import Api, ApiError, Request
 
 CONTROL_PREFIX = '/_lab/'
@@ -163,7 +163,10 @@ class Handler(BaseHTTPRequestHandler):
 
     def send_json(self, code, body, headers=None, content_type='application/json'):
         self._log_before_answer(code)
-        data = b'' if body is None else json.dumps(body, separators=(',', ':')).encode()
+        if isinstance(body, RawBody):
+            data = body.data
+        else:
+            data = b'' if body is None else json.dumps(body, separators=(',', ':')).encode()
         self.send_response(code)
         self.send_header('Content-Type', content_type)
         self.send_header('Content-Length', str(len(data)))
@@ -315,6 +318,8 @@ class Handler(BaseHTTPRequestHandler):
             doc = registry.resource_list(parts[1], parts[2])
             return (doc, 'application/json') if doc else None
         if path == '/openapi/v2':
+            if _accepts_protobuf_openapi(accept):
+                return RawBody(protobuf.encode_openapi_v2(registry.openapi_v2())), protobuf.OPENAPI_V2_MEDIA_TYPE
             return registry.openapi_v2(), 'application/json'
         if path == '/openapi/v3':
             return registry.openapi_v3_index(), 'application/json'
@@ -377,6 +382,19 @@ class Handler(BaseHTTPRequestHandler):
             self.send_json(200, {'active': sorted(sims.active), 'known': sims.known()})
         else:
             self.send_json(404, {'error': 'unknown control action %s' % action})
+
+
+class RawBody:  # pylint: disable=too-few-public-methods
+    """An answer body sent as these bytes (not JSON)."""
+
+    def __init__(self, data):
+        self.data = data
+
+
+def _accepts_protobuf_openapi(accept):
+    """Whether the client asks for the gnostic protobuf OpenAPI v2 document (client-go does)."""
+    wanted = [part.split(';')[0].strip() for part in accept.split(',')]
+    return any(media in protobuf.OPENAPI_V2_MEDIA_TYPES for media in wanted)
 
 
 def _table_version(accept):

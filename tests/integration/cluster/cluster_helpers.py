@@ -140,3 +140,51 @@ def run_module(name, params):
         except SystemExit:
             pass
     return json.loads(out.getvalue())
+
+
+# ---------------------------------------------------------------- real helm and the real Spiderpool chart
+HELM = ROOT / '.cache' / 'tools' / 'bin' / 'helm'
+REAL_CHART = UPSTREAM / 'charts' / 'spiderpool-1.2.2'
+
+
+def helm_or_fail():
+    """The helm binary scripts/setup installs (its absence is a set-up defect, not a reason to skip)."""
+    if not HELM.exists():
+        pytest.fail('helm is missing at %s: run scripts/setup' % HELM.relative_to(ROOT))
+    return HELM
+
+
+def real_chart_or_skip():
+    """../shared/upstream/charts/spiderpool-1.2.2 (test data, read in place), or skip with a message."""
+    if not (REAL_CHART / 'Chart.yaml').is_file():
+        pytest.skip('the real Spiderpool chart is not at ../shared/upstream/charts/spiderpool-1.2.2 (relative to the '
+                    'repository root): the tests with real helm and the real chart need it')
+    return REAL_CHART
+
+
+def helm_env(home):
+    """helm's own cache, config and data folders under *home* (nothing written to the user's)."""
+    home = pathlib.Path(home)
+    return {'HELM_CACHE_HOME': str(home / 'cache'), 'HELM_CONFIG_HOME': str(home / 'config'),
+            'HELM_DATA_HOME': str(home / 'data')}
+
+
+def run_helm(args, kubeapi, home, check=True):
+    """Real helm against the emulator; returns the finished process."""
+    env = clean_env(KUBECONFIG=kubeapi.kubeconfig, **helm_env(home))
+    proc = subprocess.run([str(helm_or_fail())] + list(args), env=env, capture_output=True, text=True, timeout=120,
+                          check=False)
+    if check and proc.returncode != 0:
+        raise AssertionError('helm %s failed (%d):\n%s%s' % (' '.join(args), proc.returncode, proc.stdout, proc.stderr))
+    return proc
+
+
+def recap(proc):
+    """The PLAY RECAP counts of localhost."""
+    line = [ln for ln in proc.stdout.splitlines() if ln.startswith('localhost')][-1]
+    return dict((k, int(v)) for k, v in (part.split('=') for part in line.split(':', 1)[1].split()))
+
+
+def changed_tasks(proc):
+    """Names of the tasks that reported changed."""
+    return [block.split(']', 1)[0] for block in proc.stdout.split('TASK [')[1:] if '\nchanged:' in block]
