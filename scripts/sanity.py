@@ -15,12 +15,16 @@ ROOT = pathlib.Path(__file__).resolve().parent.parent
 TREE = ROOT / '.sanity' / 'ansible_collections'
 COPY = TREE / 'vmnet' / 'kubevirt'
 DEPS = ROOT / '.deps' / 'ansible_collections'
+# Tools' caches inside the checkout, never part of the collection: ansible-lint installs a copy
+# of the collection under .ansible/, whose modules would fail the shebang test.
+NOT_PROJECT = ('.ansible/',)
 
 
-def project_files():
+def project_files(root=ROOT):
     listing = subprocess.run(['git', 'ls-files', '-z', '--cached', '--others', '--exclude-standard'],
-                             cwd=ROOT, check=True, capture_output=True).stdout
-    return {name for name in listing.decode().split('\0') if name and (ROOT / name).is_file()}
+                             cwd=root, check=True, capture_output=True).stdout
+    return {name for name in listing.decode().split('\0')
+            if name and not name.startswith(NOT_PROJECT) and (pathlib.Path(root) / name).is_file()}
 
 
 def sync_copy(files):
