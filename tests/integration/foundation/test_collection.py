@@ -31,7 +31,10 @@ def test_built_tarball_leaves_out_the_test_world(tmp_path):
     with tarfile.open(tarball) as archive:
         names = archive.getnames()
     top_level = {name.split('/', 1)[0] for name in names}
-    assert {'plugins', 'meta', 'roles', 'playbooks', 'changelogs', 'README.md', 'MANIFEST.json'} <= top_level
+    assert {'plugins', 'meta', 'roles', 'playbooks', 'changelogs', 'README.md', 'MANIFEST.json', 'LICENSE'} <= top_level
+    with tarfile.open(tarball) as archive:
+        licence = archive.extractfile('LICENSE').read().decode()
+    assert 'GNU GENERAL PUBLIC LICENSE' in licence and 'Version 3, 29 June 2007' in licence
     for left_out in ('lab', 'tests', 'bench', '.ci', '.venv', '.deps', '.sanity', '.cache', 'scripts'):
         assert left_out not in top_level, '%s must not ship in the collection' % left_out
     assert not [name for name in names if '__pycache__' in name or name.endswith('.pyc')]
