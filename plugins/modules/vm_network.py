@@ -33,7 +33,9 @@ description:
 author:
   - vmnet.kubevirt developers (!UNKNOWN)
 extends_documentation_fragment:
-  - kubernetes.core.k8s_auth_options
+  - vmnet.kubevirt.k8s_auth
+  - vmnet.kubevirt.attributes
+  - vmnet.kubevirt.attributes.CLUSTER
 options:
   name:
     description:
@@ -288,6 +290,13 @@ options:
     description: Seconds to wait for each VM with O(wait).
     type: int
     default: 120
+attributes:
+  check_mode:
+    support: full
+    details: Every write is sent as a server-side dry run; with O(render_only) the cluster is not contacted at all.
+  diff_mode:
+    support: full
+    details: Returns one diff per VM, the VirtualMachine before and after.
 notes:
   - Check mode sends every write as a server-side dry run. Diff mode returns one diff per VM.
   - In-place NIC hot-plug needs Multus thick and KubeVirt's dynamic networks controller; Spiderpool installs Multus
