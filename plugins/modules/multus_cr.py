@@ -26,8 +26,10 @@ description:
 author:
   - vmnet.kubevirt developers (@vmnet)
 extends_documentation_fragment:
-  - kubernetes.core.k8s_auth_options
+  - vmnet.kubevirt.k8s_auth
   - vmnet.kubevirt.cluster_api
+  - vmnet.kubevirt.attributes
+  - vmnet.kubevirt.attributes.CLUSTER
 options:
   name:
     description: Name of the Multus CR. Required unless O(multus_crs) is given; mutually exclusive with it.
@@ -258,10 +260,10 @@ notes:
 attributes:
   check_mode:
     support: full
-    description: Dry-run writes; nothing is stored.
+    details: Writes are sent as a server-side dry run; nothing is stored.
   diff_mode:
     support: full
-    description: Returns the object before and after.
+    details: Returns the Multus CR before and after.
 requirements:
   - kubernetes >= 28.1.0
 '''

@@ -48,18 +48,19 @@ notes:
   - Persistence with O(persist=ifupdown) comments out the uplink's own stanzas in
     C(/etc/network/interfaces); O(state=absent) removes the files this module wrote but does not
     uncomment those stanzas.
-extends_documentation_fragment: []
+extends_documentation_fragment:
+  - vmnet.kubevirt.attributes
+  - vmnet.kubevirt.attributes.HOST
 attributes:
   check_mode:
     support: full
-    description: Computes the transaction, the address move and the files without running them.
+    details: Computes the transaction, the address move and the files without running them.
   diff_mode:
     support: full
-    description: Shows the bridge, its addresses and routes, and the persistence files before and after.
+    details: Shows the bridge, its addresses and routes, and the persistence files before and after.
   platform:
-    platforms: posix
     support: full
-    description: Linux hosts with Open vSwitch.
+    details: Linux hosts with Open vSwitch.
 options:
   name:
     description: Name of the bridge (a Linux interface name, at most 15 characters).

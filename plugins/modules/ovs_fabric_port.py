@@ -21,14 +21,15 @@ author:
 attributes:
   check_mode:
     support: full
-    description: Reports what would change; pings nothing.
+    details: Reports what would change; pings nothing.
   diff_mode:
     support: none
-    description: Nothing to show as a diff.
   platform:
-    platforms: posix
     support: full
-    description: Linux hosts with Open vSwitch.
+    details: Linux hosts with Open vSwitch.
+extends_documentation_fragment:
+  - vmnet.kubevirt.attributes
+  - vmnet.kubevirt.attributes.HOST
 options:
   bridge:
     description: The bridge to test.

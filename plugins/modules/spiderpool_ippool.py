@@ -28,8 +28,10 @@ description:
 author:
   - vmnet.kubevirt developers (@vmnet)
 extends_documentation_fragment:
-  - kubernetes.core.k8s_auth_options
+  - vmnet.kubevirt.k8s_auth
   - vmnet.kubevirt.cluster_api
+  - vmnet.kubevirt.attributes
+  - vmnet.kubevirt.attributes.CLUSTER
 options:
   name:
     description: Name of the pool (a DNS-1123 subdomain). Required unless O(ippools) is given; mutually exclusive with it.
@@ -244,10 +246,10 @@ notes:
 attributes:
   check_mode:
     support: full
-    description: Dry-run writes; nothing is stored.
+    details: Writes are sent as a server-side dry run; nothing is stored.
   diff_mode:
     support: full
-    description: Returns the pool before and after.
+    details: Returns the pool before and after.
 requirements:
   - kubernetes >= 28.1.0
   - PyYAML

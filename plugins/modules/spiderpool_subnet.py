@@ -25,8 +25,10 @@ description:
 author:
   - vmnet.kubevirt developers (@vmnet)
 extends_documentation_fragment:
-  - kubernetes.core.k8s_auth_options
+  - vmnet.kubevirt.k8s_auth
   - vmnet.kubevirt.cluster_api
+  - vmnet.kubevirt.attributes
+  - vmnet.kubevirt.attributes.CLUSTER
 options:
   name:
     description: Name of the subnet (a DNS-1123 subdomain). Required unless O(subnets) is given; mutually exclusive with it.
@@ -146,10 +148,10 @@ notes:
 attributes:
   check_mode:
     support: full
-    description: Dry-run writes; nothing is stored.
+    details: Writes are sent as a server-side dry run; nothing is stored.
   diff_mode:
     support: full
-    description: Returns the subnet before and after.
+    details: Returns the subnet before and after.
 requirements:
   - kubernetes >= 28.1.0
 '''

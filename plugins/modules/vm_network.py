@@ -33,8 +33,10 @@ description:
 author:
   - vmnet.kubevirt developers (!UNKNOWN)
 extends_documentation_fragment:
-  - kubernetes.core.k8s_auth_options
+  - vmnet.kubevirt.k8s_auth
   - vmnet.kubevirt.cluster_api
+  - vmnet.kubevirt.attributes
+  - vmnet.kubevirt.attributes.CLUSTER
 options:
   name:
     description:
@@ -375,6 +377,13 @@ options:
         description: See O(state).
         type: str
         choices: [present, absent]
+attributes:
+  check_mode:
+    support: full
+    details: Every write is sent as a server-side dry run; with O(render_only) the cluster is not contacted at all.
+  diff_mode:
+    support: full
+    details: Returns one diff per VM, the VirtualMachine before and after.
 notes:
   - Check mode sends every write as a server-side dry run. Diff mode returns one diff per VM.
   - In-place NIC hot-plug needs Multus thick and KubeVirt's dynamic networks controller; Spiderpool installs Multus

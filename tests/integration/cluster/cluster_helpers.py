@@ -9,6 +9,7 @@ root, and returns the registered results in task order. Auth reaches our modules
 ``module_defaults: group/vmnet.kubevirt.vmnet`` (the action group), never through the
 environment, so every run also proves the group carries it.
 """
+import contextlib
 import json
 import os
 import pathlib
@@ -125,16 +126,33 @@ def _no_unknown(schema):
     return schema
 
 
+@contextlib.contextmanager
+def _module_args(params):
+    """The module arguments for an in-process run: ansible-core's own helper where it has one
+    (2.19+), else the ``_ANSIBLE_ARGS`` hook older ansible-core reads (the oldest-versions pass)."""
+    try:
+        from ansible.module_utils.testing import patch_module_args  # pylint: disable=import-outside-toplevel
+    except ImportError:
+        from ansible.module_utils import basic  # pylint: disable=import-outside-toplevel
+        saved = basic._ANSIBLE_ARGS  # pylint: disable=protected-access
+        basic._ANSIBLE_ARGS = json.dumps({'ANSIBLE_MODULE_ARGS': params}).encode()  # pylint: disable=protected-access
+        try:
+            yield
+        finally:
+            basic._ANSIBLE_ARGS = saved  # pylint: disable=protected-access
+        return
+    with patch_module_args(params):
+        yield
+
+
 def run_module(name, params):
     """Run one of our modules' main() in this process (the module's real code path, minus
     ansible-playbook's process start-up); returns its JSON result."""
-    import contextlib  # pylint: disable=import-outside-toplevel
     import importlib  # pylint: disable=import-outside-toplevel
     import io  # pylint: disable=import-outside-toplevel
-    from ansible.module_utils.testing import patch_module_args  # pylint: disable=import-outside-toplevel
     module = importlib.import_module('ansible_collections.vmnet.kubevirt.plugins.modules.' + name)
     out = io.StringIO()
-    with patch_module_args(params), contextlib.redirect_stdout(out):
+    with _module_args(params), contextlib.redirect_stdout(out):
         try:
             module.main()
         except SystemExit:
