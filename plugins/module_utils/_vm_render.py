@@ -14,6 +14,8 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import base64
+import binascii
 import copy
 import json
 
@@ -27,6 +29,8 @@ TEMPLATE_VM_LABEL = 'kubevirt.io/vm'
 ROOT_DISK = 'rootdisk'
 CLOUD_INIT_DISK = 'cloudinitdisk'
 NETWORK_DATA_LIMIT = 2048  # KubeVirt's admission limit for cloud-init networkData
+USER_DATA_LIMIT = 2048  # and for userData (vmi-create-admitter: cloudInitUserMaxLen)
+CLOUD_INIT_SOURCES = ('cloudInitNoCloud', 'cloudInitConfigDrive')
 
 
 class RenderError(ValueError):
@@ -86,6 +90,54 @@ def user_data(cloud_init):
         lines.append('ssh_authorized_keys:')
         lines.extend('  - %s' % json.dumps(key) for key in cloud_init['ssh_authorized_keys'])
     return '\n'.join(lines) + '\n'
+
+
+def _data_length(data, key, field, problems):
+    """Bytes of one cloud-init data source (base64 decoded), or None when the source is not set."""
+    value = data.get(key)
+    if not value:
+        return None
+    if key.endswith('Base64'):
+        try:
+            return len(base64.b64decode(value, validate=True))
+        except (binascii.Error, ValueError, TypeError):
+            problems.append('%s: %r is not valid base64: the rule is KubeVirt\'s admission (standard base64)' % (field, value[:40]))
+            return 0
+    return len(value.encode('utf-8')) if isinstance(value, str) else 0
+
+
+def cloud_init_problems(template_spec, path, own_volume=None):
+    """KubeVirt's cloud-init admission rules (vmi-create-admitter) over the final template's volumes.
+
+    User data and network data: each at most one source (inline, base64 or a Secret reference),
+    at least one of them, inline or base64 at most 2048 bytes. ``own_volume`` is the volume this
+    module rendered, whose fields are named after the module's options in messages.
+    """
+    problems = []
+    for index, volume in enumerate(template_spec.get('volumes') or []):
+        for source in CLOUD_INIT_SOURCES:
+            data = volume.get(source) if isinstance(volume, dict) else None
+            if not isinstance(data, dict):
+                continue
+            prefix = '%sspec.template.spec.volumes[%d].%s.' % (path, index, source)
+            found = 0
+            for kind, limit, option in (('userData', USER_DATA_LIMIT, 'user_data'), ('networkData', NETWORK_DATA_LIMIT, 'network_data')):
+                field = ('%scloud_init.%s' % (path, option)) if volume is own_volume else prefix + kind
+                keys = [k for k in (kind, kind + 'Base64') if data.get(k)]
+                if (data.get(kind + 'SecretRef') or {}).get('name'):
+                    keys.append(kind + 'SecretRef')
+                found += len(keys)
+                if len(keys) > 1:
+                    problems.append('%s: %s are all set: the rule is one %s source (KubeVirt\'s admission)' % (field, ', '.join(keys), kind))
+                for key in keys:
+                    size = _data_length(data, key, prefix + key, problems) if not key.endswith('SecretRef') else None
+                    if size is not None and size > limit:
+                        problems.append('%s: %d bytes is too long: the rule is KubeVirt\'s limit of %d bytes for cloud-init %s (larger data '
+                                        'goes in a Secret, %sSecretRef)' % (field, size, limit, kind, kind))
+            if not found:
+                problems.append('%s: %r has no user data and no network data: the rule is at least one of them (KubeVirt\'s admission)'
+                                % (prefix[:-1], data))
+    return problems
 
 
 def _interface(entry, nic):
@@ -225,7 +277,10 @@ def render_vm(entry, existing=None, nad_refs=None, default_pools=None):
             raise RenderError('%scloud_init.network_data: %d bytes for %d NICs is too long: the rule is KubeVirt\'s limit of %d bytes for '
                               'cloud-init networkData' % (entry['path'], len(net_data.encode('utf-8')), len(nics), NETWORK_DATA_LIMIT))
         disks.append({'name': CLOUD_INIT_DISK, 'disk': {'bus': 'virtio'}})
-        volumes.append({'name': CLOUD_INIT_DISK, 'cloudInitNoCloud': {'userData': user_data(cloud_init), 'networkData': net_data}})
+        own_volume = {'name': CLOUD_INIT_DISK, 'cloudInitNoCloud': {'userData': user_data(cloud_init), 'networkData': net_data}}
+        volumes.append(own_volume)
+    else:
+        own_volume = None
 
     template_meta = {'labels': dict(entry['labels'], **{TEMPLATE_VM_LABEL: name})}
     template_annotations = dict(entry['annotations'])
@@ -245,6 +300,9 @@ def render_vm(entry, existing=None, nad_refs=None, default_pools=None):
     if dv_templates:
         spec['dataVolumeTemplates'] = dv_templates
     spec = deep_merge(spec, entry['spec'])
+    found = cloud_init_problems((spec.get('template') or {}).get('spec') or {}, entry['path'], own_volume)
+    if found:
+        raise RenderError('; '.join(found))
     if 'running' in spec:
         raise RenderError('%sspec.running: %r is deprecated and conflicts with runStrategy: the rule is run_strategy (spec.runStrategy)'
                           % (entry['path'], spec['running']))

@@ -21,7 +21,8 @@ STATES = ('present', 'absent')
 RUN_STRATEGIES = ('Always', 'Halted', 'Manual', 'RerunOnFailure', 'Once')
 LIVE_MIGRATION = ('required', 'preferred', 'ignore')
 NIC_MODELS = ('e1000', 'e1000e', 'igb', 'ne2k_pci', 'pcnet', 'rtl8139', 'virtio')
-PORT_PROTOCOLS = ('TCP', 'UDP', 'SCTP')
+# KubeVirt's admission (pkg/network/admitter, validateForwardPortProtocol) takes TCP and UDP only.
+PORT_PROTOCOLS = ('TCP', 'UDP')
 DISK_TYPES = ('container_disk', 'pvc', 'data_volume')
 DISK_BUSES = ('virtio', 'sata', 'scsi', 'usb')
 ACCESS_MODES = ('ReadWriteOnce', 'ReadOnlyMany', 'ReadWriteMany', 'ReadWriteOncePod')
@@ -383,6 +384,7 @@ def _normalize_ports(ports, mode, field, problems):
         return []
     result = []
     seen = {}
+    names = {}
     for index, port in enumerate(ports):
         pfield = '%s[%d]' % (field, index)
         if isinstance(port, int) and not isinstance(port, bool):
@@ -401,12 +403,18 @@ def _normalize_ports(ports, mode, field, problems):
             problems.add(pfield + '.port', number, 'is reserved for live migration: the rule is never 49152 or 49153')
             ok = False
         if protocol not in PORT_PROTOCOLS:
-            problems.add(pfield + '.protocol', protocol, 'is not allowed: the rule is one of %s' % ', '.join(PORT_PROTOCOLS))
+            problems.add(pfield + '.protocol', protocol, 'is not allowed: the rule is one of %s (KubeVirt\'s masquerade forwards TCP and '
+                         'UDP only)' % ', '.join(PORT_PROTOCOLS))
             ok = False
-        if name is not None and (not isinstance(name, str) or len(name) > 15 or not PORT_NAME.match(name) or '--' in name):
+        if name is not None and not valid_port_name(name):
             problems.add(pfield + '.name', name, 'is not a valid port name: the rule is an IANA service name (at most 15 lower-case letters, '
-                         'digits and single "-")')
+                         'digits and single "-", with at least one letter)')
             ok = False
+        elif name is not None and name in names:
+            problems.add(pfield + '.name', name, 'repeats ports[%d].name: the rule is unique port names (KubeVirt\'s admission)' % names[name])
+            ok = False
+        elif name is not None:
+            names[name] = index
         if ok:
             key = (number, protocol)
             if key in seen:
@@ -418,6 +426,12 @@ def _normalize_ports(ports, mode, field, problems):
                 item['name'] = name
             result.append(item)
     return result
+
+
+def valid_port_name(name):
+    """Kubernetes' IsValidPortName (IANA_SVC_NAME), which KubeVirt applies to masquerade ports."""
+    return (isinstance(name, str) and 0 < len(name) <= 15 and bool(PORT_NAME.match(name)) and '--' not in name
+            and any('a' <= c <= 'z' for c in name))
 
 
 def _normalize_disk(disk, field, problems):

@@ -169,12 +169,12 @@ options:
         type: int
         required: true
       protocol:
-        description: Protocol.
+        description: Protocol (KubeVirt's masquerade binding forwards TCP and UDP only).
         type: str
-        choices: [TCP, UDP, SCTP]
+        choices: [TCP, UDP]
         default: TCP
       name:
-        description: Port name (IANA service name).
+        description: Port name, unique within the VM (IANA service name, with at least one letter).
         type: str
   live_migration:
     description:
@@ -238,7 +238,7 @@ options:
         type: bool
         default: true
       user_data:
-        description: Your own user data (instead of the generated one).
+        description: Your own user data (instead of the generated one); at most 2048 bytes (KubeVirt's limit).
         type: str
       network_data:
         description: Your own network data (instead of the generated one); at most 2048 bytes.
@@ -475,7 +475,7 @@ NIC_SPEC = dict(
     mac_address=dict(type='str'),
     model=dict(type='str', choices=['e1000', 'e1000e', 'igb', 'ne2k_pci', 'pcnet', 'rtl8139', 'virtio']),
 )
-PORT_SPEC = dict(port=dict(type='int', required=True), protocol=dict(type='str', choices=['TCP', 'UDP', 'SCTP'], default='TCP'),
+PORT_SPEC = dict(port=dict(type='int', required=True), protocol=dict(type='str', choices=['TCP', 'UDP'], default='TCP'),
                  name=dict(type='str'))
 DISK_SPEC = dict(
     type=dict(type='str', choices=['container_disk', 'pvc', 'data_volume']),
