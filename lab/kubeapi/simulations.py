@@ -10,7 +10,7 @@ import ipaddress
 import json
 import threading
 
-from lab.kubeapi import ipam, launcher, webhooks
+from lab.kubeapi import ipam, kubevirt, launcher, webhooks
 
 SPIDERPOOL = 'spiderpool.spidernet.io/v2beta1'
 NAD_API = 'k8s.cni.cncf.io/v1'
@@ -74,7 +74,7 @@ class Simulations:
             if causes:
                 return webhooks.denial_message, causes
         if 'kubevirt-webhook' in self.active:
-            causes = webhooks.kubevirt_causes(res, obj)
+            causes = webhooks.kubevirt_causes(res, obj, old, kubevirt.config(api))
             if causes:
                 return webhooks.kubevirt_denial, causes
         return None

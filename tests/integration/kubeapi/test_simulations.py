@@ -196,10 +196,41 @@ def test_kubevirt_webhook_network_rules(kubeapi):
     assert status == 422 and body['message'].startswith('admission webhook "virtualmachine-validator.kubevirt.io" denied')
     fields = [c['field'] for c in body['details']['causes']]
     devices = 'spec.template.spec.domain.devices.interfaces'
-    assert fields == ['spec.running', 'spec.template.spec.networks', 'spec.template.spec.networks',
-                      devices + '[0].macAddress', devices + '[1].masquerade', devices + '[2].name', devices + '[2]',
-                      devices + '[3].state']
+    # KubeVirt's own cause order and field paths (pkg/network/admitter), the pod-network count included
+    assert fields == ['spec.template.spec.interfaces', 'spec.template.spec.networks', devices + '[3].state',
+                      devices + '[0].macAddress', devices + '[1].name', devices + '[2]', devices + '[2].name', 'spec.running']
     assert kubeapi.get(KV, 'VirtualMachine', 'bad', 'default') is None
+
+
+def test_kubevirt_webhook_ports_cloud_init_dns_and_discontinued_bindings(kubeapi):
+    kubeapi.simulate('kubevirt-webhook')
+    body = vm('ports', 'Always')
+    template = body['spec']['template']['spec']
+    template['domain']['devices']['interfaces'][0]['ports'] = [
+        {'port': 9999, 'protocol': 'SCTP'}, {'port': 8080, 'name': '8080'}, {'port': 22, 'name': 'ssh'}, {'port': 2222, 'name': 'ssh'}]
+    template['volumes'] = [{'name': 'cloudinitdisk', 'cloudInitNoCloud': {'userData': '#cloud-config\n' + 'x' * 2100}}]
+    template['dnsPolicy'] = 'None'
+    status, answer = kubeapi.http('POST', '/apis/%s/namespaces/default/virtualmachines' % KV, body)
+    assert status == 422, answer
+    ports = 'spec.template.spec.domain.devices.interfaces[0].ports'
+    assert [c['field'] for c in answer['details']['causes']] == [
+        ports + '[1].name', ports + '[3].name', ports + '[0].protocol', 'spec.template.spec.volumes[0].cloudInitNoCloud',
+        'spec.template.spec.dnsConfig']
+    assert 'userData exceeds the 2048 byte limit' in answer['message']
+    # discontinued bindings are refused on creation first, at KubeVirt's "spec.domain..." path
+    old = vm('old', 'Always')
+    old['spec']['template']['spec']['domain']['devices']['interfaces'][0] = {'name': 'default', 'slirp': {}}
+    status, answer = kubeapi.http('POST', '/apis/%s/namespaces/default/virtualmachines' % KV, old)
+    assert status == 422 and [c['field'] for c in answer['details']['causes']] == ['spec.domain.devices.interfaces[0].slirp']
+    # a bridge NIC on the pod network is refused only where the KubeVirt CR says so
+    bridged = vm('bridged', 'Always')
+    bridged['spec']['template']['spec']['domain']['devices']['interfaces'][0] = {'name': 'default', 'bridge': {}}
+    assert kubeapi.apply(bridged)['metadata']['name'] == 'bridged'
+    kubeapi.apply({'apiVersion': KV, 'kind': 'KubeVirt', 'metadata': {'name': 'kubevirt', 'namespace': 'default'},
+                   'spec': {'configuration': {'network': {'permitBridgeInterfaceOnPodNetwork': False}}}})
+    bridged['metadata']['name'] = 'bridged2'
+    status, answer = kubeapi.http('POST', '/apis/%s/namespaces/default/virtualmachines' % KV, bridged)
+    assert status == 422 and [c['field'] for c in answer['details']['causes']] == ['spec.template.spec.domain.devices.interfaces[0].name']
 
 
 def test_kubevirt_webhook_requires_a_run_strategy_and_matching_names(kubeapi):
@@ -209,7 +240,7 @@ def test_kubevirt_webhook_requires_a_run_strategy_and_matching_names(kubeapi):
     body['spec']['template']['spec']['networks'].append({'name': 'extra', 'multus': {'networkName': 'x'}})
     status, answer = kubeapi.http('POST', '/apis/%s/namespaces/default/virtualmachines' % KV, body)
     assert status == 422
-    assert [c['field'] for c in answer['details']['causes']] == ['spec.runStrategy', 'spec.template.spec.networks[2].name']
+    assert [c['field'] for c in answer['details']['causes']] == ['spec.template.spec.networks[2].name', 'spec.running']
 
 
 def test_kubevirt_webhook_warns_about_running(kubeapi):
