@@ -108,6 +108,78 @@ def test_running_vm_gets_a_vmi_with_interfaces_and_halting_removes_it(kubeapi):
     assert kubeapi.client().resources.get(api_version='v1', kind='Pod').get(namespace='default').items == []
 
 
+def _conditions(kubeapi, name):
+    return {c['type']: c for c in kubeapi.get(KV, 'VirtualMachine', name, 'default')['status'].get('conditions') or []}
+
+
+def _restart(kubeapi, name):
+    status, _body = kubeapi.http('PUT', '/apis/subresources.kubevirt.io/v1/namespaces/default/virtualmachines/%s/restart' % name)
+    assert status == 202
+
+
+def test_running_vmi_keeps_its_template_until_restart_and_restart_required_says_so(kubeapi):
+    kubeapi.simulate('vm-vmi')
+    kubeapi.apply(vm('life', 'Always', {'ipam.spidernet.io/ippools': '[{"ipv4":["a"]}]'}))
+    started = kubeapi.get(KV, 'VirtualMachineInstance', 'life', 'default')
+    # template metadata never reaches a running VMI, and is no reason to restart
+    kubeapi.apply(vm('life', 'Always', {'ipam.spidernet.io/ippools': '[{"ipv4":["b"]}]'}))
+    vmi = kubeapi.get(KV, 'VirtualMachineInstance', 'life', 'default')
+    assert vmi['metadata']['annotations']['ipam.spidernet.io/ippools'] == '[{"ipv4":["a"]}]'
+    assert vmi['spec'] == started['spec'] and 'RestartRequired' not in _conditions(kubeapi, 'life')
+    # a non-live-updatable template change: RestartRequired, the VMI unchanged
+    grown = vm('life', 'Always', {'ipam.spidernet.io/ippools': '[{"ipv4":["b"]}]'})
+    grown['spec']['template']['spec']['domain']['devices']['interfaces'][1]['model'] = 'e1000'
+    kubeapi.apply(grown)
+    assert kubeapi.get(KV, 'VirtualMachineInstance', 'life', 'default')['spec'] == started['spec']
+    condition = _conditions(kubeapi, 'life')['RestartRequired']
+    assert condition['status'] == 'True' and 'non-live-updatable' in condition['message']
+    # the restart makes a new VMI from the template: annotation and model in force, the condition gone
+    _restart(kubeapi, 'life')
+    vmi = kubeapi.get(KV, 'VirtualMachineInstance', 'life', 'default')
+    assert vmi['metadata']['uid'] != started['metadata']['uid']
+    assert vmi['metadata']['annotations']['ipam.spidernet.io/ippools'] == '[{"ipv4":["b"]}]'
+    assert vmi['spec']['domain']['devices']['interfaces'][1]['model'] == 'e1000'
+    assert 'RestartRequired' not in _conditions(kubeapi, 'life')
+
+
+def test_nic_hotplug_reaches_the_vmi_by_migration_only_where_kubevirt_migrates(kubeapi):
+    kubeapi.simulate('vm-vmi')
+    kubeapi.apply(vm('hot', 'Always'))
+    pod_names = lambda: sorted(p['metadata']['name'] for p in kubeapi.client().resources.get(
+        api_version='v1', kind='Pod').get(namespace='default').to_dict()['items'])
+    first_pod = pod_names()
+    added = vm('hot', 'Always')
+    added['spec']['template']['spec']['domain']['devices']['interfaces'].append({'name': 'ovs2', 'bridge': {}})
+    added['spec']['template']['spec']['networks'].append({'name': 'ovs2', 'multus': {'networkName': 'kube-system/ovs-vlan40'}})
+    kubeapi.apply(added)
+    vmi = kubeapi.get(KV, 'VirtualMachineInstance', 'hot', 'default')
+    assert [i['name'] for i in vmi['spec']['domain']['devices']['interfaces']] == ['default', 'ovs1', 'ovs2']
+    assert [i['name'] for i in vmi['status']['interfaces']] == ['default', 'ovs1', 'ovs2']
+    assert pod_names() != first_pod and 'RestartRequired' not in _conditions(kubeapi, 'hot')  # a new pod: the migration
+    # unplug: absent in the template, then gone from the VMI and (KubeVirt's VM controller) from the template
+    added['spec']['template']['spec']['domain']['devices']['interfaces'][2]['state'] = 'absent'
+    kubeapi.apply(added)
+    assert [i['name'] for i in kubeapi.get(KV, 'VirtualMachineInstance', 'hot', 'default')['status']['interfaces']] == ['default', 'ovs1']
+    template = kubeapi.get(KV, 'VirtualMachine', 'hot', 'default')['spec']['template']['spec']
+    assert [i['name'] for i in template['domain']['devices']['interfaces']] == ['default', 'ovs1']
+    assert [n['name'] for n in template['networks']] == ['default', 'ovs1']
+    # without LiveMigrate among the workload update methods nothing migrates: the NIC waits in the VMI spec
+    kubeapi.apply({'apiVersion': KV, 'kind': 'KubeVirt', 'metadata': {'name': 'kubevirt', 'namespace': 'default'},
+                   'spec': {'workloadUpdateStrategy': {'workloadUpdateMethods': []}}})
+    pods_before = pod_names()
+    added['spec']['template']['spec']['domain']['devices']['interfaces'][2].pop('state')
+    kubeapi.apply(added)
+    vmi = kubeapi.get(KV, 'VirtualMachineInstance', 'hot', 'default')
+    assert [i['name'] for i in vmi['spec']['domain']['devices']['interfaces']] == ['default', 'ovs1', 'ovs2']
+    assert [i['name'] for i in vmi['status']['interfaces']] == ['default', 'ovs1'] and pod_names() == pods_before
+    # removing an interface outright (not absent) cannot be done live
+    removed = vm('hot', 'Always')
+    del removed['spec']['template']['spec']['domain']['devices']['interfaces'][1]
+    del removed['spec']['template']['spec']['networks'][1]
+    kubeapi.apply(removed)
+    assert _conditions(kubeapi, 'hot')['RestartRequired']['status'] == 'True'
+
+
 def test_reset_switches_simulations_off(kubeapi):
     kubeapi.simulate('vm-vmi')
     kubeapi.reset()
