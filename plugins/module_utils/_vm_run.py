@@ -100,9 +100,18 @@ def _render_all(entries, facts, nad_refs, default_pools, problems):
     return rendered
 
 
+def _bridges_of(entry, facts):
+    """The OVS bridges the entry's Multus CRs name (as far as preflight read them)."""
+    if facts is None:
+        return ()
+    found = (preflight.resolve_multus_cr(nic['multus_cr'], facts) for nic in entry['nics'] if nic.get('multus_cr'))
+    return sorted(set(info['bridge'] for info in found if info and info.get('bridge')))
+
+
 def _base_result(entry):
     return {'name': entry['name'], 'namespace': entry['namespace'], 'state': entry['state'], 'changed': False, 'failed': False,
-            'action': None, 'manifest': None, 'nics': [], 'live_migratable': None, 'live_migration_blockers': [],
+            'action': None, 'manifest': None, 'nics': [], 'live_migratable': None, 'live_migration_verdict': None,
+            'live_migration_blockers': [],
             'live_migration_notes': [], 'warnings': []}
 
 
@@ -130,17 +139,18 @@ def run(params, connect, check_mode=False, want_diff=False):
         result = _base_result(entry)
         if output is not None:
             manifest, _body, nics, vm_warnings = output
-            migratable, blockers, notes = verdict(manifest, facts.claims_of(entry['namespace']) if facts else None)
-            result.update(manifest=manifest, nics=nics, live_migratable=migratable, live_migration_blockers=blockers,
-                          live_migration_notes=notes, warnings=vm_warnings)
+            judged, blockers, notes = verdict(manifest, facts.claims_of(entry['namespace']) if facts else None,
+                                              bridges=_bridges_of(entry, facts))
+            result.update(manifest=manifest, nics=nics, live_migratable=judged == 'yes', live_migration_verdict=judged,
+                          live_migration_blockers=blockers, live_migration_notes=notes, warnings=vm_warnings)
             warnings.extend(vm_warnings)
-            if not migratable and entry['live_migration'] == 'required':
+            if judged == 'no' and entry['live_migration'] == 'required':
                 problems.append('%slive_migration: %r but %s/%s is not live-migratable: %s: the rule is no blockers when live migration is required'
                                 % (entry['path'], 'required', entry['namespace'], entry['name'], '; '.join(blockers)))
-            elif not migratable and entry['live_migration'] == 'preferred':
+            elif judged == 'no' and entry['live_migration'] == 'preferred':
                 warnings.append('%s/%s is not live-migratable: %s' % (entry['namespace'], entry['name'], '; '.join(blockers)))
             elif notes and entry['live_migration'] == 'required':
-                warnings.append('%s/%s live migration: %s' % (entry['namespace'], entry['name'], '; '.join(notes)))
+                warnings.append('%s/%s live migration is %s: %s' % (entry['namespace'], entry['name'], judged, '; '.join(notes)))
         results.append(result)
     if problems:
         out = _fail(problems, results)

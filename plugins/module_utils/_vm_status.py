@@ -107,9 +107,10 @@ def describe_vm(vm, vmi=None, pvc_access_modes=None, default_pools=None, endpoin
                      'fixed_ip': None if endpoint is False else bool(fixed.get('ip_addresses')),
                      'fixed_ip_addresses': fixed.get('ip_addresses') or [], 'allocated_from': fixed.get('pools') or {},
                      'ip_addresses': seen.get('ip_addresses') or [], 'state': state, 'model': iface.get('model')})
-    migratable, blockers, notes = verdict(vm, pvc_access_modes, vmi)
+    judged, blockers, notes = verdict(vm, pvc_access_modes, vmi)
     status = vm.get('status') or {}
     return {'name': vm['metadata']['name'], 'namespace': vm['metadata'].get('namespace'), 'network_mode': vm_network_mode(nics),
             'nics': nics, 'run_strategy': (vm.get('spec') or {}).get('runStrategy'), 'printable_status': status.get('printableStatus'),
-            'ready': bool(status.get('ready')), 'live_migratable': migratable, 'live_migration_blockers': blockers,
+            'ready': bool(status.get('ready')), 'live_migratable': judged == 'yes', 'live_migration_verdict': judged,
+            'live_migration_blockers': blockers,
             'live_migration_notes': notes}

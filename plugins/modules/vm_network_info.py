@@ -144,8 +144,17 @@ vms:
           description: NIC model, when set.
           type: str
     live_migratable:
-      description: The live-migration verdict.
+      description:
+        - True only when nothing blocks live migration and nothing about it is in doubt (RV(vms[].live_migration_verdict=yes)).
+          A disputed or unchecked verdict is false here, so a yes/no reader never sees an unqualified yes.
       type: bool
+    live_migration_verdict:
+      description:
+        - V(yes) (nothing blocks, nothing in doubt), V(no) (see RV(vms[].live_migration_blockers)), V(disputed) (nothing
+          blocks, but upstream disagrees whether it works, as for bridge binding on OVS), V(unchecked) (nothing blocks, but
+          something could not be checked, see RV(vms[].live_migration_notes)).
+      type: str
+      choices: ["yes", "no", disputed, unchecked]
     live_migration_blockers:
       description: Why the VM cannot live-migrate.
       type: list

@@ -145,8 +145,10 @@ def test_running_vmi_keeps_its_template_until_restart_and_restart_required_says_
 def test_nic_hotplug_reaches_the_vmi_by_migration_only_where_kubevirt_migrates(kubeapi):
     kubeapi.simulate('vm-vmi')
     kubeapi.apply(vm('hot', 'Always'))
-    pod_names = lambda: sorted(p['metadata']['name'] for p in kubeapi.client().resources.get(
-        api_version='v1', kind='Pod').get(namespace='default').to_dict()['items'])
+
+    def pod_names():
+        return sorted(p['metadata']['name'] for p in kubeapi.client().resources.get(
+            api_version='v1', kind='Pod').get(namespace='default').to_dict()['items'])
     first_pod = pod_names()
     added = vm('hot', 'Always')
     added['spec']['template']['spec']['domain']['devices']['interfaces'].append({'name': 'ovs2', 'bridge': {}})
