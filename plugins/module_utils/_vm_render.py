@@ -254,6 +254,39 @@ def pools_items(entry, nics, default_pools):
     return items
 
 
+def guest_ip_families(mode, pools):
+    """The IP families the guest of a NIC gets from Spiderpool: KubeVirt's bridge binding serves DHCPv4 only
+    (pkg/network/dhcp), so a pool's IPv6 address stays on the pod interface. None: not known (no pools read)
+    or not a Spiderpool NIC (masquerade: the guest gets KubeVirt's NAT addresses)."""
+    if mode != 'bridge' or not pools:
+        return None
+    return ['ipv4'] if pools.get('ipv4') else []
+
+
+def guest_address_warnings(entry, nic_name, pools):
+    if entry['mode'] != 'bridge' or not pools.get('ipv6'):
+        return []
+    where = '%s/%s: NIC %s' % (entry['namespace'], entry['name'], nic_name)
+    why = ('KubeVirt\'s bridge binding hands the guest IPv4 by DHCPv4 and no IPv6 (a guest may autoconfigure an address of its own from '
+           'router advertisements on the VLAN, which Spiderpool does not know); configure the IPv6 address in the guest '
+           '(cloud_init.network_data) if it needs it')
+    if pools.get('ipv4'):
+        return ['%s: the IPv6 address from %s goes to the pod interface only: %s' % (where, ', '.join(pools['ipv6']), why)]
+    return ['%s: an IPv6-only NIC gets no address from Spiderpool in the guest (pools %s): %s'
+            % (where, ', '.join(pools['ipv6']), why)]
+
+
+def dns_warnings(entry, spec):
+    """KubeVirt's DHCP gives a Bridge guest the pod's DNS servers: the cluster DNS Service, which OVS underlay NICs
+    cannot reach (Spiderpool: ovs-cni has no clusterIP access), unless the pod's DNS is set."""
+    tspec = (spec.get('template') or {}).get('spec') or {}
+    if entry['mode'] != 'bridge' or ((tspec.get('dnsConfig') or {}).get('nameservers') and tspec.get('dnsPolicy') == 'None'):
+        return []
+    return ['%s/%s: the guest\'s DNS server from KubeVirt\'s DHCP is the cluster DNS Service IP, which a VM on an OVS underlay '
+            'network usually cannot reach (Service IPs are not routed on the VLAN); give the DNS servers of that network with '
+            'dns.servers' % (entry['namespace'], entry['name'])]
+
+
 def render_vm(entry, existing=None, nad_refs=None, default_pools=None):
     """Return ``(manifest, body, nics, warnings)``.
 
@@ -296,6 +329,12 @@ def render_vm(entry, existing=None, nad_refs=None, default_pools=None):
     template_spec = {'domain': domain, 'networks': networks}
     if volumes:
         template_spec['volumes'] = volumes
+    if entry.get('dns'):
+        # KubeVirt's DHCP hands the guest the virt-launcher pod's resolv.conf: give the pod these servers.
+        template_spec['dnsPolicy'] = 'None'
+        template_spec['dnsConfig'] = {'nameservers': list(entry['dns']['servers'])}
+        if entry['dns']['search']:
+            template_spec['dnsConfig']['searches'] = list(entry['dns']['search'])
     spec = {'runStrategy': entry['run_strategy'], 'template': {'metadata': template_meta, 'spec': template_spec}}
     if dv_templates:
         spec['dataVolumeTemplates'] = dv_templates
@@ -322,14 +361,19 @@ def render_vm(entry, existing=None, nad_refs=None, default_pools=None):
     for index, nic in enumerate(nics):
         if entry['mode'] == 'bridge':
             pools = items[index] if items is not None else (default_pools or {}).get(nic['multus_cr']) or {}
+            pools = dict((f, pools[f]) for f in ('ipv4', 'ipv6') if pools.get(f))
         else:
             pools = {}
+        families = guest_ip_families(entry['mode'], pools)
+        warnings.extend(guest_address_warnings(entry, nic['name'], pools))
         nic_results.append({'name': nic['name'], 'mode': entry['mode'], 'multus_cr': nic['multus_cr'],
                             'use_default_ip_pool': nic['use_default_ip_pool'] if entry['mode'] == 'bridge' else None,
-                            'ip_pools': pools, 'mac_address': nic['mac_address'], 'fixed_ip': entry['mode'] == 'bridge',
-                            'ip_addresses': [], 'state': 'up'})
+                            'ip_pools': pools, 'mac_address': nic['mac_address'],
+                            'fixed_ip': entry['mode'] == 'bridge' and (families is None or 'ipv4' in families),
+                            'guest_ip_families': families, 'ip_addresses': [], 'state': 'up'})
+    warnings.extend(dns_warnings(entry, spec))
     for iface, net in kept_absent:
         nic_results.append({'name': iface['name'], 'mode': 'bridge', 'multus_cr': (net.get('multus') or {}).get('networkName'),
                             'use_default_ip_pool': None, 'ip_pools': {}, 'mac_address': iface.get('macAddress'), 'fixed_ip': True,
-                            'ip_addresses': [], 'state': 'absent'})
+                            'guest_ip_families': None, 'ip_addresses': [], 'state': 'absent'})
     return manifest, body, nic_results, warnings

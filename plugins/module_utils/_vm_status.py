@@ -9,7 +9,7 @@ __metaclass__ = type
 import json
 
 from ansible_collections.vmnet.kubevirt.plugins.module_utils._spiderpool_ipam import nic_fixed_ips
-from ansible_collections.vmnet.kubevirt.plugins.module_utils._vm_render import POOLS_ANNOTATION
+from ansible_collections.vmnet.kubevirt.plugins.module_utils._vm_render import POOLS_ANNOTATION, guest_ip_families
 from ansible_collections.vmnet.kubevirt.plugins.module_utils._vm_verdict import verdict
 
 BINDINGS = ('masquerade', 'bridge', 'sriov', 'passtBinding', 'binding', 'slirp', 'macvtap', 'passt')
@@ -101,10 +101,13 @@ def describe_vm(vm, vmi=None, pvc_access_modes=None, default_pools=None, endpoin
         mode = 'masquerade' if binding == 'masquerade' else 'bridge' if binding == 'bridge' else binding
         seen = addresses.get(name) or {}
         fixed = kept.get(name) or {}
+        # Bridge binding hands the guest the pod NIC's IPv4 by DHCPv4 only: a kept IPv6 address never reaches the guest.
+        families = guest_ip_families(mode, dict(pools, **dict((f, [p]) for f, p in (fixed.get('pools') or {}).items())))
+        guest_kept = [a for a in fixed.get('ip_addresses') or [] if mode != 'bridge' or ':' not in a]
         nics.append({'name': name, 'mode': mode, 'multus_cr': (multus or {}).get('networkName'), 'ip_pools': pools,
                      'use_default_ip_pool': use_default,
                      'mac_address': iface.get('macAddress') or seen.get('mac'),
-                     'fixed_ip': None if endpoint is False else bool(fixed.get('ip_addresses')),
+                     'fixed_ip': None if endpoint is False else bool(guest_kept), 'guest_ip_families': families,
                      'fixed_ip_addresses': fixed.get('ip_addresses') or [], 'allocated_from': fixed.get('pools') or {},
                      'ip_addresses': seen.get('ip_addresses') or [], 'state': state, 'model': iface.get('model')})
     judged, blockers, notes = verdict(vm, pvc_access_modes, vmi)

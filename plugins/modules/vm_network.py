@@ -102,6 +102,9 @@ options:
       spec:
         description: See O(spec).
         type: dict
+      dns:
+        description: See O(dns).
+        type: dict
   state:
     description:
       - V(present) creates or updates the VM; V(absent) deletes it. Defaults to V(present).
@@ -263,6 +266,24 @@ options:
     description:
       - Free-form C(VirtualMachine.spec) fragment merged last (dicts merge, lists replace).
     type: dict
+  dns:
+    description:
+      - DNS for the guest. KubeVirt's DHCP hands the guest the DNS servers of its virt-launcher pod, by default the
+        cluster DNS Service IP, which a Bridge VM on an OVS underlay network usually cannot reach (Service IPs are not
+        routed on the VLAN); without O(dns) a Bridge VM gets a warning.
+      - Written as the template's C(dnsPolicy=None) and C(dnsConfig), so the pod, and through KubeVirt's DHCP the guest,
+        use these servers. A change on a running VM applies at its next start.
+    type: dict
+    suboptions:
+      servers:
+        description: One to three DNS server IPs (KubeVirt's limit).
+        type: list
+        elements: str
+        required: true
+      search:
+        description: Search domains, at most six (KubeVirt's limit).
+        type: list
+        elements: str
   render_only:
     description:
       - Return the manifests without contacting any cluster (no kubeconfig needed).
@@ -426,8 +447,17 @@ vms:
           description: The NIC's MAC.
           type: str
         fixed_ip:
-          description: Whether the NIC keeps its IP across restarts and migration (Spiderpool KubeVirt static IP).
+          description:
+            - Whether the guest gets a fixed IP on this NIC (Spiderpool KubeVirt static IP, handed over KubeVirt's DHCPv4).
+              False in masquerade mode and for a Bridge NIC with IPv6 pools only.
           type: bool
+        guest_ip_families:
+          description:
+            - The IP families the guest gets from Spiderpool on this Bridge NIC. KubeVirt's bridge binding serves DHCPv4
+              only, so this is V(ipv4) at most; an IPv6 pool's address stays on the pod interface. Null when the pools are
+              not known (O(render_only)) and in masquerade mode.
+          type: list
+          elements: str
         ip_addresses:
           description: IPs the VMI status reports for this NIC (empty when the VM is not running).
           type: list
@@ -493,6 +523,7 @@ DISK_SPEC = dict(
     access_modes=dict(type='list', elements='str', choices=['ReadWriteOnce', 'ReadOnlyMany', 'ReadWriteMany', 'ReadWriteOncePod']),
     bus=dict(type='str', choices=['virtio', 'sata', 'scsi', 'usb'], default='virtio'),
 )
+DNS_SPEC = dict(servers=dict(type='list', elements='str', required=True), search=dict(type='list', elements='str'))
 CLOUD_INIT_SPEC = dict(
     enabled=dict(type='bool', default=True), user_data=dict(type='str'), network_data=dict(type='str'), user=dict(type='str'),
     password=dict(type='str', no_log=True), ssh_authorized_keys=dict(type='list', elements='str', no_log=False),
@@ -514,6 +545,10 @@ def vm_options(in_vms):
         annotations=dict(type='dict'),
         spec=dict(type='dict'),
     )
+    if in_vms:
+        spec.update(dns=dict(type='dict'))
+    else:
+        spec.update(dns=dict(type='dict', options=copy.deepcopy(DNS_SPEC)))
     if in_vms:
         # Inside vms the structured options are validated by the module's own rules (same messages as at the top level).
         spec.update(nics=dict(type='list', elements='dict'), ports=dict(type='list', elements='dict'), disk=dict(type='dict'),
@@ -546,7 +581,8 @@ def coerce_vm_entries(vms):
     Returns ``(problems, secrets)``; secrets (cloud-init passwords) must be added to no_log.
     """
     problems, secrets = [], set()
-    structured = dict(nics=('list', NIC_SPEC), ports=('list', PORT_SPEC), disk=('dict', DISK_SPEC), cloud_init=('dict', CLOUD_INIT_SPEC))
+    structured = dict(nics=('list', NIC_SPEC), ports=('list', PORT_SPEC), disk=('dict', DISK_SPEC), cloud_init=('dict', CLOUD_INIT_SPEC),
+                      dns=('dict', DNS_SPEC))
     for index, entry in enumerate(vms or []):
         for key, (kind, spec) in structured.items():
             value = entry.get(key)

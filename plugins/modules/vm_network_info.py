@@ -126,6 +126,12 @@ vms:
               (C(ipam.enableKubevirtStaticIP) off, where the endpoint belongs to the pod and goes with it).
             - Null when SpiderEndpoints cannot be read (not served, or not allowed).
           type: bool
+        guest_ip_families:
+          description:
+            - The IP families the guest gets from Spiderpool on a Bridge NIC; KubeVirt's bridge binding serves DHCPv4
+              only, so V(ipv4) at most. A kept IPv6 address stays on the pod interface and makes no RV(vms[].nics[].fixed_ip).
+          type: list
+          elements: str
         fixed_ip_addresses:
           description: The IPs the VM's SpiderEndpoint keeps for this NIC, also while the VM is stopped.
           type: list

@@ -142,7 +142,7 @@ class TestNicAddRemove:
         assert tspec(manifest)['networks'][3] == {'name': 'extra', 'multus': {'networkName': 'kube-system/ovs-vlan50'}}
         items = json.loads(manifest['spec']['template']['metadata']['annotations'][POOLS_ANNOTATION])
         assert items[3] == {'ipv4': ['v50']}
-        assert warnings == []
+        assert not [w for w in warnings if 'restart' in w or 'extra' in w]  # only the IPv6 and DNS notes of every run
         assert [n['state'] for n in nics] == ['up'] * 4
 
     def test_removing_a_nic_sets_state_absent_instead_of_deleting(self):
@@ -277,3 +277,34 @@ def test_vms_of_one_batch_share_nothing_of_the_user_spec():
     one['spec']['template']['spec']['nodeSelector']['zone'] = 'b'
     assert two['spec']['template']['spec']['nodeSelector'] == {'zone': 'a'}
     assert shared_spec['template']['spec']['nodeSelector'] == {'zone': 'a'}
+
+
+def test_bridge_nic_reports_what_the_guest_gets_ipv4_only():
+    dual = copy.deepcopy(BRIDGE_MANY)  # front: ipv4 + ipv6 pools
+    v6_only = {'name': 'v6', 'multus_cr': 'kube-system/ovs-vlan60', 'use_default_ip_pool': False, 'ip_pools': {'ipv6': ['vlan60-v6']}}
+    dual['nics'].append(v6_only)
+    _manifest, _body, nics, warnings = render(dual)
+    by_name = dict((n['name'], n) for n in nics)
+    assert by_name['front']['guest_ip_families'] == ['ipv4'] and by_name['front']['fixed_ip'] is True
+    assert by_name['v6']['guest_ip_families'] == [] and by_name['v6']['fixed_ip'] is False
+    assert any('NIC front' in w and 'IPv6' in w and 'DHCPv4' in w for w in warnings)
+    assert any('NIC v6' in w and 'no address from Spiderpool' in w for w in warnings)
+    masq = render(MASQ)[2][0]
+    assert masq['guest_ip_families'] is None and masq['fixed_ip'] is False
+
+
+def test_dns_servers_go_to_the_pod_dns_config_that_kubevirts_dhcp_hands_the_guest():
+    manifest, _body, _nics, warnings = render(dict(BRIDGE_ONE, dns={'servers': ['10.10.0.53', '10.10.0.54'], 'search': ['lab.example']}))
+    spec = tspec(manifest)
+    assert spec['dnsPolicy'] == 'None'
+    assert spec['dnsConfig'] == {'nameservers': ['10.10.0.53', '10.10.0.54'], 'searches': ['lab.example']}
+    assert not any('DNS' in w for w in warnings)
+    _manifest, _body, _nics, warnings = render(BRIDGE_ONE)
+    assert any('cluster DNS Service' in w and 'dns.servers' in w for w in warnings)
+    assert not any('DNS' in w for w in render(MASQ)[3])  # the pod network reaches the cluster DNS
+
+
+@pytest.mark.upstream
+def test_dns_config_validates_against_kubevirt_openapi():
+    manifest = render(dict(BRIDGE_ONE, dns={'servers': ['10.10.0.53'], 'search': ['lab.example']}))[0]
+    assert validate(manifest, load_swagger()) == []

@@ -88,4 +88,10 @@ INVALID = [
     (masq(labels={'app': 'has space'}), 'labels.app', "'has space'", 'valid label value'),
     (masq(annotations={'/x': 'y'}), 'annotations', "'/x'", '[prefix/]name'),
     (masq(spec=['x']), 'spec', "['x']", 'VirtualMachine spec fragment'),
+    (bridge(dns={'servers': []}), 'dns.servers', '[]', 'one to three DNS server IPs'),
+    (bridge(dns={'servers': ['10.0.0.53', 'dns.example.com']}), 'dns.servers[1]', "'dns.example.com'", 'an IP address'),
+    (bridge(dns={'servers': ['10.0.0.1', '10.0.0.2', '10.0.0.3', '10.0.0.4']}), 'dns.servers', "['10.0.0.1'", 'at most 3'),
+    (bridge(dns={'servers': ['10.0.0.53'], 'search': ['Bad_Domain']}), 'dns.search[0]', "'Bad_Domain'", 'DNS-1123 subdomain'),
+    (bridge(dns={'servers': ['10.0.0.53'], 'search': ['a%d.example' % i for i in range(7)]}), 'dns.search', "['a0.example'", 'at most 6'),
+    (bridge(dns={'servers': ['10.0.0.53'], 'options': ['x']}), 'dns', "'options'", 'servers and search'),
 ]
