@@ -5,9 +5,12 @@
 Masquerade writes the ``masquerade`` binding explicitly on the pod network (KubeVirt would
 otherwise default to ``bridge``). Bridge makes the first NIC the VM's default network through
 Multus (``multus.default: true``, no pod network) and writes the pools chosen by hand as
-Spiderpool's ``ipam.spidernet.io/ippools`` template annotation: one item per active NIC in
-the order of the VM's networks, without interface names (KubeVirt names the pod interfaces
-itself, so Spiderpool maps items by order).
+Spiderpool's ``ipam.spidernet.io/ippools`` template annotation: one item per active NIC, each
+naming the pod interface KubeVirt gives that NIC (``eth0`` for the default network; for the
+others ``pod`` + 11 hex characters of the SHA-256 of the network name since KubeVirt v1.0,
+``net1``, ``net2``... before). Spiderpool then matches items by interface, not by order, so a
+NIC added later can never take another NIC's pools (an interface missing from the list makes
+Spiderpool refuse the pod instead).
 """
 
 from __future__ import absolute_import, division, print_function
@@ -18,7 +21,9 @@ import base64
 import binascii
 import copy
 import json
+import re
 
+from ansible_collections.vmnet.kubevirt.plugins.module_utils._spiderpool_ipam import PRIMARY_INTERFACE, hashed_interface_name
 from ansible_collections.vmnet.kubevirt.plugins.module_utils._vm_spec import normalize_mac
 
 API_VERSION = 'kubevirt.io/v1'
@@ -231,22 +236,38 @@ def _reconcile_nics(entry, existing, warnings):
     return nics, kept_absent
 
 
-def pools_items(entry, nics, default_pools):
-    """The ippools annotation items (or None when every NIC uses its CR's default pools)."""
+def naming_for_version(version):
+    """KubeVirt's pod interface naming for secondary networks: ``ordinal`` (net1, net2...) before v1.0, ``hashed``
+    since (also when the version is not known: the collection supports KubeVirt 1.0 and later)."""
+    found = re.match(r'^v?(\d+)\.(\d+)', version or '')
+    if found and int(found.group(1)) < 1:
+        return 'ordinal'
+    return 'hashed'
+
+
+def pod_interface_name(index, network_name, naming='hashed'):
+    """The pod interface KubeVirt gives the ``index``-th active NIC: eth0 for the first (the default network)."""
+    if index == 0:
+        return PRIMARY_INTERFACE
+    return 'net%d' % index if naming == 'ordinal' else hashed_interface_name(network_name)
+
+
+def pools_items(entry, nics, default_pools, naming='hashed'):
+    """The ippools annotation items, each with its pod ``interface`` (or None when every NIC uses its CR's default pools)."""
     if entry['mode'] != 'bridge' or all(n['use_default_ip_pool'] for n in nics):
         return None
     items = []
-    for nic in nics:
+    for index, nic in enumerate(nics):
         if nic['use_default_ip_pool']:
             pools = (default_pools or {}).get(nic['multus_cr'])
             if pools is None:
-                raise RenderError('%sip_pools: %r uses the default pools of %s while another NIC picks pools by hand; Spiderpool maps the '
-                                  'ippools annotation to NICs by order, so that CR\'s default pools must be read from the cluster: the rule is '
-                                  'preflight on (not render_only) or ip_pools given for every NIC'
+                raise RenderError('%sip_pools: %r uses the default pools of %s while another NIC picks pools by hand; Spiderpool then needs '
+                                  'every pod interface in the ippools annotation, so that CR\'s default pools must be read from the cluster: the '
+                                  'rule is preflight on (not render_only) or ip_pools given for every NIC'
                                   % (nic['path'], None, nic['multus_cr']))
         else:
             pools = nic['ip_pools']
-        item = {}
+        item = {'interface': pod_interface_name(index, nic['name'], naming)}
         for family in ('ipv4', 'ipv6'):
             if pools.get(family):
                 item[family] = list(pools[family])
@@ -287,7 +308,7 @@ def dns_warnings(entry, spec):
             'dns.servers' % (entry['namespace'], entry['name'])]
 
 
-def render_vm(entry, existing=None, nad_refs=None, default_pools=None):
+def render_vm(entry, existing=None, nad_refs=None, default_pools=None, naming='hashed'):
     """Return ``(manifest, body, nics, warnings)``.
 
     ``manifest`` is the VirtualMachine to show the user; ``body`` is what to send (for an
@@ -300,7 +321,7 @@ def render_vm(entry, existing=None, nad_refs=None, default_pools=None):
     nics, kept_absent = _reconcile_nics(entry, existing, warnings)
     interfaces = [_interface(entry, nic) for nic in nics] + [iface for iface, _net in kept_absent]
     networks = [_network(entry, nic, index, nad_refs) for index, nic in enumerate(nics)] + [net for _iface, net in kept_absent]
-    items = pools_items(entry, nics, default_pools)
+    items = pools_items(entry, nics, default_pools, naming)
 
     disks, volumes, dv_templates = _disk_parts(entry)
     cloud_init = entry['cloud_init']
@@ -361,7 +382,7 @@ def render_vm(entry, existing=None, nad_refs=None, default_pools=None):
     for index, nic in enumerate(nics):
         if entry['mode'] == 'bridge':
             pools = items[index] if items is not None else (default_pools or {}).get(nic['multus_cr']) or {}
-            pools = dict((f, pools[f]) for f in ('ipv4', 'ipv6') if pools.get(f))
+            pools = dict((f, list(pools[f])) for f in ('ipv4', 'ipv6') if pools.get(f))
         else:
             pools = {}
         families = guest_ip_families(entry['mode'], pools)

@@ -27,8 +27,15 @@ description:
     the guest by DHCP.
   - A preflight (O(preflight)) reads the cluster in bulk before anything is written and reports all problems at
     once; every input problem is reported before any write, naming the field, the value and the rule.
-  - Adding a NIC to an existing Bridge VM updates its template (hot-plugged by KubeVirt with the LiveUpdate
-    rollout strategy); removing one sets C(state=absent) on the interface so KubeVirt unplugs it.
+  - Adding a NIC to an existing Bridge VM updates its template; removing one sets C(state=absent) on the interface so
+    KubeVirt unplugs it. What reaches a running VM and when is returned per NIC (RV(vms[].nics[].takes_effect)),
+    with what waits for its next start (RV(vms[].pending_changes)); see the notes.
+  - A change Spiderpool would not carry out is refused before any write, naming the SpiderEndpoint to release. Spiderpool
+    keeps a VM's IPs per pod interface while the VM exists, so a NIC moved to other pools or another Multus CR, or a NIC
+    that takes over the first NIC's place, would get the old addresses.
+  - Pools chosen by hand are written as C(ipam.spidernet.io/ippools) items with the pod interface each NIC gets from
+    KubeVirt (C(eth0), then C(pod) + 11 hex characters of the SHA-256 of the NIC name; C(net1), C(net2)... before KubeVirt
+    v1.0, read from the KubeVirt CR's C(status.observedKubeVirtVersion), v1.0 or later when it cannot be read).
   - Top-level per-VM options are defaults for every entry of O(vms).
 author:
   - vmnet.kubevirt developers (!UNKNOWN)
@@ -311,8 +318,15 @@ options:
     default: 120
 notes:
   - Check mode sends every write as a server-side dry run. Diff mode returns one diff per VM.
-  - In-place NIC hot-plug needs Multus thick and KubeVirt's dynamic networks controller; Spiderpool installs Multus
-    thin, so KubeVirt hot-plugs by live migration (C(vmRolloutStrategy=LiveUpdate)).
+  - NIC hot-plug from the template needs KubeVirt v1.4 or later (v1.1 to v1.3 with the C(HotplugNICs) feature gate; v1.0
+    hot-plugs only through its C(addinterface) API). In-place hot-plug needs Multus thick and KubeVirt's dynamic networks
+    controller; Spiderpool installs Multus thin, so the NIC reaches the guest by a live migration, which KubeVirt starts
+    itself only from v1.6, with C(vmRolloutStrategy=LiveUpdate) (the default since v1.6) and C(LiveMigrate) among the
+    KubeVirt CR's C(workloadUpdateMethods), for a VM that can migrate. The preflight reads the KubeVirt CR to say which.
+  - Template labels and annotations, and every template change other than a NIC hot-plug, a NIC's Multus CR (KubeVirt v1.9,
+    v1.8 with C(LiveUpdateNADRef)) and under LiveUpdate CPU sockets, memory, node selector, affinity and tolerations, reach
+    a running VM only at its next start. The generated cloud-init network data changes with the NICs, so adding or
+    removing a NIC on a running VM also leaves it C(RestartRequired).
 seealso:
   - module: vmnet.kubevirt.vm_network_info
   - module: vmnet.kubevirt.multus_cr
@@ -465,6 +479,26 @@ vms:
         state:
           description: C(up), or C(absent) for a NIC being unplugged.
           type: str
+        takes_effect:
+          description:
+            - When this NIC as rendered is what the VM runs with. V(at_start) for a VM that is not running (everything
+              applies when it starts), V(in_force) for a running VM whose NIC does not change, V(hotplug) when KubeVirt
+              hot-plugs or unplugs it by a live migration it starts itself, V(after_migration) when KubeVirt adds it to the
+              running VMI but it reaches the guest only after a live migration someone starts, V(next_start) when it waits
+              for the next start of the VM. Null with O(render_only).
+          type: str
+          choices: [at_start, in_force, hotplug, after_migration, next_start]
+    restart_required:
+      description:
+        - Whether the change waits for the next start of the running VM (KubeVirt sets the condition C(RestartRequired)
+          for it, or already reports it). Null with O(render_only).
+      type: bool
+    pending_changes:
+      description:
+        - What reaches the running VM only at its next start, for instance a changed NIC, other template fields, or the
+          C(ipam.spidernet.io/ippools) annotation, which KubeVirt never copies onto a running VMI.
+      type: list
+      elements: str
     live_migratable:
       description:
         - True only when nothing blocks live migration and nothing about it is in doubt (RV(vms[].live_migration_verdict=yes)).

@@ -149,6 +149,11 @@ vms:
         model:
           description: NIC model, when set.
           type: str
+    restart_required:
+      description:
+        - Whether KubeVirt reports the VM condition C(RestartRequired) (a template change that reaches the running VM only at its
+          next start).
+      type: bool
     live_migratable:
       description:
         - True only when nothing blocks live migration and nothing about it is in doubt (RV(vms[].live_migration_verdict=yes)).

@@ -1,5 +1,6 @@
 """Rendering: the seed's table rows, KubeVirt's OpenAPI, NIC add/remove, idempotent re-render."""
 import copy
+import hashlib
 import json
 
 import pytest
@@ -86,15 +87,27 @@ def test_bridge_many_nics_manual_pools_row():
     assert [n['multus'].get('default', False) for n in spec['networks']] == [True, False, False]
     assert [n['multus']['networkName'] for n in spec['networks']] == ['kube-system/ovs-vlan30', 'kube-system/ovs-vlan40', 'storage/ovs-store']
     items = json.loads(manifest['spec']['template']['metadata']['annotations'][POOLS_ANNOTATION])
-    assert items == [{'ipv4': ['vlan30-v4'], 'ipv6': ['vlan30-v6']}, {'ipv4': ['vlan40-v4']}, {'ipv4': ['a', 'b']}]
-    assert all('interface' not in item for item in items)
+    # every item names its pod interface: eth0 for the default network, KubeVirt's hashed name for the others (v1.0+)
+    assert items == [{'interface': 'eth0', 'ipv4': ['vlan30-v4'], 'ipv6': ['vlan30-v6']},
+                     {'interface': 'pod' + hashlib.sha256(b'back').hexdigest()[:11], 'ipv4': ['vlan40-v4']},
+                     {'interface': 'pod' + hashlib.sha256(b'store').hexdigest()[:11], 'ipv4': ['a', 'b']}]
     assert manifest['spec']['runStrategy'] == 'Halted'
     assert spec['domain']['cpu'] == {'cores': 2} and spec['domain']['memory'] == {'guest': '4Gi'}
     assert spec['domain']['devices']['interfaces'][2]['model'] == 'e1000'
     dvt = manifest['spec']['dataVolumeTemplates'][0]
     assert dvt['spec']['source'] == {'registry': {'url': 'docker://quay.io/containerdisks/fedora:41'}}
     assert dvt['spec']['storage']['accessModes'] == ['ReadWriteMany'] and dvt['spec']['storage']['storageClassName'] == 'ceph'
-    assert [n['ip_pools'] for n in nics] == items
+    assert [n['ip_pools'] for n in nics] == [dict((k, v) for k, v in item.items() if k != 'interface') for item in items]
+
+
+def test_pools_annotation_uses_ordinal_pod_interface_names_before_kubevirt_1_0():
+    entries, problems = normalize_request(BRIDGE_MANY)
+    assert not problems
+    manifest = render_vm(entries[0], naming='ordinal')[0]
+    items = json.loads(manifest['spec']['template']['metadata']['annotations'][POOLS_ANNOTATION])
+    assert [item['interface'] for item in items] == ['eth0', 'net1', 'net2']
+    assert _vm_render.naming_for_version('v0.59.2') == 'ordinal' and _vm_render.naming_for_version('v1.9.0') == 'hashed'
+    assert _vm_render.naming_for_version(None) == 'hashed'  # unknown: the KubeVirt 1.0+ this collection supports
 
 
 def test_cloud_init_configures_every_nic_by_mac_with_dhcp():
@@ -110,11 +123,11 @@ def test_cloud_init_configures_every_nic_by_mac_with_dhcp():
 def test_mixed_default_and_manual_pools_need_the_crs_default_pools():
     params = copy.deepcopy(BRIDGE_MANY)
     params['nics'][1] = {'name': 'back', 'multus_cr': 'kube-system/ovs-vlan40'}
-    with pytest.raises(RenderError, match=r'nics\[1\]\.ip_pools.*default pools of kube-system/ovs-vlan40.*by order'):
+    with pytest.raises(RenderError, match=r'nics\[1\]\.ip_pools.*default pools of kube-system/ovs-vlan40.*every pod interface'):
         render(params)
     manifest = render(params, default_pools={'kube-system/ovs-vlan40': {'ipv4': ['v40-default']}})[0]
     items = json.loads(manifest['spec']['template']['metadata']['annotations'][POOLS_ANNOTATION])
-    assert items[1] == {'ipv4': ['v40-default']}
+    assert items[1] == {'interface': 'pod' + hashlib.sha256(b'back').hexdigest()[:11], 'ipv4': ['v40-default']}
 
 
 def test_render_is_deterministic():
@@ -141,7 +154,7 @@ class TestNicAddRemove:
         assert names == ['front', 'back', 'store', 'extra']
         assert tspec(manifest)['networks'][3] == {'name': 'extra', 'multus': {'networkName': 'kube-system/ovs-vlan50'}}
         items = json.loads(manifest['spec']['template']['metadata']['annotations'][POOLS_ANNOTATION])
-        assert items[3] == {'ipv4': ['v50']}
+        assert items[3] == {'interface': 'pod' + hashlib.sha256(b'extra').hexdigest()[:11], 'ipv4': ['v50']}
         assert not [w for w in warnings if 'restart' in w or 'extra' in w]  # only the IPv6 and DNS notes of every run
         assert [n['state'] for n in nics] == ['up'] * 4
 
@@ -152,9 +165,10 @@ class TestNicAddRemove:
         ifaces = tspec(manifest)['domain']['devices']['interfaces']
         assert [(i['name'], i.get('state')) for i in ifaces] == [('front', None), ('store', None), ('back', 'absent')]
         assert 'back' in [n['name'] for n in tspec(manifest)['networks']]
-        # the annotation covers the active NICs only, in their order
+        # the annotation covers the active NICs only, each by its pod interface
         items = json.loads(manifest['spec']['template']['metadata']['annotations'][POOLS_ANNOTATION])
-        assert items == [{'ipv4': ['vlan30-v4'], 'ipv6': ['vlan30-v6']}, {'ipv4': ['a', 'b']}]
+        assert items == [{'interface': 'eth0', 'ipv4': ['vlan30-v4'], 'ipv6': ['vlan30-v6']},
+                         {'interface': 'pod' + hashlib.sha256(b'store').hexdigest()[:11], 'ipv4': ['a', 'b']}]
         assert [n['state'] for n in nics] == ['up', 'up', 'absent']
 
     @pytest.mark.upstream

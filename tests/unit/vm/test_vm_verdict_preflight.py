@@ -200,7 +200,7 @@ class TestPreflight:
         assert judged['problems'] == []
         # and the ippools annotation (NIC b picks by hand) names the cluster default pool for NIC a, never an empty item
         vm = render_vm(entries_of(BRIDGE)[0], default_pools=judged['default_pools'])[0]
-        assert json.loads(vm['spec']['template']['metadata']['annotations']['ipam.spidernet.io/ippools'])[0] == {'ipv4': ['cluster-def']}
+        assert json.loads(vm['spec']['template']['metadata']['annotations']['ipam.spidernet.io/ippools'])[0] == {'interface': 'eth0', 'ipv4': ['cluster-def']}
 
     def test_nad_default_pools_and_cr_name_annotation(self):
         f = facts(smcs=[smc('kube-system', 'ovs30', {'ipv4': ['p30']}, annotations={pf.CR_NAME_ANNOTATION: 'ovs30-nad'})],
