@@ -322,3 +322,18 @@ def test_dns_servers_go_to_the_pod_dns_config_that_kubevirts_dhcp_hands_the_gues
 def test_dns_config_validates_against_kubevirt_openapi():
     manifest = render(dict(BRIDGE_ONE, dns={'servers': ['10.10.0.53'], 'search': ['lab.example']}))[0]
     assert validate(manifest, load_swagger()) == []
+
+
+@pytest.mark.parametrize('params', [MASQ, BRIDGE_ONE, BRIDGE_MANY, dict(BRIDGE_ONE, dns={'servers': ['10.10.0.53'], 'search': ['lab.example']})],
+                         ids=['masquerade', 'bridge-default-pool', 'bridge-manual-pools', 'bridge-dns'])
+def test_rendered_vm_passes_kubevirts_admission_rules(params):
+    from lab.kubeapi import kubevirt, webhooks  # the emulator's port of virt-api's rules
+
+    class VirtualMachines:  # pylint: disable=too-few-public-methods
+        group, kind = 'kubevirt.io', 'VirtualMachine'
+    manifest = render(params)[0]
+    assert webhooks.kubevirt_causes(VirtualMachines, manifest, None, kubevirt.Config()) == []
+    bad = copy.deepcopy(manifest)
+    tspec(bad)['domain']['devices']['interfaces'][0]['ports'] = [{'port': 9999, 'protocol': 'SCTP'}]
+    if params is MASQ:
+        assert webhooks.kubevirt_causes(VirtualMachines, bad, None, kubevirt.Config())  # the check can fail
