@@ -84,12 +84,13 @@ def sample_vars(sample_dir=SAMPLE_INVENTORY):
     return merged
 
 
-def overlay_inventory(lab_inventory, names, kubeconfig):
+def overlay_inventory(lab_inventory, names, kubeconfig, spiderpool_vars=None):
     """The lab laid over the sample: sample host *names* get the lab nodes' connection details.
 
     Returns ``(hosts_yml, group_vars)``: an inventory naming the sample's hosts with the lab
     nodes' addresses and per-node facts, and group_vars files ({group: vars}) that must win
-    over the sample's (SSH through the lab's controller namespace, the lab's kubeconfig).
+    over the sample's (SSH through the lab's controller namespace, the lab's kubeconfig, the
+    helm binary and the chart the Spiderpool role installs: *spiderpool_vars*).
     """
     lab_groups = lab_inventory['all']['children']
     lab_group = next(iter(lab_groups.values()))
@@ -103,7 +104,7 @@ def overlay_inventory(lab_inventory, names, kubeconfig):
     workers = dict(lab_group.get('vars', {}), vmnet_datapath_type='netdev')
     group_vars = {
         SAMPLE_GROUP: workers,
-        'all': {'vmnet_kubeconfig': str(kubeconfig), 'vmnet_spiderpool_helm_binary': str(HELM_DOUBLE)},
+        'all': dict({'vmnet_kubeconfig': str(kubeconfig)}, **(spiderpool_vars or {})),
     }
     return hosts_yml, group_vars
 
@@ -603,8 +604,11 @@ class Emulator:
             return False
 
 
-SIMULATIONS = ('spidermultusconfig-nad', 'ippool-status', 'vm-vmi', 'spiderpool-ipam')
-HELM_DOUBLE = ROOT / 'tests' / 'integration' / 'cluster' / 'helm-double'
+SIMULATIONS = ('spidermultusconfig-nad', 'ippool-status', 'vm-vmi', 'spiderpool-ipam', 'workload-readiness',
+               'spiderpool-hooks')
+# Real helm (scripts/setup installs it) and the real Spiderpool chart where ../shared has it.
+HELM = ROOT / '.cache' / 'tools' / 'bin' / 'helm'
+REAL_CHART = ROOT.parent / 'shared' / 'upstream' / 'charts' / 'spiderpool-1.2.2'
 READY_DEPLOYMENT = {'replicas': 1, 'readyReplicas': 1, 'availableReplicas': 1, 'updatedReplicas': 1, 'observedGeneration': 1}
 
 
@@ -627,8 +631,8 @@ def workload(kind, namespace, name, release=None):
     return {'apiVersion': 'apps/v1', 'kind': kind, 'metadata': meta, 'spec': spec}
 
 
-def preload_objects(node_names, spiderpool_namespace='kube-system', release='spiderpool', vm_namespaces=('vms',)):
-    """(object, status) pairs: a cluster where KubeVirt and Spiderpool are installed and ready."""
+def preload_objects(node_names, spiderpool_namespace='kube-system', vm_namespaces=('vms',)):
+    """(object, status) pairs: a cluster where KubeVirt is installed and ready (Spiderpool's CRDs are served)."""
     count = len(node_names)
     objects = [({'apiVersion': 'v1', 'kind': 'Namespace', 'metadata': {'name': name}}, None)
                for name in sorted({'kubevirt', spiderpool_namespace} | set(vm_namespaces))]
@@ -639,13 +643,7 @@ def preload_objects(node_names, spiderpool_namespace='kube-system', release='spi
     for name in ('virt-operator', 'virt-api', 'virt-controller'):
         objects.append((workload('Deployment', 'kubevirt', name), READY_DEPLOYMENT))
     objects.append((workload('DaemonSet', 'kubevirt', 'virt-handler'), daemonset_status(count)))
-    objects.append((workload('Deployment', spiderpool_namespace, '%s-controller' % release, release), READY_DEPLOYMENT))
-    for name in ('%s-agent' % release, '%s-multus' % release):
-        objects.append((workload('DaemonSet', spiderpool_namespace, name, release), daemonset_status(count)))
-    coordinator = {'apiVersion': 'spiderpool.spidernet.io/v2beta1', 'kind': 'SpiderCoordinator', 'metadata': {'name': 'default'},
-                   'spec': {'mode': 'auto', 'podCIDRType': 'auto', 'tunePodRoutes': True, 'hijackCIDR': ['169.254.0.0/16'],
-                            'podRPFilter': 0, 'hostRuleTable': 500, 'vethLinkAddress': '169.254.100.1', 'podMACPrefix': ''}}
-    objects.append((coordinator, {'phase': 'Synced', 'overlayPodCIDR': ['10.233.64.0/18'], 'serviceCIDR': ['10.233.0.0/18']}))
+    # Spiderpool is not preloaded: the spiderpool role installs it with real helm (site.yml's cluster step).
     return objects
 
 
@@ -688,28 +686,43 @@ def preload_cluster(report, emulator, node_names, variables):
     """Make the emulator look like a cluster where KubeVirt and Spiderpool are installed."""
     http = ApiHttp(emulator.kubeconfig)
     namespaces = tuple(sorted({vm.get('namespace', 'default') for vm in variables.get('vmnet_vms', [])}))
-    objects = preload_objects(node_names, variables.get('vmnet_spiderpool_namespace', 'kube-system'), 'spiderpool', namespaces)
+    objects = preload_objects(node_names, variables.get('vmnet_spiderpool_namespace', 'kube-system'), namespaces)
     for obj, status in objects:
         http.apply(obj, status)
     report.say('    CRDs served: Spiderpool v1.2 (SpiderIPPool, SpiderSubnet, SpiderMultusConfig, ...), '
                'NetworkAttachmentDefinition, KubeVirt VirtualMachine/VirtualMachineInstance')
-    report.say('    preloaded: %d objects (nodes %s; KubeVirt and Spiderpool workloads ready; SpiderCoordinator default Synced; '
-               'namespaces %s)' % (len(objects), ', '.join(node_names), ', '.join(namespaces)))
-    report.say('    simulations on: %s (what the Spiderpool and KubeVirt controllers would write; no controller runs here)'
-               % ', '.join(SIMULATIONS))
+    report.say('    preloaded: %d objects (nodes %s; KubeVirt workloads ready; namespaces %s); Spiderpool itself is installed '
+               'by site.yml with real helm' % (len(objects), ', '.join(node_names), ', '.join(namespaces)))
+    report.say('    simulations on: %s (what the Spiderpool, KubeVirt and workload controllers would write; no controller runs '
+               'here)' % ', '.join(SIMULATIONS))
 
 
 def ansible_extra_env(work):
-    """Helm cannot run here: kubernetes.core.helm calls a DOUBLE that records each command line."""
-    return {'HELM_DOUBLE_STATE': str(work.path('helm-double-state.json')), 'HELM_DOUBLE_LOG': str(work.path('helm-double-calls.jsonl')),
-            'HELM_DOUBLE_PYTHON': sys.executable}
+    """helm keeps its cache, config and data in the demo's folder, not in the user's home."""
+    return {'HELM_CACHE_HOME': str(work.path('helm') / 'cache'), 'HELM_CONFIG_HOME': str(work.path('helm') / 'config'),
+            'HELM_DATA_HOME': str(work.path('helm') / 'data')}
 
 
-def helm_calls(work):
-    log = work.path('helm-double-calls.jsonl')
-    if not log.exists():
-        return []
-    return [json.loads(line)['argv'] for line in log.read_text(encoding='utf-8').splitlines() if line.strip()]
+def spiderpool_chart(work, real_chart=None):
+    """(chart directory, what it is, the role variables that install it): the real Spiderpool chart
+    where ../shared has it, else the lab's stand-in chart written into the demo's folder."""
+    from lab import standin_chart  # pylint: disable=import-outside-toplevel
+    real_chart = REAL_CHART if real_chart is None else real_chart
+    variables = {'vmnet_spiderpool_helm_binary': str(HELM)}
+    if (real_chart / 'Chart.yaml').is_file():
+        variables['vmnet_spiderpool_chart_path'] = str(real_chart)
+        return real_chart, 'the real Spiderpool chart 1.2.2 (../shared/upstream/charts/spiderpool-1.2.2)', variables
+    chart = standin_chart.write_chart(work.path('chart'))
+    variables.update({'vmnet_spiderpool_chart_path': str(chart), 'vmnet_spiderpool_chart_version': standin_chart.VERSION})
+    return chart, ("the lab's stand-in for the Spiderpool chart (%s %s, written by the lab at run time; ../shared with the "
+                   'real chart is absent)' % (standin_chart.NAME, standin_chart.VERSION)), variables
+
+
+def helm_list(work, kubeconfig):
+    """`helm list -A` against the emulator, as text."""
+    env = dict(os.environ, KUBECONFIG=str(kubeconfig), **ansible_extra_env(work))
+    proc = subprocess.run([str(HELM), 'list', '--all-namespaces'], env=env, capture_output=True, text=True, timeout=60, check=False)
+    return (proc.stdout + proc.stderr).rstrip()
 
 
 # -- ansible-playbook with progress -------------------------------------------------------------
@@ -749,10 +762,10 @@ def changed_tasks(output):
 
 
 # -- the demo ---------------------------------------------------------------------------------------
-def write_inventory(work, host_lab, kubeconfig):
+def write_inventory(work, host_lab, kubeconfig, spiderpool_vars=None):
     """The lab overlay (WORKDIR/inventory) that goes after inventory/sample on the command line."""
     lab_inventory = yaml.safe_load(host_lab.inventory.read_text(encoding='utf-8'))
-    hosts_yml, group_vars = overlay_inventory(lab_inventory, sample_hosts(), kubeconfig)
+    hosts_yml, group_vars = overlay_inventory(lab_inventory, sample_hosts(), kubeconfig, spiderpool_vars)
     inventory_dir = work.inventory_dir
     if inventory_dir.exists():
         shutil.rmtree(inventory_dir)
@@ -786,12 +799,11 @@ def print_summary(report, work, host_lab, emulator, env, inventory_args, names, 
             report.fail('fabric', '; '.join(broken))
     else:
         report.skip('fabric matrix', 'not every node has an OVS bridge')
-    calls = helm_calls(work)
-    if calls:
-        report.say('\nHelm (a DOUBLE: helm cannot run here; these are the command lines kubernetes.core.helm ran)')
-        for argv in calls:
-            if 'upgrade' in argv or 'uninstall' in argv:
-                report.say('  helm ' + ' '.join(argv))
+    _chart, chart_text, _variables = spiderpool_chart(work)
+    report.say('\nSpiderpool: real helm installed %s' % chart_text)
+    report.say('  $ helm list --all-namespaces')
+    for line in helm_list(work, emulator.kubeconfig).splitlines():
+        report.say('  ' + line)
     client = api_client(emulator.kubeconfig)
     namespaces = sorted({vm.get('namespace', 'default') for vm in variables.get('vmnet_vms', [])})
     vms, usage = read_vms(env, inventory_args, emulator, namespaces)
@@ -871,9 +883,8 @@ def bring_up(args, report, work, state):
     from lab.hosts.lab import HostLab  # pylint: disable=import-outside-toplevel
     names = sample_hosts()
     variables = sample_vars()
-    if not HELM_DOUBLE.exists():
-        raise RuntimeError('the helm double %s is missing: the Spiderpool role cannot run without helm or its double'
-                           % HELM_DOUBLE.relative_to(ROOT))
+    if not HELM.exists():
+        raise RuntimeError('helm is missing at %s: scripts/setup installs it (the Spiderpool role needs it)' % HELM.relative_to(ROOT))
     if args.nodes < len(names):
         raise ValueError('--nodes %d: the sample inventory names %d workers (%s)' % (args.nodes, len(names), ', '.join(names)))
     with_ovs = not args.install_ovs or not (ROOT / 'roles' / 'ovs').is_dir()
@@ -886,22 +897,23 @@ def bring_up(args, report, work, state):
     work.save_state(state)
     report.say('    %s' % ', '.join('%s=%s' % (name, node.mgmt_ip) for name, node in zip(names, host_lab.nodes)))
 
-    report.step('API emulator: a cluster where KubeVirt and Spiderpool are installed')
+    report.step("API emulator: a cluster where KubeVirt is installed and Spiderpool's CRDs are served")
     emulator = Emulator.start(work, ['--crds', 'spiderpool-v1.2'] + ['--simulate=%s' % name for name in SIMULATIONS])
     state.update({'emulator_pid': emulator.pid, 'kubeconfig': str(emulator.kubeconfig)})
     work.save_state(state)
     preload_cluster(report, emulator, names, variables)
 
     report.step('Inventory: inventory/sample with the lab laid over it')
-    inventory_args = write_inventory(work, host_lab, emulator.kubeconfig)
+    _chart, chart_text, spiderpool_vars = spiderpool_chart(work)
+    inventory_args = write_inventory(work, host_lab, emulator.kubeconfig, spiderpool_vars)
     state['inventory'] = inventory_args
     work.save_state(state)
     env = host_lab.ansible_env()
     env.update(ansible_extra_env(work))
     report.say('    ansible-playbook %s playbooks/site.yml' % ' '.join(inventory_args))
     report.say('    the lab overrides: SSH through the lab\'s controller namespace, vmnet_datapath_type=netdev (no kernel datapath), '
-               'vmnet_kubeconfig (the emulator), vmnet_spiderpool_helm_binary (the helm double)%s'
-               % (', no apt cache refresh (no route to mirrors; Open vSwitch preinstalled)' if host_lab.with_ovs else ''))
+               'vmnet_kubeconfig (the emulator), vmnet_spiderpool_helm_binary (real helm) and vmnet_spiderpool_chart_path (%s)%s'
+               % (chart_text, ', no apt cache refresh (no route to mirrors; Open vSwitch preinstalled)' if host_lab.with_ovs else ''))
     return host_lab, emulator, env, inventory_args
 
 
@@ -965,7 +977,7 @@ def main(argv=None):
     if previous:
         report.step('Removing the lab %s kept by an earlier run' % work.name)
         teardown(report, work, previous)
-    # A fresh run starts from nothing: no Helm double state or logs of an earlier run.
+    # A fresh run starts from nothing: no helm cache, chart or logs of an earlier run.
     shutil.rmtree(work.dir, ignore_errors=True)
     state = {'name': work.name}
     keep = args.keep or args.up

@@ -86,9 +86,11 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument('--dest', required=True, type=pathlib.Path)
     parser.add_argument('--cache', required=True, type=pathlib.Path)
+    parser.add_argument('--pins', type=pathlib.Path, default=ROOT / 'requirements' / 'collections.txt',
+                        help='the pins file (default: requirements/collections.txt)')
     args = parser.parse_args()
-    pins = read_pins(ROOT / 'requirements' / 'collections.txt')
-    if os.environ.get('VMNET_COLLECTIONS_SOURCE') == 'galaxy':
+    pins = read_pins(args.pins)
+    if os.environ.get('VMNET_COLLECTIONS_SOURCE') == 'galaxy' and args.pins == ROOT / 'requirements' / 'collections.txt':
         install_from_galaxy(args.dest)
     else:
         install_from_wheels(pins, args.dest, args.cache)

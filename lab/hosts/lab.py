@@ -171,14 +171,35 @@ class Node:
         if ready.strip() != b'ready':
             raise LabError('%s: its init did not start (exit status %s)' % (self.name, process.poll()))
 
+    def own_boot_scripts(self):
+        """Start links of /etc/rcS.d that the node itself installed (they are on its own disk, not
+        in the host image): ``(before networking, after networking)`` lists of link names."""
+        directory = self.dir / 'upper' / 'etc' / 'rcS.d'
+        early, late = [], []
+        if not directory.is_dir():
+            return early, late
+        # Overlay whiteouts (deleted links) are character devices: only links and files count.
+        for name in sorted(entry.name for entry in directory.iterdir()
+                           if entry.name.startswith('S') and (entry.is_symlink() or entry.is_file())):
+            script = self.exec(['cat', '/etc/rcS.d/%s' % name], check=False).stdout
+            (early if plan.starts_before_networking(plan.lsb_header(script)) else late).append(name)
+        return early, late
+
     def boot_services(self, wait=True):
         """What a Debian boot runs: sysctls, networking (ifupdown), Open vSwitch, sshd.
 
+        The host image's own rcS scripts would touch the machine (hwclock, kmod, procps), so the
+        lab runs its equivalents; start scripts the node installed into rcS are run as Debian's
+        rc does, those whose LSB header says ``X-Start-Before: networking`` before ifupdown.
         Like a real boot, a failing step is logged (``boot.log`` in the node's dir, and
         ``boot_errors``) and the boot goes on; with *wait*, no SSH at the end is an error.
         """
         self.boot_errors = []
-        steps = [['sysctl', '-q', '-w'] + ['%s=%s' % item for item in plan.BOOT_SYSCTLS], ['ifup', '-a']]
+        early, late = self.own_boot_scripts()
+        steps = [['sysctl', '-q', '-w'] + ['%s=%s' % item for item in plan.BOOT_SYSCTLS]]
+        steps += [['/etc/rcS.d/%s' % name, 'start'] for name in early]
+        steps.append(['ifup', '-a'])
+        steps += [['/etc/rcS.d/%s' % name, 'start'] for name in late]
         if self.has_ovs():
             steps.append(['/etc/init.d/openvswitch-switch', 'start'])
         with open(self.dir / 'boot.log', 'a', encoding='utf-8') as log:

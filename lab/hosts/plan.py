@@ -153,6 +153,30 @@ def sysctl_conf():
         '%s = %s\n' % item for item in BOOT_SYSCTLS)
 
 
+LSB_FIELD = re.compile(r'^#\s*([A-Za-z][A-Za-z-]*):\s*(.*)$')
+NETWORK_FACILITIES = ('networking', '$network')
+
+
+def lsb_header(text):
+    """The ``### BEGIN INIT INFO`` block of an init script -> {field: value}."""
+    fields, inside = {}, False
+    for line in text.splitlines():
+        if line.startswith('### BEGIN INIT INFO'):
+            inside = True
+        elif line.startswith('### END INIT INFO'):
+            break
+        elif inside:
+            match = LSB_FIELD.match(line)
+            if match:
+                fields[match.group(1)] = match.group(2).strip()
+    return fields
+
+
+def starts_before_networking(header):
+    """What insserv concludes from a header: the script runs before networking (ifupdown)."""
+    return any(word in NETWORK_FACILITIES for word in header.get('X-Start-Before', '').split())
+
+
 def proxy_command(controller_ns):
     return 'ip netns exec %s socat - TCP:%%h:%%p' % controller_ns
 

@@ -16,7 +16,7 @@ from collections import deque
 import jsonpatch
 import yaml
 
-from lab.kubeapi import builtin_rules, managed, patching, schema as structural, selectors
+from lab.kubeapi import builtin_defaults, builtin_rules, managed, patching, protobuf, schema as structural, selectors
 from lab.kubeapi.registry import Registry
 
 BUILTIN_NAMESPACES = ('default', 'kube-system', 'kube-public', 'kube-node-lease')
@@ -355,6 +355,8 @@ class Api:  # pylint: disable=too-many-public-methods
             raise ApiError(400, 'the body of the request was in an unknown format - accepted media types include: '
                                 'application/json, application/yaml')
         content_type = request.headers.get('content-type', 'application/json').split(';')[0].strip()
+        if content_type == protobuf.MEDIA_TYPE:
+            return self._protobuf_body(request)
         try:
             if content_type in ('application/yaml', 'application/apply-patch+yaml'):
                 data = yaml.safe_load(request.body)
@@ -363,6 +365,23 @@ class Api:  # pylint: disable=too-many-public-methods
         except (ValueError, yaml.YAMLError) as exc:
             raise ApiError(400, 'the body of the request could not be decoded: %s' % exc) from exc
         return data
+
+    @staticmethod
+    def _protobuf_body(request):
+        """A protobuf body (client-go's typed clients send built-in kinds so); only writes take it."""
+        if request.verb not in ('create', 'update', 'delete', 'deletecollection'):
+            raise ApiError(415, 'the body of the request was in an unknown format - accepted media types include: '
+                           + ', '.join(PATCH_TYPES))
+        if request.res is not None and request.res.custom:
+            raise ApiError(415, 'the body of the request was in an unknown format - accepted media types include: '
+                           'application/json, application/yaml')
+        try:
+            return protobuf.decode_object(request.body)
+        except protobuf.Unsupported as exc:
+            raise ApiError(415, 'the body of the request was in an unknown format: protobuf bodies of %s are not decoded '
+                           'by this emulator - accepted media types include: application/json, application/yaml' % exc) from exc
+        except (protobuf.DecodeError, UnicodeDecodeError, ValueError) as exc:
+            raise ApiError(400, 'the body of the request could not be decoded: %s' % exc) from exc
 
     def _field_manager(self, request):
         manager = request.param('fieldManager')
@@ -406,6 +425,7 @@ class Api:  # pylint: disable=too-many-public-methods
                                                           'Required value: name or generateName is required')])
             if res.has_status:
                 obj.pop('status', None)
+            meta['uid'] = str(uuid.uuid4())  # before admission: a Job's generated selector names it
             self._admit(request, res, obj, None)
             if res.namespaced:
                 self._check_namespace(res, namespace)
@@ -413,7 +433,6 @@ class Api:  # pylint: disable=too-many-public-methods
             if (namespace if res.namespaced else None, name) in bucket:
                 raise ApiError(409, '%s "%s" already exists' % (_qualified(res), name), reason='AlreadyExists',
                                details={'name': name, 'group': res.group, 'kind': res.plural})
-            meta['uid'] = str(uuid.uuid4())
             meta['creationTimestamp'] = now_text()
             meta.pop('deletionTimestamp', None)
             if res.has_generation:
@@ -464,6 +483,10 @@ class Api:  # pylint: disable=too-many-public-methods
         """Schema pipeline and metadata checks; raises 400/422 before anything is stored."""
         name = obj['metadata'].get('name')
         _omit_empty(res, obj)
+        if not res.custom:
+            taken = [(o.get('spec') or {}).get('clusterIP') for o in self.store.bucket(res.storage_key).values()] \
+                if res.plural == 'services' and not res.group else ()
+            builtin_defaults.apply(res, obj, old, taken)
         if res.schema:
             structural.drop_nulls(obj, res.schema)
             unknown = structural.prune(obj, res.schema, root=True)
@@ -502,7 +525,11 @@ class Api:  # pylint: disable=too-many-public-methods
         causes = []
         name = meta.get('name', '')
         pattern = DNS1123_LABEL if res.plural in ('namespaces', 'services') else DNS1123_SUBDOMAIN
-        if old is None and (not pattern.match(name) or len(name) > (63 if pattern is DNS1123_LABEL else 253)):
+        if res.group == builtin_rules.RBAC:
+            # RBAC objects take any path segment name ("system:controller:foo").
+            if old is None and (not name or name in ('.', '..') or '/' in name or '%' in name):
+                causes.append(structural.invalid('metadata.name', name, 'may not contain \'/\' or \'%\', or be \'.\' or \'..\''))
+        elif old is None and (not pattern.match(name) or len(name) > (63 if pattern is DNS1123_LABEL else 253)):
             rule = 'RFC 1123 label' if pattern is DNS1123_LABEL else 'RFC 1123 subdomain'
             causes.append(structural.invalid('metadata.name', name, 'a lowercase %s must consist of lower case '
                                              "alphanumeric characters, '-' or '.', and must start and end with an "
@@ -540,7 +567,7 @@ class Api:  # pylint: disable=too-many-public-methods
             return causes + builtin_rules.causes_for(res, obj)
         if res.plural == 'customresourcedefinitions':
             return _crd_causes(obj, old)
-        return builtin_rules.causes_for(res, obj)
+        return builtin_rules.causes_for(res, obj) + (builtin_rules.chart_kind_causes(res, obj, old) if not res.custom else [])
 
     def _kind_hooks_create(self, res, obj):
         if res.plural == 'namespaces' and not res.group:
@@ -738,10 +765,7 @@ class Api:  # pylint: disable=too-many-public-methods
         res = request.res
         options = {}
         if request.body:
-            try:
-                options = json.loads(request.body) or {}
-            except ValueError as exc:
-                raise ApiError(400, 'invalid delete options: %s' % exc) from exc
+            options = self._delete_options(request)
         if options.get('dryRun'):
             request.query.setdefault('dryRun', options['dryRun'])
             self._check_dry_run(request)
@@ -757,6 +781,19 @@ class Api:  # pylint: disable=too-many-public-methods
                                'object meta: %s' % (pre['resourceVersion'], old['metadata']['resourceVersion']))
             code, result = self._delete(request, res, old, policy)
         return Response(code, self._present(res, result))
+
+    def _delete_options(self, request):
+        content_type = request.headers.get('content-type', 'application/json').split(';')[0].strip()
+        if content_type == protobuf.MEDIA_TYPE:
+            options = self._protobuf_body(request)
+        else:
+            try:
+                options = json.loads(request.body) or {}
+            except ValueError as exc:
+                raise ApiError(400, 'invalid delete options: %s' % exc) from exc
+        if not isinstance(options, dict) or options.get('kind', 'DeleteOptions') != 'DeleteOptions':
+            raise ApiError(400, 'the body of a delete request must be DeleteOptions')
+        return options
 
     def _delete(self, request, res, old, policy=None):
         key = (old['metadata'].get('namespace'), old['metadata']['name'])

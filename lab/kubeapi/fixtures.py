@@ -100,11 +100,13 @@ class KubeApi:
         self._control('DELETE', 'requests')
 
     def inject(self, status=500, verb=None, resource=None, name=None, count=1, probability=None, retry_after=None,
-               latency=None, namespace=None, message=None):
-        """Answer matching requests with ``status`` (None: only add ``latency`` seconds)."""
+               latency=None, namespace=None, message=None, drop=None):
+        """Answer matching requests with ``status`` (None: only add ``latency`` seconds); ``drop='after'``
+        lets the server do the work and then closes the connection unanswered, ``drop='before'`` closes it first."""
         self._control('POST', 'faults', {'status': status, 'verb': verb, 'resource': resource, 'name': name,
                                          'count': count, 'probability': probability, 'retry_after': retry_after,
-                                         'latency': latency, 'namespace': namespace, 'message': message})
+                                         'latency': latency, 'namespace': namespace, 'message': message,
+                                         'drop': drop})
 
     def faults(self):
         return self._control('GET', 'faults')['faults']

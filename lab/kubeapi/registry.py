@@ -4,6 +4,8 @@ import hashlib
 import json
 import threading
 
+from lab.kubeapi import builtin_schemas
+
 VERBS = ['create', 'delete', 'deletecollection', 'get', 'list', 'patch', 'update', 'watch']
 SUBRESOURCE_VERBS = ['get', 'patch', 'update']
 PRESERVE = {'type': 'object', 'x-kubernetes-preserve-unknown-fields': True}
@@ -106,7 +108,35 @@ def builtin_resources():
     ]
     crd = [Resource('apiextensions.k8s.io', 'v1', 'customresourcedefinitions', 'CustomResourceDefinition', False,
                     short_names=['crd', 'crds'], categories=['api-extensions'], status=True, generation=True)]
-    return core + apps + crd
+    return core + apps + crd + chart_kinds()
+
+
+WEBHOOK_MERGE_KEYS = {'webhooks': 'name', 'ownerReferences': 'uid'}
+
+
+def chart_kinds():
+    """The other built-in groups charts create: RBAC, admission webhooks, Jobs, PodDisruptionBudgets."""
+    rbac = 'rbac.authorization.k8s.io'
+    admission = 'admissionregistration.k8s.io'
+    return [
+        Resource(rbac, 'v1', 'roles', 'Role', True, schema=builtin_schemas.ROLE, merge_keys=META_MERGE_KEYS),
+        Resource(rbac, 'v1', 'rolebindings', 'RoleBinding', True, schema=builtin_schemas.ROLE_BINDING,
+                 merge_keys=META_MERGE_KEYS),
+        Resource(rbac, 'v1', 'clusterroles', 'ClusterRole', False, schema=builtin_schemas.CLUSTER_ROLE,
+                 merge_keys=META_MERGE_KEYS),
+        Resource(rbac, 'v1', 'clusterrolebindings', 'ClusterRoleBinding', False, schema=builtin_schemas.ROLE_BINDING,
+                 merge_keys=META_MERGE_KEYS),
+        Resource(admission, 'v1', 'mutatingwebhookconfigurations', 'MutatingWebhookConfiguration', False,
+                 categories=['api-extensions'], generation=True, schema=builtin_schemas.MUTATING_WEBHOOK_CONFIGURATION,
+                 merge_keys=WEBHOOK_MERGE_KEYS),
+        Resource(admission, 'v1', 'validatingwebhookconfigurations', 'ValidatingWebhookConfiguration', False,
+                 categories=['api-extensions'], generation=True, schema=builtin_schemas.VALIDATING_WEBHOOK_CONFIGURATION,
+                 merge_keys=WEBHOOK_MERGE_KEYS),
+        Resource('batch', 'v1', 'jobs', 'Job', True, categories=['all'], status=True, generation=True,
+                 schema=builtin_schemas.JOB, merge_keys=POD_MERGE_KEYS),
+        Resource('policy', 'v1', 'poddisruptionbudgets', 'PodDisruptionBudget', True, short_names=['pdb'], status=True,
+                 generation=True, schema=builtin_schemas.POD_DISRUPTION_BUDGET, merge_keys=META_MERGE_KEYS),
+    ]
 
 
 def crd_resources(crd):
@@ -322,11 +352,12 @@ def _openapi_paths(res, model, ref_prefix='#/components/schemas/'):
     prefix = '/apis/%s/%s' % (res.group, res.version) if res.group else '/api/%s' % res.version
     collection = prefix + ('/namespaces/{namespace}/' if res.namespaced else '/') + res.plural
     ext = {'x-kubernetes-group-version-kind': _gvk(res)}
-    if ref_prefix.startswith('#/definitions/'):
+    if ref_prefix.startswith('#/definitions/'):  # Swagger 2.0: a response carries its schema itself
         params = [{'name': name, 'in': 'query', 'type': 'string', 'uniqueItems': True} for name in QUERY_PARAMS]
+        response = {'200': {'description': 'OK', 'schema': {'$ref': ref_prefix + model}}}
     else:
         params = [{'name': name, 'in': 'query', 'schema': {'type': 'string', 'uniqueItems': True}} for name in QUERY_PARAMS]
-    response = {'200': {'description': 'OK', 'content': {'application/json': {'schema': {'$ref': ref_prefix + model}}}}}
+        response = {'200': {'description': 'OK', 'content': {'application/json': {'schema': {'$ref': ref_prefix + model}}}}}
 
     def operation(verb, action):
         # kubectl looks for fieldValidation among the PATCH operation's own parameters.

@@ -7,7 +7,7 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
-from lab.kubeapi import tables
+from lab.kubeapi import protobuf, tables
 from lab.kubeapi.api import Api, ApiError, Request
 
 CONTROL_PREFIX = '/_lab/'
@@ -32,6 +32,9 @@ class Fault:  # pylint: disable=too-few-public-methods
         self.retry_after = spec.get('retry_after')
         self.latency = spec.get('latency')
         self.message = spec.get('message')
+        # 'after': the server does the work, then drops the connection before answering (the answer is lost);
+        # 'before': the connection drops before the server does anything.
+        self.drop = spec.get('drop')
 
     def matches(self, request):
         verbs = self.verb if isinstance(self.verb, list) else [self.verb] if self.verb else None
@@ -160,7 +163,10 @@ class Handler(BaseHTTPRequestHandler):
 
     def send_json(self, code, body, headers=None, content_type='application/json'):
         self._log_before_answer(code)
-        data = b'' if body is None else json.dumps(body, separators=(',', ':')).encode()
+        if isinstance(body, RawBody):
+            data = body.data
+        else:
+            data = b'' if body is None else json.dumps(body, separators=(',', ':')).encode()
         self.send_response(code)
         self.send_header('Content-Type', content_type)
         self.send_header('Content-Length', str(len(data)))
@@ -230,6 +236,9 @@ class Handler(BaseHTTPRequestHandler):
             entry['fault'] = {'status': fault.status, 'latency': fault.latency}
             if fault.latency:
                 time.sleep(fault.latency)
+            if fault.drop in ('before', 'after'):
+                entry['fault']['drop'] = fault.drop
+                return self.drop_connection(request, fault.drop == 'after')
             if fault.status:
                 error = ApiError(fault.status, fault.message or 'injected fault (lab)')
                 extra = {'Retry-After': str(fault.retry_after)} if fault.retry_after is not None else {}
@@ -270,6 +279,17 @@ class Handler(BaseHTTPRequestHandler):
         self.send_json(response.code, response.body, extra)
         return response.code
 
+    def drop_connection(self, request, apply_first):
+        """Close the connection without an answer; with ``apply_first`` after the API did the request's work."""
+        if apply_first:
+            try:
+                self.lab.api.handle(request)
+            except ApiError:
+                pass
+        self._log_before_answer(0)
+        self.close_connection = True
+        return 0
+
     def discovery(self, path, query, headers):  # pylint: disable=unused-argument
         registry = self.lab.api.registry
         accept = headers.get('accept', '')
@@ -298,6 +318,8 @@ class Handler(BaseHTTPRequestHandler):
             doc = registry.resource_list(parts[1], parts[2])
             return (doc, 'application/json') if doc else None
         if path == '/openapi/v2':
+            if _accepts_protobuf_openapi(accept):
+                return RawBody(protobuf.encode_openapi_v2(registry.openapi_v2())), protobuf.OPENAPI_V2_MEDIA_TYPE
             return registry.openapi_v2(), 'application/json'
         if path == '/openapi/v3':
             return registry.openapi_v3_index(), 'application/json'
@@ -360,6 +382,19 @@ class Handler(BaseHTTPRequestHandler):
             self.send_json(200, {'active': sorted(sims.active), 'known': sims.known()})
         else:
             self.send_json(404, {'error': 'unknown control action %s' % action})
+
+
+class RawBody:  # pylint: disable=too-few-public-methods
+    """An answer body sent as these bytes (not JSON)."""
+
+    def __init__(self, data):
+        self.data = data
+
+
+def _accepts_protobuf_openapi(accept):
+    """Whether the client asks for the gnostic protobuf OpenAPI v2 document (client-go does)."""
+    wanted = [part.split(';')[0].strip() for part in accept.split(',')]
+    return any(media in protobuf.OPENAPI_V2_MEDIA_TYPES for media in wanted)
 
 
 def _table_version(accept):

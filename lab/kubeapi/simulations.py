@@ -11,7 +11,7 @@ import json
 import threading
 import time
 
-from lab.kubeapi import ipam, kubevirt, launcher, webhooks
+from lab.kubeapi import ipam, kubevirt, launcher, readiness, webhooks
 
 SPIDERPOOL = 'spiderpool.spidernet.io/v2beta1'
 NAD_API = 'k8s.cni.cncf.io/v1'
@@ -34,6 +34,8 @@ class Simulations:
             ipam.NAME: ipam.observe,
             'spiderpool-webhook': self.pool_finalizer,
             'kubevirt-webhook': lambda *_args: None,  # admission only (see validate)
+            'workload-readiness': readiness.workload_readiness,
+            'spiderpool-hooks': readiness.spiderpool_hooks,
         }
         self.busy = threading.local()
 
@@ -55,6 +57,11 @@ class Simulations:
         """Run a simulation over what already exists (as a controller does on start)."""
         kinds = {'spidermultusconfig-nad': (SPIDERPOOL, 'SpiderMultusConfig'),
                  'ippool-status': (SPIDERPOOL, 'SpiderIPPool'), 'vm-vmi': (KUBEVIRT, 'VirtualMachine')}
+        if name == 'workload-readiness':
+            for api_version, kind in readiness.WORKLOAD_KINDS:
+                res = api.registry.by_kind(api_version, kind)
+                for obj in api.objects_of(api_version, kind):
+                    self._run(name, api, res, 'ADDED', obj)
         if name not in kinds:
             return
         api_version, kind = kinds[name]

@@ -469,9 +469,10 @@ def _cloud_init_causes(volumes, where):
                 continue
             field = '%s[%d].%s' % (where, index, source)
             found = 0
-            for kind in ('userData', 'networkData'):
+            # KubeVirt's JSON names of the Secret references: user data's is plain "secretRef".
+            for kind, secret_ref in (('userData', 'secretRef'), ('networkData', 'networkDataSecretRef')):
                 count, length = 0, 0
-                if (data.get(kind + 'SecretRef') or {}).get('name'):
+                if (data.get(secret_ref) or {}).get('name'):
                     count += 1
                 if data.get(kind + 'Base64'):
                     count += 1
@@ -486,8 +487,8 @@ def _cloud_init_causes(volumes, where):
                 if count > 1:
                     causes.append(invalid(field, kind, 'only one %s source may be set' % kind))
                 if length > CLOUD_INIT_LIMIT:
-                    causes.append(invalid(field, '<%d bytes>' % length, '%s exceeds the %d byte limit; use %sSecretRef for larger data'
-                                          % (kind, CLOUD_INIT_LIMIT, kind)))
+                    causes.append(invalid(field, '<%d bytes>' % length, '%s exceeds the %d byte limit; use %s for larger data'
+                                          % (kind, CLOUD_INIT_LIMIT, secret_ref)))
                 found += count
             if not found:
                 causes.append(invalid(field, source, 'needs user data or network data'))

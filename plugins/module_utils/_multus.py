@@ -10,9 +10,11 @@ controller would generate from the SMC, so clusters without SMCs get the same re
 
 from __future__ import absolute_import, division, print_function
 
+import ipaddress
 import json
 import re
 
+from ansible_collections.vmnet.kubevirt.plugins.module_utils import _k8s_names as names
 from ansible_collections.vmnet.kubevirt.plugins.module_utils._spiderpool import (
     API_VERSION, DNS1123_SUBDOMAIN, problem,
 )
@@ -29,8 +31,9 @@ RESOURCE_NAME_ANNOTATION = 'k8s.v1.cni.cncf.io/resourceName'
 FORBIDDEN_OVS_ANNOTATIONS = ('cni.spidernet.io/rdma-resource-inject', 'cni.spidernet.io/network-resource-inject')
 CNI_VERSIONS = ('0.3.0', '0.3.1', '0.4.0', '1.0.0')
 DEFAULT_CNI_VERSION = '0.3.1'
-# Linux interface names: at most 15 bytes, no '/', no whitespace, not "." or "..".
-IFNAME = re.compile(r'^[^/\s:]{1,15}$')
+# Interface names: at most 15 bytes (Linux IFNAMSIZ). The kernel takes nearly any byte, but a name that reaches
+# a CNI plugin, ovs-vsctl or a node's configuration is held to letters, digits, "_", "-" and "." (not first).
+IFNAME = re.compile(r'^[A-Za-z0-9_][A-Za-z0-9_.-]{0,14}\Z')
 
 # coordinator option -> SMC field; the last column: only in v1.x CRDs.
 COORDINATOR_FIELDS = (
@@ -42,6 +45,13 @@ COORDINATOR_FIELDS = (
     ('veth_mtu', 'vethMTU', True),
 )
 COORDINATOR_MODES = ('auto', 'underlay', 'overlay', 'disabled')
+POD_CIDR_TYPES = ('auto', 'cluster', 'calico', 'cilium', 'none')
+# Spiderpool's podMACPrefix: two bytes "0x:xx"; the first byte's lowest bit is 0 (unicast), its first digit 0.
+POD_MAC_PREFIX = re.compile(r'^0[02468aceACE]:[0-9a-fA-F]{2}\Z')
+LINK_LOCAL_V4 = ipaddress.ip_network('169.254.0.0/16')
+# Linux routing tables the kernel reserves: 0 (unspec), 253 (default), 254 (main), 255 (local).
+RESERVED_ROUTE_TABLES = (0, 253, 254, 255)
+IFNAME_RULE = 'must be a Linux interface name (1-15 letters, digits, "_", "-" and ".", not starting with "-" or ".")'
 
 
 def nad_name(params):
@@ -67,7 +77,7 @@ def _pools(params):
 
 def annotations(params):
     """SMC annotations: the user's plus cr-name / cni-version from their own options."""
-    result = dict(params.get('annotations') or {})
+    result = clean_annotations(params)
     if params.get('nad_name'):
         result[CR_NAME_ANNOTATION] = params['nad_name']
     if params.get('cni_version'):
@@ -166,7 +176,7 @@ def nad_config(params):
 
 def nad_manifest(params):
     meta = {'name': nad_name(params), 'namespace': params['namespace']}
-    notes = dict(params.get('annotations') or {})
+    notes = clean_annotations(params)
     ovs = params.get('ovs') or {}
     if ovs.get('device_id'):
         notes[RESOURCE_NAME_ANNOTATION] = 'ovs-cni.network.kubevirt.io/%s' % ovs.get('bridge')
@@ -194,7 +204,7 @@ def validate(params, kind, served_fields=None):
     name, namespace = params.get('name'), params.get('namespace')
     if not isinstance(name, str) or len(name) > 253 or not DNS1123_SUBDOMAIN.match(name):
         errors.append(problem('name', name, 'must be a DNS-1123 subdomain (lower-case alphanumerics, "-" and ".")'))
-    if not isinstance(namespace, str) or len(namespace) > 63 or not re.match(r'^[a-z0-9]([-a-z0-9]*[a-z0-9])?$', namespace):
+    if not names.is_dns1123_label(namespace):
         errors.append(problem('namespace', namespace, 'must be a DNS-1123 label'))
     cni_type = params.get('cni_type') or 'ovs'
     if served_fields and served_fields.get('cni_types') and cni_type not in served_fields['cni_types']:
@@ -218,17 +228,20 @@ def validate(params, kind, served_fields=None):
         if not masters:
             errors.append(problem('%s.master' % cni_type, masters, 'is required for cni_type %s (webhook rule)' % cni_type))
         for index, master in enumerate(masters):
-            if not isinstance(master, str) or not IFNAME.match(master) or master in ('.', '..'):
-                errors.append(problem('%s.master[%d]' % (cni_type, index), master,
-                                      'must be a Linux interface name (1-15 characters, no "/", ":" or whitespace)'))
+            if not isinstance(master, str) or not IFNAME.match(master):
+                errors.append(problem('%s.master[%d]' % (cni_type, index), master, IFNAME_RULE))
         errors.extend(_vlan_problem('%s.vlan_id' % cni_type, block.get('vlan_id'), 'webhook rule: vlanID'))
     else:
         custom = params.get('custom_cni')
         if custom:
             try:
-                json.loads(custom)
-            except ValueError as exc:
+                config = json.loads(custom)
+            except (TypeError, ValueError) as exc:
                 errors.append(problem('custom_cni', custom, 'must be valid JSON (webhook rule: customCNI): %s' % exc))
+            else:
+                if not isinstance(config, dict):
+                    errors.append(problem('custom_cni', custom, 'must be a JSON object (a CNI network configuration)'))
+    errors.extend(_validate_metadata(params))
     errors.extend(_validate_annotations(params, cni_type))
     errors.extend(_validate_pools_names(params.get('default_ip_pools') or {}))
     errors.extend(_validate_coordinator(params, served_fields))
@@ -242,9 +255,8 @@ def _validate_ovs(ovs):
     bridge = ovs.get('bridge')
     if not bridge:
         errors.append(problem('ovs.bridge', bridge, 'is required (webhook rule: ovs.bridge)'))
-    elif not isinstance(bridge, str) or not IFNAME.match(bridge) or bridge in ('.', '..'):
-        errors.append(problem('ovs.bridge', bridge, 'must be a Linux interface name (1-15 characters, no "/", ":" or '
-                                                    'whitespace), as OVS bridges are'))
+    elif not isinstance(bridge, str) or not IFNAME.match(bridge):
+        errors.append(problem('ovs.bridge', bridge, IFNAME_RULE + ', as OVS bridges are'))
     errors.extend(_vlan_problem('ovs.vlan', ovs.get('vlan'), 'webhook rule: ovs.vlan'))
     for index, item in enumerate(ovs.get('trunk') or []):
         item = dict((key, value) for key, value in item.items() if value is not None)
@@ -263,7 +275,7 @@ def _validate_ovs(ovs):
         errors.append(problem('ovs.vlan', vlan, 'cannot be combined with ovs.trunk (ovs-cni makes a trunk port when trunk is set '
                                                 'and ignores the VLAN): use vlan for an access port or trunk for a trunk port'))
     device = ovs.get('device_id')
-    if device and not re.match(r'^([0-9a-fA-F]{4}:)?[0-9a-fA-F]{2}:[0-9a-fA-F]{2}\.[0-7]$', device):
+    if device and not (isinstance(device, str) and re.match(r'^([0-9a-fA-F]{4}:)?[0-9a-fA-F]{2}:[0-9a-fA-F]{2}\.[0-7]\Z', device)):
         errors.append(problem('ovs.device_id', device, 'must be a PCI address like 0000:af:00.1 (the VF\'s deviceID)'))
     return errors
 
@@ -296,15 +308,68 @@ def _validate_pools_names(pools):
     return errors
 
 
+def _is_int(value):
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
 def _validate_coordinator(params, served_fields):
+    """The coordinator block: Spiderpool's webhook rules for it, and the types and ranges its CNI plugin reads."""
     errors = []
     coordinator = params.get('coordinator') or {}
-    mode = coordinator.get('mode')
-    if mode is not None and mode not in COORDINATOR_MODES:
-        errors.append(problem('coordinator.mode', mode, 'must be one of %s' % ', '.join(COORDINATOR_MODES)))
-    mtu = coordinator.get('veth_mtu')
-    if mtu is not None and mtu < 1:
-        errors.append(problem('coordinator.veth_mtu', mtu, 'must be at least 1'))
+    if not isinstance(coordinator, dict):
+        return [problem('coordinator', coordinator, 'must be a mapping of coordinator options')]
+
+    def bad(option, rule):
+        errors.append(problem('coordinator.%s' % option, coordinator[option], rule))
+
+    given = dict((key, value) for key, value in coordinator.items() if value is not None)
+    for option in ('enabled', 'tune_pod_routes'):
+        if option in given and not isinstance(given[option], bool):
+            bad(option, 'must be a boolean')
+    if 'mode' in given and given['mode'] not in COORDINATOR_MODES:
+        bad('mode', 'must be one of %s' % ', '.join(COORDINATOR_MODES))
+    if 'pod_cidr_type' in given and given['pod_cidr_type'] not in POD_CIDR_TYPES:
+        bad('pod_cidr_type', 'must be one of %s (webhook rule: podCIDRType)' % ', '.join(POD_CIDR_TYPES))
+    if 'hijack_cidr' in given:
+        cidrs = given['hijack_cidr']
+        if not isinstance(cidrs, list):
+            bad('hijack_cidr', 'must be a list of CIDRs')
+        else:
+            for index, cidr in enumerate(cidrs):
+                reason = _cidr_problem(cidr)
+                if reason:
+                    errors.append(problem('coordinator.hijack_cidr[%d]' % index, cidr, reason))
+    if 'pod_mac_prefix' in given:
+        prefix = given['pod_mac_prefix']
+        if not isinstance(prefix, str) or (prefix and not POD_MAC_PREFIX.match(prefix)):
+            bad('pod_mac_prefix', 'must be a two-byte unicast MAC prefix like 0a:1b: two hex octets, the first starting with 0 and '
+                                  'its lowest bit 0 (webhook rule: podMACPrefix), or empty')
+    if 'veth_link_address' in given:
+        address = given['veth_link_address']
+        if not isinstance(address, str) or (address and not _link_local_v4(address)):
+            bad('veth_link_address', 'must be an IPv4 link-local address in 169.254.0.0/16 like 169.254.100.1 (Spiderpool: '
+                                     'vethLinkAddress), or empty')
+    if 'pod_default_route_nic' in given:
+        nic = given['pod_default_route_nic']
+        if not isinstance(nic, str) or (nic and not IFNAME.match(nic)):
+            bad('pod_default_route_nic', IFNAME_RULE + ' (the pod NIC that takes the default route), or empty')
+    if 'pod_rp_filter' in given:
+        value = given['pod_rp_filter']
+        if not _is_int(value) or value > 2:
+            bad('pod_rp_filter', 'must be 0, 1 or 2, or negative to leave rp_filter as it is (webhook rule: podRPFilter)')
+    if 'host_rule_table' in given:
+        value = given['host_rule_table']
+        if not _is_int(value) or not 0 < value <= 4294967295 or value in RESERVED_ROUTE_TABLES:
+            bad('host_rule_table', 'must be a routing table number from 1 to 4294967295, not the kernel\'s 253 (default), '
+                                   '254 (main) or 255 (local)')
+    if 'tx_queue_len' in given:
+        value = given['tx_queue_len']
+        if not _is_int(value) or not 0 <= value <= 2147483647:
+            bad('tx_queue_len', 'must be an integer from 0 (leave it) to 2147483647')
+    if 'veth_mtu' in given:
+        value = given['veth_mtu']
+        if not _is_int(value) or not 68 <= value <= 65535:
+            bad('veth_mtu', 'must be an MTU from 68 (the IPv4 minimum) to 65535')
     served = (served_fields or {}).get('coordinator')
     if served:
         for option, field, _v1 in COORDINATOR_FIELDS:
@@ -318,9 +383,44 @@ def _validate_coordinator(params, served_fields):
     return errors
 
 
-def validate_against_pools(params, pools_by_name):
-    """The CR's default pools exist and each one's IP family matches its list."""
+def _cidr_problem(text):
+    """Why ``text`` is not an IP address or a CIDR network (None when it is one)."""
+    if not isinstance(text, str) or not text.strip() or text != text.strip():
+        return 'must be an IP address or a CIDR like 169.254.0.0/16 (webhook rule: hijackCIDR)'
+    try:
+        if '/' in text:
+            ipaddress.ip_network(text, strict=True)
+        else:
+            ipaddress.ip_address(text)
+    except ValueError as exc:
+        return 'must be an IP address or a CIDR network with its host bits zero, like 169.254.0.0/16: %s (webhook rule: ' \
+               'hijackCIDR)' % exc
+    return None
+
+
+def _link_local_v4(text):
+    try:
+        address = ipaddress.ip_address(text)
+    except ValueError:
+        return False
+    return address.version == 4 and address in LINK_LOCAL_V4
+
+
+def _validate_metadata(params):
+    found, _clean = names.check_metadata_map('annotations', params.get('annotations'), labels=False)
+    return [problem(field, value, rule) for field, value, rule in found]
+
+
+def clean_annotations(params):
+    """The user's annotations with every value as text (after validate)."""
+    return names.check_metadata_map('annotations', params.get('annotations'), labels=False)[1]
+
+
+def validate_against_pools(params, pools_by_name, spiderpool_namespace='kube-system'):
+    """The CR's default pools exist, each one's IP family matches its list, and each admits this CR
+    (a pool whose multusName lists other CRs only is never used by Spiderpool for this one)."""
     errors = []
+    nad = '%s/%s' % (params.get('namespace'), nad_name(params))
     for family, version in (('ipv4', 4), ('ipv6', 6)):
         for index, name in enumerate((params.get('default_ip_pools') or {}).get(family) or []):
             field = 'default_ip_pools.%s[%d]' % (family, index)
@@ -332,7 +432,17 @@ def validate_against_pools(params, pools_by_name):
             if actual != version:
                 errors.append(problem(field, name, 'is an IPv%s pool (subnet %s) listed as %s' % (
                     actual, (pool.get('spec') or {}).get('subnet'), family)))
+                continue
+            admitted = multus_names((pool.get('spec') or {}).get('multusName'), spiderpool_namespace)
+            if admitted and nad not in admitted:
+                errors.append(problem(field, name, 'admits only the Multus CRs %s (its multusName), not %s: the rule is that a '
+                                                   'default pool admits its Multus CR' % (', '.join(sorted(admitted)), nad)))
     return errors
+
+
+def multus_names(entries, spiderpool_namespace):
+    """A pool's multusName as ``namespace/name`` (a bare name lives in Spiderpool's namespace)."""
+    return set(entry if '/' in entry else '%s/%s' % (spiderpool_namespace, entry) for entry in entries or [] if isinstance(entry, str))
 
 
 def validate_update(params, existing):

@@ -4,21 +4,23 @@
 
 from __future__ import absolute_import, division, print_function
 
+import copy
 import json
 
 from ansible_collections.vmnet.kubevirt.plugins.module_utils import _multus as mc
 from ansible_collections.vmnet.kubevirt.plugins.module_utils import _spiderpool as sp
-from ansible_collections.vmnet.kubevirt.plugins.module_utils._k8s import KubeApi, KubeApiError, auth_argument_spec
+from ansible_collections.vmnet.kubevirt.plugins.module_utils._k8s import KubeApi, KubeApiError, api_argument_spec, auth_argument_spec
+from ansible_collections.vmnet.kubevirt.plugins.module_utils._options import entries, entries_option
 from ansible_collections.vmnet.kubevirt.plugins.module_utils._spiderpool_runner import CRD_API_VERSION, CRD_KIND
 
 __metaclass__ = type  # pylint: disable=invalid-name
 
 
-def argument_spec():
-    spec = auth_argument_spec()
+def _object_options():
+    """The options of one Multus CR (top level, and each entry of ``multus_crs``)."""
     link = dict(type='dict', options=dict(master=dict(type='list', elements='str'), vlan_id=dict(type='int')))
-    spec.update(
-        name=dict(type='str', required=True),
+    return dict(
+        name=dict(type='str'),
         namespace=dict(type='str', default='kube-system'),
         state=dict(type='str', default='present', choices=['present', 'absent']),
         kind=dict(type='str', default='auto', choices=['auto', 'SpiderMultusConfig', 'NetworkAttachmentDefinition']),
@@ -31,14 +33,14 @@ def argument_spec():
             device_id=dict(type='str'),
         )),
         macvlan=link,
-        ipvlan=dict(link),
+        ipvlan=copy.deepcopy(link),
         custom_cni=dict(type='str'),
         default_ip_pools=dict(type='dict', options=dict(ipv4=dict(type='list', elements='str'),
                                                         ipv6=dict(type='list', elements='str'))),
         coordinator=dict(type='dict', options=dict(
             enabled=dict(type='bool'),
             mode=dict(type='str', choices=list(mc.COORDINATOR_MODES)),
-            pod_cidr_type=dict(type='str', choices=['auto', 'cluster', 'calico', 'cilium', 'none']),
+            pod_cidr_type=dict(type='str', choices=list(mc.POD_CIDR_TYPES)),
             pod_default_route_nic=dict(type='str'),
             tune_pod_routes=dict(type='bool'),
             hijack_cidr=dict(type='list', elements='str'),
@@ -55,7 +57,23 @@ def argument_spec():
         annotations=dict(type='dict'),
         check_pools=dict(type='bool', default=True),
     )
+
+
+def argument_spec():
+    spec = api_argument_spec()
+    spec.update(_object_options())
+    spec.update(
+        multus_crs=entries_option(_object_options()),
+        spiderpool_namespace=dict(type='str', default='kube-system'),
+        render_only=dict(type='bool', default=False),
+    )
     return spec
+
+
+def module_kwargs():
+    """AnsibleModule keyword arguments of multus_cr."""
+    return dict(argument_spec=argument_spec(), supports_check_mode=True, mutually_exclusive=[('name', 'multus_crs')],
+                required_one_of=[('name', 'multus_crs')])
 
 
 def info_argument_spec():
@@ -89,37 +107,105 @@ def _owner_smc(nad):
     return None
 
 
+def _requested_kind(params):
+    return mc.SMC_KIND if params['kind'] in ('auto', mc.SMC_KIND) else mc.NAD_KIND
+
+
+def _plan(params):
+    """Every entry checked offline: ``(plans, errors)``."""
+    plans, errors, seen = [], [], {}
+    for prefix, entry in entries(params, 'multus_crs', list(_object_options())):
+        found = mc.validate(entry, _requested_kind(entry)) if entry['state'] == 'present' else \
+            [e for e in mc.validate(entry, _requested_kind(entry)) if e.startswith(('name:', 'namespace:'))]
+        key = '%s/%s' % (entry.get('namespace'), entry.get('name'))
+        if prefix and key in seen:
+            found.append(sp.problem('name', entry['name'], 'repeats %sname in namespace %s: the rule is one entry per Multus CR'
+                                    % (seen[key], entry.get('namespace'))))
+        seen.setdefault(key, prefix)
+        errors.extend(prefix + message for message in found)
+        plans.append({'prefix': prefix, 'params': entry, 'name': entry['name'], 'state': entry['state']})
+    errors.extend(sp.validate_namespace('spiderpool_namespace', params.get('spiderpool_namespace')))
+    return plans, errors
+
+
 def run(module):
     params = dict(module.params)
-    offline = mc.validate(params, mc.SMC_KIND if params['kind'] == 'SpiderMultusConfig' else params['kind'])
-    if offline and params['state'] == 'present':
-        module.fail_json(msg='; '.join(offline), errors=offline, changed=False)
+    bulk = params.get('multus_crs') is not None
+    plans, errors = _plan(params)
+    if errors:
+        module.fail_json(msg='; '.join(errors), errors=errors, changed=False)
+    if params.get('render_only'):
+        results = []
+        for plan in plans:
+            kind = _requested_kind(plan['params'])
+            manifest = (mc.smc_manifest if kind == mc.SMC_KIND else mc.nad_manifest)(plan['params']) if plan['state'] == 'present' else None
+            results.append(_result(plan, kind, {'changed': False, 'action': 'rendered' if manifest else 'absent', 'after': manifest,
+                                                'diff': {}}))
+        _exit(module, None, results, bulk)
     try:
         api = KubeApi.from_params(params, check_mode=module.check_mode)
-        kind = _resolve_kind(api, params['kind'])
-        api_version = sp.API_VERSION if kind == mc.SMC_KIND else mc.NAD_API_VERSION
-        if not api.is_served(api_version, kind):
-            module.fail_json(msg='%s %s is not served by this cluster' % (kind, api_version))
-        name = params['name'] if kind == mc.SMC_KIND else mc.nad_name(params)
-        existing = api.get(api_version, kind, name, params['namespace'])
-        if params['state'] == 'absent':
+        errors = _check_against_cluster(api, params, plans)
+    except KubeApiError as err:
+        module.fail_json(msg=str(err), status=err.status, reason=err.reason, changed=False)
+    if errors:
+        module.fail_json(msg='; '.join(errors), errors=errors, changed=False)
+    results = []
+    for plan in plans:
+        try:
+            if plan['state'] == 'absent':
+                outcome = api.delete(plan['api_version'], plan['kind'], plan['object_name'], plan['params']['namespace'],
+                                     existing=plan['existing'], prefetched=True)
+            else:
+                outcome = api.ensure(plan['definition'], existing=plan['existing'], prefetched=True)
+        except KubeApiError as err:
+            done = [r for r in results if not r.get('failed')]
+            results.append(dict(_result(plan, plan['kind'], {'changed': False, 'action': 'failed', 'after': None, 'diff': {}}),
+                                failed=True, msg=str(err)))
+            module.fail_json(msg='%s%s' % ('%s (%s): ' % (plan['prefix'][:-1], plan['name']) if bulk else '', err),
+                             status=err.status, reason=err.reason, changed=any(r['changed'] for r in done),
+                             results=results if bulk else None, api_retries=api.retried)
+        results.append(_result(plan, plan['kind'], outcome))
+    _exit(module, api, results, bulk)
+
+
+def _check_against_cluster(api, params, plans):
+    """One resolution of kind, CRD fields and pools for the list; then each entry's cluster rules."""
+    errors = []
+    kinds, served, pools, nads = {}, {}, None, {}
+    for plan in plans:
+        entry, prefix = plan['params'], plan['prefix']
+        if entry['kind'] not in kinds:
+            kinds[entry['kind']] = _resolve_kind(api, entry['kind'])
+        kind = plan['kind'] = kinds[entry['kind']]
+        api_version = plan['api_version'] = sp.API_VERSION if kind == mc.SMC_KIND else mc.NAD_API_VERSION
+        if kind not in served:
+            served[kind] = api.is_served(api_version, kind)
+        if not served[kind]:
+            raise KubeApiError('%s %s is not served by this cluster' % (kind, api_version))
+        name = plan['object_name'] = entry['name'] if kind == mc.SMC_KIND else mc.nad_name(entry)
+        existing = plan['existing'] = api.get(api_version, kind, name, entry['namespace'])
+        found = []
+        if plan['state'] == 'absent':
             if kind == mc.NAD_KIND and _owner_smc(existing):
-                module.fail_json(msg='NetworkAttachmentDefinition %s/%s is generated by SpiderMultusConfig %s; delete that '
-                                     'one instead (kind=SpiderMultusConfig)' % (params['namespace'], name, _owner_smc(existing)))
-            _exit(module, api, api.delete(api_version, kind, name, params['namespace']), kind)
-            return
-        errors = mc.validate(params, kind, _served_fields(api) if kind == mc.SMC_KIND else None)
-        errors.extend(_cross_checks(api, params, kind, existing))
-        if errors:
-            module.fail_json(msg='; '.join(errors), errors=errors, changed=False)
-        definition = mc.smc_manifest(params) if kind == mc.SMC_KIND else mc.nad_manifest(params)
+                found.append(sp.problem('kind', kind, 'cannot delete NetworkAttachmentDefinition %s/%s: it is generated by '
+                                                      'SpiderMultusConfig %s; delete that one instead (kind=SpiderMultusConfig)'
+                                        % (entry['namespace'], name, _owner_smc(existing))))
+            errors.extend(prefix + message for message in found)
+            continue
+        if kind == mc.SMC_KIND and 'fields' not in served:
+            served['fields'] = _served_fields(api)
+        found.extend(mc.validate(entry, kind, served.get('fields') if kind == mc.SMC_KIND else None))
+        if pools is None and _wants_pools(entry):
+            pools = dict((sp._name(p), p) for p in api.list(sp.API_VERSION, sp.POOL_KIND)) \
+                if api.is_served(sp.API_VERSION, sp.POOL_KIND) else False
+        found.extend(_cross_checks(api, params, entry, kind, existing, pools, nads))
+        errors.extend(prefix + message for message in found)
+        definition = mc.smc_manifest(entry) if kind == mc.SMC_KIND else mc.nad_manifest(entry)
         if kind == mc.NAD_KIND and existing and _same_config(existing, definition):
             # Same CNI config, written differently (key order, spacing): leave it alone.
             definition['spec'] = dict(existing.get('spec') or {})
-        outcome = api.ensure(definition, existing=existing, prefetched=True)
-    except KubeApiError as err:
-        module.fail_json(msg=str(err), status=err.status, reason=err.reason, changed=False)
-    _exit(module, api, outcome, kind)
+        plan['definition'] = definition
+    return errors
 
 
 def _same_config(existing, definition):
@@ -129,39 +215,59 @@ def _same_config(existing, definition):
         return False
 
 
-def _cross_checks(api, params, kind, existing):
+def _wants_pools(entry):
+    return entry['check_pools'] and not entry.get('disable_ipam') and any(
+        (entry.get('default_ip_pools') or {}).get(family) for family in ('ipv4', 'ipv6'))
+
+
+def _cross_checks(api, params, entry, kind, existing, pools, nads):
     errors = []
-    pools_wanted = [p for family in ('ipv4', 'ipv6') for p in ((params.get('default_ip_pools') or {}).get(family) or [])]
-    if pools_wanted and params['check_pools'] and not params.get('disable_ipam'):
-        if not api.is_served(sp.API_VERSION, sp.POOL_KIND):
-            errors.append(sp.problem('default_ip_pools', params['default_ip_pools'], 'name SpiderIPPools, but SpiderIPPool '
-                                                                                     'is not served by this cluster'))
+    if _wants_pools(entry):
+        if pools is False:
+            errors.append(sp.problem('default_ip_pools', entry['default_ip_pools'], 'name SpiderIPPools, but SpiderIPPool is not '
+                                                                                    'served by this cluster'))
         else:
-            pools = dict((sp._name(p), p) for p in api.list(sp.API_VERSION, sp.POOL_KIND))
-            errors.extend(mc.validate_against_pools(params, pools))
+            errors.extend(mc.validate_against_pools(entry, pools, params.get('spiderpool_namespace') or 'kube-system'))
     if kind == mc.SMC_KIND:
-        errors.extend(mc.validate_update(params, existing))
-        nad_name = mc.nad_name(params)
-        if api.is_served(mc.NAD_API_VERSION, mc.NAD_KIND):
-            nad = api.get(mc.NAD_API_VERSION, mc.NAD_KIND, nad_name, params['namespace'])
+        errors.extend(mc.validate_update(entry, existing))
+        nad_name = mc.nad_name(entry)
+        if 'served' not in nads:
+            nads['served'] = api.is_served(mc.NAD_API_VERSION, mc.NAD_KIND)
+        if nads['served']:
+            nad = api.get(mc.NAD_API_VERSION, mc.NAD_KIND, nad_name, entry['namespace'])
             owner = _owner_smc(nad)
-            if owner and owner != params['name']:
+            if owner and owner != entry['name']:
                 errors.append(sp.problem('nad_name', nad_name, 'names NetworkAttachmentDefinition %s/%s, which is owned by '
                                                                'SpiderMultusConfig %s (webhook rule: an SMC never takes over '
-                                                               'another SMC\'s NAD)' % (params['namespace'], nad_name, owner)))
+                                                               'another SMC\'s NAD)' % (entry['namespace'], nad_name, owner)))
     elif existing and _owner_smc(existing):
-        errors.append(sp.problem('name', mc.nad_name(params), 'is a NetworkAttachmentDefinition generated by '
-                                                              'SpiderMultusConfig %s; Spiderpool would overwrite changes. '
-                                                              'Manage the SpiderMultusConfig instead' % _owner_smc(existing)))
+        errors.append(sp.problem('name', mc.nad_name(entry), 'is a NetworkAttachmentDefinition generated by '
+                                                             'SpiderMultusConfig %s; Spiderpool would overwrite changes. '
+                                                             'Manage the SpiderMultusConfig instead' % _owner_smc(existing)))
     return errors
 
 
-def _exit(module, api, outcome, kind):
-    result = dict(changed=outcome['changed'], action=outcome['action'], kind=kind, result=outcome['after'] or {},
-                  api_retries=api.retried)
+def _result(plan, kind, outcome):
+    return {'name': plan['name'], 'namespace': plan['params'].get('namespace'), 'state': plan['state'], 'kind': kind,
+            'changed': outcome['changed'], 'action': outcome['action'], 'result': outcome['after'] or {},
+            'diff': outcome.get('diff') or {}}
+
+
+def _exit(module, api, results, bulk):
+    retries = api.retried if api is not None else 0
+    if bulk:
+        out = dict(changed=any(r['changed'] for r in results), results=results, api_retries=retries)
+        if module._diff:  # pylint: disable=protected-access
+            out['diff'] = [dict(r['diff'], before_header='%s/%s' % (r['namespace'], r['name']),
+                                after_header='%s/%s' % (r['namespace'], r['name'])) for r in results if r['changed']]
+        for result in results:
+            result.pop('diff', None)
+        module.exit_json(**out)
+    result = results[0]
+    out = dict(changed=result['changed'], action=result['action'], kind=result['kind'], result=result['result'], api_retries=retries)
     if module._diff:  # pylint: disable=protected-access
-        result['diff'] = outcome['diff']
-    module.exit_json(**result)
+        out['diff'] = result['diff']
+    module.exit_json(**out)
 
 
 def describe_nad(nad):

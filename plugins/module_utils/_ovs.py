@@ -10,6 +10,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import glob
 import json
 import os
 import socket
@@ -147,6 +148,11 @@ class HostIO:
         return ovsdb, vswitchd, _ovs_host.ovs_version(output) if ovsdb else None
 
     @staticmethod
+    def paths_exist(patterns):
+        """True when any of the paths or glob patterns exists on this host."""
+        return any(glob.glob(pattern) for pattern in patterns)
+
+    @staticmethod
     def tcp(host, port, wait=1.0):
         try:
             with socket.create_connection((host, port), timeout=wait):
@@ -167,6 +173,12 @@ def write_file_atomic(path, content, mode=0o644):
         os.fsync(handle.fileno())
     os.chmod(temporary, mode)
     os.rename(temporary, path)
+    # The rename must survive a power loss too (job state, persistence files).
+    handle = os.open(directory or '.', os.O_RDONLY)
+    try:
+        os.fsync(handle)
+    finally:
+        os.close(handle)
 
 
 def read_text(path):

@@ -7,7 +7,9 @@ backward, and the persistence files to write once the change is final. ``run_cha
 it, runs the local probes, and then waits for a confirmation file that only a NEW connection
 from the controller writes (``ovs_bridge_confirm``); anything else restores the previous state.
 ``start_detached`` runs it in a ``setsid`` grandchild so a dropped SSH session cannot stop it
-halfway. Job files live in a tmpfs directory: a reboot forgets them, as it should.
+halfway. Job files live on disk (``JOB_ROOT``), with the previous contents of the files the
+commit writes: a node that loses power inside the window is restored at boot by the hook of
+``_ovs_boot`` (``install_boot_hook`` puts it in place before any change is applied).
 """
 from __future__ import absolute_import, division, print_function
 
@@ -15,18 +17,15 @@ __metaclass__ = type
 
 import json
 import os
-import re
 import time
 
-from ansible_collections.vmnet.kubevirt.plugins.module_utils._ovs import write_file_atomic
-
-JOB_ROOT = '/run/vmnet-kubevirt/ovs_bridge'
-TOKEN_RE = re.compile(r'^[0-9a-f]{32}$')
-FINAL_STATES = ('committed', 'rolled-back', 'failed')
+from ansible_collections.vmnet.kubevirt.plugins.module_utils._ovs import write_file_atomic, read_text
+from ansible_collections.vmnet.kubevirt.plugins.module_utils._ovs_boot import (
+    FINAL_STATES, INIT_SCRIPT, JOB_ROOT, SERVICE_NAME, SYSTEMD_UNIT, SYSTEMD_WANTS, TOKEN_RE, hook_files)
 
 
 def job_dir(token, root=JOB_ROOT):
-    if not TOKEN_RE.match(token or ''):
+    if not isinstance(token, str) or not TOKEN_RE.fullmatch(token):
         raise ValueError('token: %r must be the 32 hexadecimal digits returned by ovs_bridge' % (token,))
     return os.path.join(root, token)
 
@@ -41,7 +40,7 @@ def prune_finished(root=JOB_ROOT, keep_seconds=86400, now=None):
         directory = os.path.join(root, token)
         state_file = os.path.join(directory, 'state.json')
         state = read_state(directory)
-        if not TOKEN_RE.match(token) or not state or state.get('status') not in FINAL_STATES:
+        if not TOKEN_RE.fullmatch(token) or not state or state.get('status') not in FINAL_STATES:
             continue
         if now - os.path.getmtime(state_file) > keep_seconds:
             for name in os.listdir(directory):
@@ -144,6 +143,8 @@ def run_change(io, plan, directory, report, confirm_timeout, clock=time.monotoni
         reason = 'probe failed: %s' % ', '.join('%s %s' % (item['probe'], item['target']) for item in failed)
         return finish('rolled-back', reason, rollback(io, plan))
     if confirm_timeout <= 0:
+        state['status'] = 'committing'
+        write_state(directory, state)
         commit(plan)
         return finish('committed')
     state['status'] = 'waiting-confirm'
@@ -154,11 +155,45 @@ def run_change(io, plan, directory, report, confirm_timeout, clock=time.monotoni
     deadline = clock() + confirm_timeout
     while clock() < deadline:
         if os.path.exists(confirm_path):
+            # Not final until the files are written: power lost in between is rolled back at boot.
+            state['status'] = 'committing'
+            write_state(directory, state)
             commit(plan)
             return finish('committed')
         sleep(0.1)
     return finish('rolled-back', 'no confirmation from the controller within %d s' % confirm_timeout,
                   rollback(io, plan))
+
+
+def install_boot_hook(io, python):
+    """Put the boot-time rollback in place (idempotent); returns the paths it wrote or linked.
+
+    The systemd unit runs it before network-pre.target and Open vSwitch; the SysV script runs it
+    in rcS before networking, registered with update-rc.d where Debian has it (insserv orders it
+    by its header), else linked by hand. Each only where that init system's directory exists.
+    """
+    written = []
+    for item in hook_files(python):
+        if item['path'] == SYSTEMD_UNIT and not os.path.isdir('/etc/systemd'):
+            continue
+        if item['path'] == INIT_SCRIPT and not os.path.isdir('/etc/init.d'):
+            continue
+        if read_text(item['path']) != item['content']:
+            write_file_atomic(item['path'], item['content'], item['mode'])
+            written.append(item['path'])
+    if os.path.exists(SYSTEMD_UNIT) and not os.path.lexists(SYSTEMD_WANTS):
+        # What systemctl enable does for WantedBy=sysinit.target (systemd need not run now).
+        if not os.path.isdir(os.path.dirname(SYSTEMD_WANTS)):
+            os.makedirs(os.path.dirname(SYSTEMD_WANTS), 0o755)
+        os.symlink(SYSTEMD_UNIT, SYSTEMD_WANTS)
+        written.append(SYSTEMD_WANTS)
+    if os.path.exists(INIT_SCRIPT) and not io.paths_exist(['/etc/rc?.d/[SK][0-9][0-9]%s' % SERVICE_NAME]):
+        if io.paths_exist(['/usr/sbin/update-rc.d', '/sbin/update-rc.d']):
+            io.run(['update-rc.d', SERVICE_NAME, 'defaults'])
+        elif os.path.isdir('/etc/rcS.d'):
+            os.symlink('../init.d/%s' % SERVICE_NAME, '/etc/rcS.d/S01%s' % SERVICE_NAME)
+        written.append('/etc/rcS.d (%s)' % SERVICE_NAME)
+    return written
 
 
 def start_detached(work, log_path):

@@ -112,12 +112,13 @@ def ovs_version(output):
     return version or None
 
 
-_SAFE_NAME = re.compile(r'^[A-Za-z0-9][A-Za-z0-9+._@:-]{0,254}$')
+_SAFE_NAME = re.compile(r'[A-Za-z0-9][A-Za-z0-9+._@:-]{0,254}')
 
 
 def valid_package_name(name):
     """Package and service names: no leading dash (never read as an option), no spaces or paths."""
-    return isinstance(name, str) and bool(_SAFE_NAME.match(name))
+    # fullmatch: '$' would let a trailing newline through.
+    return isinstance(name, str) and bool(_SAFE_NAME.fullmatch(name))
 
 
 # Package and service names per distribution family (Ubuntu is in the Debian family); RHEL and

@@ -22,6 +22,9 @@ import json
 import re
 import uuid
 
+from ansible_collections.vmnet.kubevirt.plugins.module_utils._ovs_validate import (
+    MAC_RE, SAFE_VALUE_RULE, host_address_problems, host_route_problems, safe_value, valid_ifname)
+
 HEADER = 'Managed by vmnet.kubevirt.ovs_bridge: changes here are overwritten.'
 IFUPDOWN_DIR = '/etc/network/interfaces.d'
 IFUPDOWN_MAIN = '/etc/network/interfaces'
@@ -34,19 +37,98 @@ class PersistError(ValueError):
     pass
 
 
+# What each persistence method needs on the node: (method, what to name when it is missing,
+# paths or glob patterns of which any one is enough, whether the Open vSwitch package brings it).
+PERSIST_REQUIREMENTS = (
+    ('netplan', 'the netplan command', ('/usr/sbin/netplan', '/usr/bin/netplan', '/sbin/netplan'), False),
+    ('netplan', 'the /etc/netplan directory', (NETPLAN_DIR,), False),
+    ('networkmanager', 'nmcli', ('/usr/bin/nmcli', '/bin/nmcli'), False),
+    ('networkmanager', 'a running NetworkManager (/run/NetworkManager)', ('/run/NetworkManager',), False),
+    ('ifupdown', 'ifup (ifupdown)', ('/sbin/ifup', '/usr/sbin/ifup'), False),
+    ('ifupdown', IFUPDOWN_MAIN, (IFUPDOWN_MAIN,), False),
+    # Without it ifupdown ignores the ovs_* stanzas: the bridge would come back without its addresses.
+    ('ifupdown', "Open vSwitch's ifupdown hook /etc/network/if-pre-up.d/openvswitch (package openvswitch-switch)",
+     ('/etc/network/if-pre-up.d/openvswitch',), True),
+)
+# What shows that the node's network is configured with a method (persist: auto takes the first).
+PERSIST_IN_USE = (('netplan', ('%s/*.yaml' % NETPLAN_DIR,)), ('networkmanager', ('/run/NetworkManager',)),
+                  ('ifupdown', (IFUPDOWN_MAIN,)))
+PERSIST_METHODS = ('netplan', 'networkmanager', 'ifupdown')
+
+
+def persist_facts(found, ovs_installed=True):
+    """``{method: {'missing': [...], 'in_use': bool}}`` from ``found(patterns) -> bool`` (the host seam).
+
+    With ``ovs_installed=False`` (check mode before the ovs role installed Open vSwitch) what
+    the Open vSwitch package brings does not count as missing.
+    """
+    facts = dict((method, {'missing': [], 'in_use': False}) for method in PERSIST_METHODS)
+    for method, label, patterns, with_ovs in PERSIST_REQUIREMENTS:
+        if not found(patterns) and (ovs_installed or not with_ovs):
+            facts[method]['missing'].append(label)
+    for method, patterns in PERSIST_IN_USE:
+        facts[method]['in_use'] = bool(found(patterns))
+    return facts
+
+
 def choose_persist(requested, facts):
-    """``auto`` -> netplan when /etc/netplan holds configuration, NetworkManager when it runs,
-    ifupdown when /etc/network/interfaces is used; otherwise a clear refusal."""
+    """The method to use, or a PersistError naming what the node lacks.
+
+    An explicit method is used only when the node can run it; ``auto`` takes netplan where
+    /etc/netplan holds configuration, then NetworkManager where it runs, then ifupdown where
+    /etc/network/interfaces is used, each only when nothing it needs is missing.
+    """
     if requested != 'auto':
+        missing = facts[requested]['missing']
+        if missing:
+            raise PersistError('persist: %s cannot be used on this node: it lacks %s (persist: auto picks a method the '
+                               'node can run, persist: none writes nothing)' % (requested, ', '.join(missing)))
         return requested
-    if facts.get('netplan'):
-        return 'netplan'
-    if facts.get('networkmanager'):
-        return 'networkmanager'
-    if facts.get('ifupdown'):
-        return 'ifupdown'
-    raise PersistError('persist: auto found no netplan, NetworkManager or ifupdown on this host; '
-                       'install one of them or set persist: none')
+    reasons = []
+    for method in PERSIST_METHODS:
+        if not facts[method]['in_use']:
+            reasons.append('%s is not in use' % method)
+        elif facts[method]['missing']:
+            reasons.append('%s lacks %s' % (method, ', '.join(facts[method]['missing'])))
+        else:
+            return method
+    raise PersistError('persist: auto found no netplan, NetworkManager or ifupdown this node can run (%s); install one '
+                       'of them or set persist: none' % '; '.join(reasons))
+
+
+def _token(value, where):
+    """``value`` as text that a shell, systemd and a keyfile parser all read as plain data.
+
+    The validator has already refused anything else from the user; this guards the rest (values
+    read from the host or from OVSDB, written there by others) at the last moment before a file.
+    """
+    text = str(value) if isinstance(value, int) and not isinstance(value, bool) else value
+    if not safe_value(text):
+        raise PersistError('persist: %s: %r cannot be written safely: it %s' % (where, value, SAFE_VALUE_RULE))
+    return text
+
+
+def _name(value, where):
+    if not valid_ifname(value):
+        raise PersistError('persist: %s: %r is not a valid interface name' % (where, value))
+    return value
+
+
+def _mac(value, where):
+    if not isinstance(value, str) or not MAC_RE.fullmatch(value):
+        raise PersistError('persist: %s: %r is not a MAC address' % (where, value))
+    return value.lower()
+
+
+def _checked_host_values(addresses, routes):
+    problems = []
+    for address in addresses:
+        problems += host_address_problems(address)
+    for route in routes:
+        problems += host_route_problems(route)
+    if problems:
+        raise PersistError('persist: the addresses and routes to write hold values that cannot be written safely: %s'
+                           % '; '.join(problems))
 
 
 def _cidr(address):
@@ -65,33 +147,44 @@ def _route_words(route, dev):
             words += [keyword, str(route[key])]
     if 'onlink' in (route.get('flags') or []):
         words.append('onlink')
-    return ' '.join(words)
+    # Every word but the device (the literal ${IFACE} ifupdown fills in) is a checked token.
+    where = 'route %s' % route.get('dst', 'default')
+    return ' '.join(word if word == dev else _token(word, where) for word in words)
 
 
-def _ovs_port_options(port):
+def _ovs_port_options(port, where):
     options = []
     if port.get('tag') is not None:
-        options.append('tag=%d' % port['tag'])
+        options.append('tag=%s' % _token(port['tag'], where + '.tag'))
     if port.get('trunks'):
-        options.append('trunks=%s' % ','.join(str(vlan) for vlan in port['trunks']))
+        options.append('trunks=%s' % ','.join(_token(vlan, where + '.trunks') for vlan in port['trunks']))
     if port.get('vlan_mode'):
-        options.append('vlan_mode=%s' % port['vlan_mode'])
+        options.append('vlan_mode=%s' % _token(port['vlan_mode'], where + '.vlan_mode'))
     return options
 
 
 def render_ifupdown(bridge, state, uplink_port, addresses, routes):
-    """Text of ``/etc/network/interfaces.d/vmnet-<bridge>``."""
+    """Text of ``/etc/network/interfaces.d/vmnet-<bridge>``.
+
+    ifupdown hands every line to ``/bin/sh`` (``up`` lines, and the OVS hook word-splits
+    ``ovs_options``/``ovs_ports`` and ``eval``s ``ovs_extra``): only checked tokens are written,
+    and the bridge's own settings go through ``ovs_options``, never ``ovs_extra``.
+    """
+    _name(bridge, 'bridge name')
+    _checked_host_values(addresses, routes)
     port = state['ports'][uplink_port] if uplink_port else None
+    if uplink_port:
+        _name(uplink_port, 'uplink port')
     # allow-ovs, not auto: the openvswitch-switch init script brings it up once OVS runs
     # (networking starts before Open vSwitch at boot).
     lines = ['# ' + HEADER, 'allow-ovs %s' % bridge]
     families = [('inet', [a for a in addresses if a['family'] == 'inet']),
                 ('inet6', [a for a in addresses if a['family'] == 'inet6'])]
-    extra = []
+    bridge_columns = []
     if state.get('datapath_type'):
-        extra.append('set bridge ${IFACE} datapath_type=%s' % state['datapath_type'])
+        bridge_columns.append('datapath_type=%s' % _token(state['datapath_type'], 'datapath_type'))
     if state.get('other_config', {}).get('hwaddr'):
-        extra.append('set bridge ${IFACE} other-config:hwaddr=\\"%s\\"' % state['other_config']['hwaddr'])
+        bridge_columns.append('other-config:hwaddr=%s' % _mac(state['other_config']['hwaddr'], 'other_config.hwaddr'))
     first = True
     for family, family_addresses in families:
         if not family_addresses and not (first and family == 'inet'):
@@ -99,36 +192,39 @@ def render_ifupdown(bridge, state, uplink_port, addresses, routes):
         method = 'static' if family_addresses else 'manual'
         lines.append('iface %s %s %s' % (bridge, family, method))
         if family_addresses:
-            lines.append('    address %s' % _cidr(family_addresses[0]))
+            lines.append('    address %s' % _token(_cidr(family_addresses[0]), 'address'))
             for address in family_addresses[1:]:
-                lines.append('    up ip address add %s dev ${IFACE}' % _cidr(address))
+                lines.append('    up ip address add %s dev ${IFACE}' % _token(_cidr(address), 'address'))
         family_routes = [r for r in routes if (':' in (r.get('gateway') or r.get('dst', ''))) == (family == 'inet6')]
         for route in family_routes:
             if route.get('dst') in DEFAULT_DESTINATIONS and route.get('gateway') and not route.get('metric') \
                     and not route.get('table') and family_addresses:
-                lines.append('    gateway %s' % route['gateway'])
+                lines.append('    gateway %s' % _token(route['gateway'], 'route gateway'))
             else:
                 lines.append('    up %s' % _route_words(route, '${IFACE}'))
         if first:
             lines.append('    ovs_type OVSBridge')
             if uplink_port:
                 lines.append('    ovs_ports %s' % uplink_port)
-            if extra:
-                lines.append('    ovs_extra %s' % ' -- '.join(extra))
+            if bridge_columns:
+                # Word-split by the hook after "add-br ${IFACE}": a second command of the same
+                # ovs-vsctl run, every word a checked token.
+                lines.append('    ovs_options -- set Bridge %s %s' % (bridge, ' '.join(bridge_columns)))
             first = False
         lines.append('')
     if port:
-        members = sorted(port['interfaces'])
+        members = [_name(member, 'uplink member') for member in sorted(port['interfaces'])]
         lines += ['allow-%s %s' % (bridge, uplink_port), 'iface %s inet manual' % uplink_port,
                   '    ovs_bridge %s' % bridge]
+        where = 'ports.%s' % uplink_port
         if len(members) > 1:
             lines += ['    ovs_type OVSBond', '    ovs_bonds %s' % ' '.join(members)]
-            bond_options = ['bond_mode=%s' % port['bond_mode']] if port.get('bond_mode') else []
-            bond_options += ['lacp=%s' % port['lacp']] if port.get('lacp') else []
-            options = _ovs_port_options(port) + bond_options
+            bond_options = ['bond_mode=%s' % _token(port['bond_mode'], where + '.bond_mode')] if port.get('bond_mode') else []
+            bond_options += ['lacp=%s' % _token(port['lacp'], where + '.lacp')] if port.get('lacp') else []
+            options = _ovs_port_options(port, where) + bond_options
         else:
             lines.append('    ovs_type OVSPort')
-            options = _ovs_port_options(port)
+            options = _ovs_port_options(port, where)
         if options:
             lines.append('    ovs_options %s' % ' '.join(options))
         lines.append('')
@@ -180,30 +276,46 @@ def _yaml_scalar(value):
     return json.dumps(value)
 
 
+def _yaml_key(name):
+    # Quoted: an interface named "yes", "null" or "0" would otherwise be read as a boolean,
+    # a null or a number by YAML.
+    return json.dumps(name) + ':'
+
+
+def _yaml_map(values, where):
+    """{key: value} for netplan's openvswitch maps; netplan copies both into ovs-vsctl lines of
+    systemd units (ExecStart), so both must be checked tokens."""
+    return _yaml_scalar(dict((_token(key, where + ' key'), _token(value, '%s.%s' % (where, key)))
+                             for key, value in sorted(values.items())))
+
+
 def render_netplan(bridge, state, uplink_port, addresses, routes):
     """Text of ``/etc/netplan/60-vmnet-<bridge>.yaml`` (JSON-style YAML flow values)."""
+    _name(bridge, 'bridge name')
+    _checked_host_values(addresses, routes)
     port = state['ports'][uplink_port] if uplink_port else None
-    members = sorted(port['interfaces']) if port else []
+    members = [_name(member, 'uplink member') for member in sorted(port['interfaces'])] if port else []
     lines = ['# ' + HEADER, 'network:', '  version: 2', '  renderer: networkd']
     if members:
         lines.append('  ethernets:')
         for member in members:
-            lines += ['    %s:' % member, '      dhcp4: false', '      dhcp6: false', '      accept-ra: false']
-    bond_name = uplink_port if len(members) > 1 else None
+            lines += ['    %s' % _yaml_key(member), '      dhcp4: false', '      dhcp6: false', '      accept-ra: false']
+    bond_name = _name(uplink_port, 'uplink port') if len(members) > 1 else None
     if bond_name:
-        lines += ['  bonds:', '    %s:' % bond_name, '      interfaces: %s' % _yaml_scalar(members),
-                  '      parameters:', '        mode: %s' % port.get('bond_mode', 'active-backup')]
+        lines += ['  bonds:', '    %s' % _yaml_key(bond_name), '      interfaces: %s' % _yaml_scalar(members),
+                  '      parameters:',
+                  '        mode: %s' % _yaml_scalar(_token(port.get('bond_mode') or 'active-backup', 'uplink bond_mode'))]
         if port.get('lacp') and port['lacp'] != 'off':
             lines += ['        lacp-rate: fast']
-        lines += ['      openvswitch:', '        lacp: %s' % (port.get('lacp') or 'off')]
-    lines += ['  bridges:', '    %s:' % bridge]
+        lines += ['      openvswitch:', '        lacp: %s' % _yaml_scalar(_token(port.get('lacp') or 'off', 'uplink lacp'))]
+    lines += ['  bridges:', '    %s' % _yaml_key(bridge)]
     if uplink_port:
         lines.append('      interfaces: %s' % _yaml_scalar([bond_name] if bond_name else members))
     hwaddr = state.get('other_config', {}).get('hwaddr')
     if hwaddr:
-        lines.append('      macaddress: %s' % _yaml_scalar(hwaddr))
+        lines.append('      macaddress: %s' % _yaml_scalar(_mac(hwaddr, 'other_config.hwaddr')))
     if addresses:
-        lines.append('      addresses: %s' % _yaml_scalar([_cidr(address) for address in addresses]))
+        lines.append('      addresses: %s' % _yaml_scalar([_token(_cidr(address), 'address') for address in addresses]))
     else:
         lines += ['      dhcp4: false', '      dhcp6: false']
     if routes:
@@ -216,18 +328,19 @@ def render_netplan(bridge, state, uplink_port, addresses, routes):
             for key, word in (('metric', 'metric'), ('table', 'table'), ('prefsrc', 'from'), ('scope', 'scope')):
                 if route.get(key) not in (None, '', 'main', 'global'):
                     value = route[key]
-                    lines.append('          %s: %s' % (word, value if key in ('metric', 'table') else _yaml_scalar(value)))
+                    lines.append('          %s: %s' % (word, value if key in ('metric', 'table') and isinstance(value, int)
+                                                       else _yaml_scalar(_token(value, 'route %s' % key))))
             if 'onlink' in (route.get('flags') or []):
                 lines.append('          on-link: true')
     lines.append('      openvswitch:')
     if state.get('fail_mode'):
-        lines.append('        fail-mode: %s' % state['fail_mode'])
+        lines.append('        fail-mode: %s' % _yaml_scalar(_token(state['fail_mode'], 'fail_mode')))
     external_ids = state.get('external_ids') or {}
     other_config = dict((k, v) for k, v in (state.get('other_config') or {}).items() if k != 'hwaddr')
     if external_ids:
-        lines.append('        external-ids: %s' % _yaml_scalar(external_ids))
+        lines.append('        external-ids: %s' % _yaml_map(external_ids, 'external_ids'))
     if other_config:
-        lines.append('        other-config: %s' % _yaml_scalar(other_config))
+        lines.append('        other-config: %s' % _yaml_map(other_config, 'other_config'))
     if not (state.get('fail_mode') or external_ids or other_config):
         lines[-1] = '      openvswitch: {}'
     return '\n'.join(lines) + '\n'
@@ -238,10 +351,11 @@ def _stable_uuid(*parts):
 
 
 def _keyfile(sections):
+    """A keyfile; every value a checked token (a newline would start a new key or section)."""
     out = ['# ' + HEADER]
     for name, items in sections:
         out.append('[%s]' % name)
-        out += ['%s=%s' % (key, value) for key, value in items]
+        out += ['%s=%s' % (key, _token(value, '%s.%s' % (name, key))) for key, value in items]
         out.append('')
     return '\n'.join(out)
 
@@ -252,6 +366,8 @@ def render_networkmanager(bridge, state, uplink_port, addresses, routes):
     The bridge's addresses sit on an ovs-interface named like the bridge (NetworkManager's
     model); the uplink is an ovs-port with an ethernet connection enslaved to it.
     """
+    _name(bridge, 'bridge name')
+    _checked_host_values(addresses, routes)
     files = {}
 
     def connection(con_id, con_type, interface, master=None, slave_type=None):
@@ -304,7 +420,7 @@ def render_networkmanager(bridge, state, uplink_port, addresses, routes):
     ]
     hwaddr = state.get('other_config', {}).get('hwaddr')
     if hwaddr:
-        interface_sections.append(('ethernet', [('cloned-mac-address', hwaddr)]))
+        interface_sections.append(('ethernet', [('cloned-mac-address', _mac(hwaddr, 'other_config.hwaddr'))]))
     interface_sections += [ip_section('ipv4', ipv4, is4), ip_section('ipv6', ipv6, is6)]
     files['vmnet-%s-if.nmconnection' % bridge] = _keyfile(interface_sections)
     port = state['ports'].get(uplink_port) if uplink_port else None
@@ -316,13 +432,13 @@ def render_networkmanager(bridge, state, uplink_port, addresses, routes):
             port_items.append(('vlan-mode', port['vlan_mode']))
         if port.get('trunks'):
             port_items.append(('trunks', ','.join(str(vlan) for vlan in port['trunks'])))
-        members = sorted(port['interfaces'])
+        members = [_name(member, 'uplink member') for member in sorted(port['interfaces'])]
         if len(members) > 1:
             if port.get('bond_mode'):
                 port_items.append(('bond-mode', port['bond_mode']))
             if port.get('lacp'):
                 port_items.append(('lacp', port['lacp']))
-        port_id = 'vmnet-%s-port-%s' % (bridge, uplink_port)
+        port_id = 'vmnet-%s-port-%s' % (bridge, _name(uplink_port, 'uplink port'))
         files['%s.nmconnection' % port_id] = _keyfile([
             connection(port_id, 'ovs-port', uplink_port, bridge, 'ovs-bridge'), ('ovs-port', port_items)])
         for member in members:

@@ -21,6 +21,9 @@ __metaclass__ = type
 import copy
 import ipaddress
 
+from ansible_collections.vmnet.kubevirt.plugins.module_utils._ovs_validate import (
+    MAC_RE, host_address_problems, host_route_problems)
+
 OVS_VSCTL = ['ovs-vsctl', '--timeout=30']
 PORT_FIELDS = ('tag', 'trunks', 'vlan_mode', 'bond_mode', 'lacp')
 
@@ -429,6 +432,22 @@ def _describe(addresses):
     return ', '.join('%s/%d' % (address['local'], address['prefixlen']) for address in addresses)
 
 
+def _describe_routes(routes):
+    return ', '.join('%s%s' % (route.get('dst', 'default'), ' via %s' % route['gateway'] if route.get('gateway') else '')
+                     for route in routes)
+
+
+def unsafe_host_values(field, addresses, routes):
+    """Refusals for addresses or routes read from the host that must not reach an ip -batch line
+    or a persistence file (see ``_ovs_validate.host_route_problems``)."""
+    problems = []
+    for item in addresses:
+        problems += host_address_problems(item)
+    for item in routes:
+        problems += host_route_problems(item)
+    return ['%s: %s' % (field, problem) for problem in problems]
+
+
 def preflight(spec, bridges, owners, links, ip_addr, routes):
     """Check the spec against the host before anything is written; return the move facts.
 
@@ -464,6 +483,11 @@ def preflight(spec, bridges, owners, links, ip_addr, routes):
         moved_routes = routes_of(routes, members)
         if members:
             facts['uplink_mac'] = link_names[members[0]].get('address')
+            if 'hwaddr' not in (spec.get('other_config') or {}) and not MAC_RE.fullmatch(str(facts['uplink_mac'])):
+                # The bridge takes the uplink's MAC (other_config.hwaddr): it must be an Ethernet one.
+                errors.append("%s: %r has the address %r, not an Ethernet MAC address the bridge could take; set "
+                              "other_config.hwaddr" % (field, members[0], facts['uplink_mac']))
+                facts['uplink_mac'] = None
         multipath = multipath_routes(routes, members)
         if multipath:
             errors.append('%s: %r carries multipath routes (%s) that cannot be moved safely'
@@ -484,18 +508,37 @@ def preflight(spec, bridges, owners, links, ip_addr, routes):
                               'rolls it back if the node loses its way)'
                               % (field, uplink['port'], ', '.join(gateways(defaults)) or 'link'))
             facts.update(sources=members, addresses=addresses, routes=moved_routes)
+            errors += unsafe_host_values('%s: %r' % (field, uplink['port']), addresses, moved_routes)
         bridge_addresses = addresses_of(ip_addr, [name])
         if (addresses or bridge_addresses) and not _management_untagged_ok(uplink):
             errors.append('uplink.trunks: %r with vlan_mode %r and tag %r would drop the untagged management '
                           'traffic of %s: add VLAN 0 to trunks or use vlan_mode native-untagged without a tag'
                           % (uplink.get('trunks'), uplink.get('vlan_mode'), uplink.get('tag'),
                              _describe(addresses or bridge_addresses)))
+    bridge_ports = (bridges.get(name) or {}).get('ports', {})
     for index, port in enumerate(spec.get('ports', [])):
+        field = 'ports[%d].name' % index
         if owners.get(port['name']) not in (None, name):
-            errors.append('ports[%d].name: %r is already a port of bridge %r' % (index, port['name'], owners[port['name']]))
-        elif port['type'] == 'system' and port['name'] not in link_names and port['name'] not in (bridges.get(name) or {}).get('ports', {}):
-            errors.append('ports[%d].name: %r does not exist on this host (create it first, or use type internal)'
-                          % (index, port['name']))
+            errors.append('%s: %r is already a port of bridge %r' % (field, port['name'], owners[port['name']]))
+        elif port['name'] in bridge_ports or owners.get(port['name']) == name:
+            continue
+        elif port['type'] == 'system' and port['name'] not in link_names:
+            errors.append('%s: %r does not exist on this host (create it first, or use type internal)' % (field, port['name']))
+        elif port['type'] == 'system':
+            carried = addresses_of(ip_addr, [port['name']])
+            carried_routes = routes_of(routes, [port['name']])
+            if carried or carried_routes:
+                # OVS takes the NIC: its addresses and routes would be cut off, without the move,
+                # the probes and the commit-confirm that an uplink gets.
+                what = ' and '.join(part for part in (
+                    'the addresses %s' % _describe(carried) if carried else '',
+                    'the routes %s' % _describe_routes(carried_routes) if carried_routes else '') if part)
+                errors.append('%s: %r carries %s: as a plain port it would lose them without the uplink move\'s '
+                              'safety; make it the uplink (uplink.interface), or move them off it first'
+                              % (field, port['name'], what))
+        elif port['type'] == 'internal' and port['name'] in link_names:
+            errors.append('%s: %r is already a network interface on this host; an internal port needs a new name'
+                          % (field, port['name']))
     if errors:
         raise PreflightError(errors)
     return facts

@@ -15,6 +15,7 @@ import re
 
 from ansible_collections.vmnet.kubevirt.plugins.module_utils import _ipmath as ipm
 from ansible_collections.vmnet.kubevirt.plugins.module_utils import _spiderpool_ipam as spiderpool_ipam
+from ansible_collections.vmnet.kubevirt.plugins.module_utils import _k8s_names as names
 
 __metaclass__ = type  # pylint: disable=invalid-name
 
@@ -39,10 +40,8 @@ SUBNET_FIELDS = (
     ('gateway', 'gateway'), ('routes', 'routes'), ('vlan', 'vlan'),
 )
 SELECTOR_OPERATORS = ('In', 'NotIn', 'Exists', 'DoesNotExist')
-DNS1123_SUBDOMAIN = re.compile(r'^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$')
-DNS1123_LABEL = re.compile(r'^[a-z0-9]([-a-z0-9]*[a-z0-9])?$')
-LABEL_NAME = re.compile(r'^([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]$')
-LABEL_VALUE = re.compile(r'^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$')
+DNS1123_SUBDOMAIN = names.DNS1123_SUBDOMAIN
+DNS1123_LABEL = names.DNS1123_LABEL
 
 
 class SpecError(ValueError):
@@ -212,10 +211,16 @@ def validate_spec(spec, kind, enabled_families=(4, 6), supports_vlan=False):
         for key in ('podAffinity', 'namespaceAffinity', 'nodeAffinity'):
             if key in spec:
                 errors.extend(_validate_selector(spec[key], opt[key], required=(key == 'podAffinity')))
-        for key in ('namespaceName', 'nodeName'):
-            for index, value in enumerate(spec.get(key) or []):
-                if not isinstance(value, str) or not DNS1123_SUBDOMAIN.match(value):
-                    errors.append(problem('%s[%d]' % (opt[key], index), value, 'must be a DNS-1123 name'))
+        for index, value in enumerate(spec.get('namespaceName') or []):
+            if not names.is_dns1123_label(value):
+                errors.append(problem('%s[%d]' % (opt['namespaceName'], index), value,
+                                      'must be a namespace name (a DNS-1123 label: lower-case alphanumerics and "-", at most 63 '
+                                      'characters)'))
+        for index, value in enumerate(spec.get('nodeName') or []):
+            if not names.is_dns1123_subdomain(value):
+                errors.append(problem('%s[%d]' % (opt['nodeName'], index), value,
+                                      'must be a node name (a DNS-1123 subdomain: lower-case alphanumerics, "-" and ".", at most '
+                                      '253 characters)'))
         for index, value in enumerate(spec.get('multusName') or []):
             errors.extend(_validate_multus_name(value, '%s[%d]' % (opt['multusName'], index)))
     return errors
@@ -260,13 +265,18 @@ def _validate_selector(selector, field, required):
     suffix = ' (webhook rule 9: podAffinity)' if required else ' (label selector rules)'
     for key, value in (selector.get('matchLabels') or {}).items():
         errors.extend(_validate_label_key(key, '%s.match_labels' % field, suffix))
-        if not isinstance(value, str) or len(value) > 63 or not LABEL_VALUE.match(value):
+        if not names.is_label_value(value):
             errors.append(problem('%s.match_labels.%s' % (field, key), value, 'must be a valid label value' + suffix))
     for index, expr in enumerate(selector.get('matchExpressions') or []):
         expr_field = '%s.match_expressions[%d]' % (field, index)
         errors.extend(_validate_label_key(expr.get('key'), expr_field + '.key', suffix))
         operator = expr.get('operator')
         values = expr.get('values') or []
+        for vindex, value in enumerate(values):
+            if not names.is_label_value(value):
+                errors.append(problem('%s.values[%d]' % (expr_field, vindex), value,
+                                      'must be a valid label value (at most 63 letters, digits, "-", "_" and ".", starting and '
+                                      'ending alphanumeric)' + suffix))
         if operator not in SELECTOR_OPERATORS:
             errors.append(problem(expr_field + '.operator', operator, 'must be one of In, NotIn, Exists, DoesNotExist' + suffix))
         elif operator in ('In', 'NotIn') and not values:
@@ -279,8 +289,7 @@ def _validate_selector(selector, field, required):
 def _validate_label_key(key, field, suffix):
     if not isinstance(key, str) or not key:
         return [problem(field, key, 'must be a valid label key' + suffix)]
-    prefix, _sep, name = key.rpartition('/')
-    if (prefix and (len(prefix) > 253 or not DNS1123_SUBDOMAIN.match(prefix))) or len(name) > 63 or not LABEL_NAME.match(name):
+    if not names.is_qualified_name(key):
         return [problem(field, key, 'must be a valid label key ([prefix/]name, name at most 63 characters)' + suffix)]
     return []
 
@@ -289,9 +298,22 @@ def _validate_multus_name(value, field):
     if not isinstance(value, str):
         return [problem(field, value, 'must be a string "namespace/name" or "name"')]
     parts = value.split('/')
-    if len(parts) > 2 or not all(DNS1123_SUBDOMAIN.match(part) for part in parts):
-        return [problem(field, value, 'must be "namespace/name" or a bare name (the Spiderpool namespace), '
-                                      'each part a DNS-1123 name')]
+    if len(parts) > 2 or not names.is_dns1123_subdomain(parts[-1]) or (len(parts) == 2 and not names.is_dns1123_label(parts[0])):
+        return [problem(field, value, 'must be "namespace/name" or a bare name (the Spiderpool namespace): the namespace a '
+                                      'DNS-1123 label, the name a DNS-1123 subdomain')]
+    return []
+
+
+def validate_metadata(params):
+    """``labels`` (and, for callers that have them, ``annotations``) by Kubernetes' rules; returns (errors, labels)."""
+    found, labels = names.check_metadata_map('labels', params.get('labels'), labels=True)
+    return [problem(field, value, rule) for field, value, rule in found], labels
+
+
+def validate_namespace(field, value):
+    """A namespace the module reads (``spiderpool_namespace``): a DNS-1123 label."""
+    if not names.is_dns1123_label(value):
+        return [problem(field, value, 'must be a namespace name (a DNS-1123 label)')]
     return []
 
 

@@ -16,6 +16,7 @@ import json
 
 from ansible_collections.vmnet.kubevirt.plugins.module_utils import _ipmath
 from ansible_collections.vmnet.kubevirt.plugins.module_utils import _spiderpool_ipam
+from ansible_collections.vmnet.kubevirt.plugins.module_utils._vm_render import user_data_secret_name
 
 SPIDER_API = 'spiderpool.spidernet.io/v2beta1'
 NAD_API = 'k8s.cni.cncf.io/v1'
@@ -27,7 +28,8 @@ class ClusterFacts:
     """What preflight read from the cluster (plain data; built by the module or a test)."""
 
     def __init__(self, vm_served=True, spiderpool_served=True, nad_served=True, smcs=(), nads=(), pools=(),
-                 namespaces=None, existing_vms=None, spiderpool_namespace='kube-system', pvc_access_modes=None, reserved_ips=()):
+                 namespaces=None, existing_vms=None, spiderpool_namespace='kube-system', pvc_access_modes=None, reserved_ips=(),
+                 secrets=None, foreign_secrets=(), unreadable_secrets=None):
         self.vm_served = vm_served
         self.spiderpool_served = spiderpool_served
         self.nad_served = nad_served
@@ -42,6 +44,11 @@ class ClusterFacts:
         self.pvc_access_modes = pvc_access_modes or {}
         # SpiderReservedIP objects: their addresses are never handed out
         self.reserved_ips = list(reserved_ips or ())
+        # the collection's user-data Secrets by (namespace, name); names taken by Secrets that are not ours;
+        # namespace -> why its Secrets could not be read
+        self.secrets = secrets or {}
+        self.foreign_secrets = set(foreign_secrets)
+        self.unreadable_secrets = unreadable_secrets or {}
 
     def claims_of(self, namespace):
         return dict((claim, modes) for (ns, claim), modes in self.pvc_access_modes.items() if ns == namespace)
@@ -136,7 +143,7 @@ def _existing_nic_names(vm):
     return set(i.get('name') for i in ((tspec.get('domain') or {}).get('devices') or {}).get('interfaces') or [] if i.get('state') != 'absent')
 
 
-def check(entries, facts, check_mode=False):
+def check(entries, facts, check_mode=False, create_namespaces=False):
     """Judge the batch. Returns ``{'problems': [...], 'warnings': [...], 'nad_refs': {...}, 'default_pools': {...}}``.
 
     Problems name the field (``vms[1].nics[0].ip_pools.ipv4[0]``), the value and the rule.
@@ -151,8 +158,11 @@ def check(entries, facts, check_mode=False):
         problems.append('%snetwork_mode: %r needs Spiderpool, but SpiderIPPool/SpiderMultusConfig %s are not served: the rule is that '
                         'Spiderpool is installed for bridge mode' % (bridge[0]['path'], 'bridge', SPIDER_API))
     for entry in present:
+        _check_user_data_secret(entry, facts, problems)
         if entry['namespace'] in facts.namespaces and facts.namespaces[entry['namespace']] is None:
-            if check_mode:  # a playbook may create it in an earlier task that check mode did not run
+            if create_namespaces:
+                warnings.append('%snamespace: %r does not exist yet and is created first (create_namespaces)' % (entry['path'], entry['namespace']))
+            elif check_mode:  # a playbook may create it in an earlier task that check mode did not run
                 warnings.append('%snamespace: %r does not exist yet; check mode reports the VM as to be created without a server dry run'
                                 % (entry['path'], entry['namespace']))
             else:
@@ -160,6 +170,25 @@ def check(entries, facts, check_mode=False):
     if bridge and facts.spiderpool_served:
         _check_bridge(bridge, facts, problems, warnings, nad_refs, default_pools)
     return {'problems': problems, 'warnings': warnings, 'nad_refs': nad_refs, 'default_pools': default_pools}
+
+
+def _check_user_data_secret(entry, facts, problems):
+    cloud_init = entry['cloud_init']
+    if not cloud_init['enabled'] or not cloud_init['user_data_in_secret']:
+        return
+    name = user_data_secret_name(entry['name'])
+    if (entry['namespace'], name) in facts.foreign_secrets:
+        problems.append('%scloud_init: the user data goes into Secret %s/%s, which exists and is not managed by vmnet.kubevirt: the rule '
+                        'is that the collection never takes over a Secret it did not make (remove or rename it, or set user_data_in: '
+                        'inline)' % (entry['path'], entry['namespace'], name))
+    elif entry['namespace'] in facts.unreadable_secrets:
+        problems.append('%scloud_init: the user data holds a secret and goes into Secret %s/%s, but Secrets there cannot be read (%s): '
+                        'the rule is that the credentials may read and write Secrets in the VM\'s namespace (or user_data_in: inline)'
+                        % (entry['path'], entry['namespace'], name, facts.unreadable_secrets[entry['namespace']]))
+
+
+def _pool_subnets(names, facts):
+    return sorted(set((facts.pools[name].get('spec') or {}).get('subnet') for name in names if name in facts.pools))
 
 
 def _check_bridge(entries, facts, problems, warnings, nad_refs, default_pools):
@@ -198,6 +227,7 @@ def _check_bridge(entries, facts, problems, warnings, nad_refs, default_pools):
             else:
                 pools = nic['ip_pools']
                 pool_field = '%sip_pools.' % field
+                _check_pools_match_cr(nic, ref, info, facts, problems)
             needs_ip = nic['name'] not in existing_nics
             for family, names in sorted(pools.items()):
                 usable = []
@@ -257,3 +287,19 @@ def _check_pool(pool_name, field, family, entry, nad, template_labels, facts, pr
     if spec.get('nodeAffinity') or spec.get('nodeName'):
         warnings.append('%s: %r is limited to some nodes (nodeAffinity/nodeName); schedule the VM there' % (field, pool_name))
     return ok
+
+
+def _check_pools_match_cr(nic, ref, info, facts, problems):
+    """A pool picked by hand must lie in the subnet of the NIC's Multus CR (its VLAN): the subnet of the CR's default
+    pools (an ovs SpiderMultusConfig's ippools, or the default_ipv4/6_ippool a NAD's config names)."""
+    for family, names in sorted(nic['ip_pools'].items()):
+        expected = _pool_subnets(info['default_pools'].get(family) or [], facts)
+        if not expected:
+            continue
+        for index, name in enumerate(names):
+            subnet = ((facts.pools.get(name) or {}).get('spec') or {}).get('subnet')
+            if subnet is not None and subnet not in expected:
+                problems.append('%sip_pools.%s[%d]: %r has subnet %s, but Multus CR %s puts its NICs on %s (its default %s pools %s): the '
+                                'rule is that a pool picked by hand lies in the subnet of the NIC\'s Multus CR'
+                                % (nic['path'], family, index, name, subnet, ref, ', '.join(expected), family,
+                                   ', '.join(info['default_pools'][family])))

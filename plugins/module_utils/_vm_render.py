@@ -36,6 +36,13 @@ CLOUD_INIT_DISK = 'cloudinitdisk'
 NETWORK_DATA_LIMIT = 2048  # KubeVirt's admission limit for cloud-init networkData
 USER_DATA_LIMIT = 2048  # and for userData (vmi-create-admitter: cloudInitUserMaxLen)
 CLOUD_INIT_SOURCES = ('cloudInitNoCloud', 'cloudInitConfigDrive')
+# KubeVirt's field names of the Secret references: user data is "secretRef" (Go: UserDataSecretRef), network data its own.
+SECRET_REF_FIELDS = {'userData': 'secretRef', 'networkData': 'networkDataSecretRef'}
+# The Secret that holds a VM's user data: KubeVirt's cloudInitNoCloud.secretRef (Go: UserDataSecretRef) reads key "userdata".
+USER_DATA_SECRET_SUFFIX = '-cloudinit'
+USER_DATA_KEY = 'userdata'
+HIDDEN = '<hidden: holds a secret>'
+SECRET_HINT = re.compile(r'(?im)^\s*(password|passwd|chpasswd|plain_text_passwd|hashed_passwd)\s*:')
 
 
 class RenderError(ValueError):
@@ -129,16 +136,17 @@ def cloud_init_problems(template_spec, path, own_volume=None):
             for kind, limit, option in (('userData', USER_DATA_LIMIT, 'user_data'), ('networkData', NETWORK_DATA_LIMIT, 'network_data')):
                 field = ('%scloud_init.%s' % (path, option)) if volume is own_volume else prefix + kind
                 keys = [k for k in (kind, kind + 'Base64') if data.get(k)]
-                if (data.get(kind + 'SecretRef') or {}).get('name'):
-                    keys.append(kind + 'SecretRef')
+                secret_ref = SECRET_REF_FIELDS[kind]
+                if (data.get(secret_ref) or {}).get('name'):
+                    keys.append(secret_ref)
                 found += len(keys)
                 if len(keys) > 1:
                     problems.append('%s: %s are all set: the rule is one %s source (KubeVirt\'s admission)' % (field, ', '.join(keys), kind))
                 for key in keys:
-                    size = _data_length(data, key, prefix + key, problems) if not key.endswith('SecretRef') else None
+                    size = _data_length(data, key, prefix + key, problems) if key != secret_ref else None
                     if size is not None and size > limit:
                         problems.append('%s: %d bytes is too long: the rule is KubeVirt\'s limit of %d bytes for cloud-init %s (larger data '
-                                        'goes in a Secret, %sSecretRef)' % (field, size, limit, kind, kind))
+                                        'goes in a Secret, %s)' % (field, size, limit, kind, secret_ref))
             if not found:
                 problems.append('%s: %r has no user data and no network data: the rule is at least one of them (KubeVirt\'s admission)'
                                 % (prefix[:-1], data))
@@ -331,7 +339,11 @@ def render_vm(entry, existing=None, nad_refs=None, default_pools=None, naming='h
             raise RenderError('%scloud_init.network_data: %d bytes for %d NICs is too long: the rule is KubeVirt\'s limit of %d bytes for '
                               'cloud-init networkData' % (entry['path'], len(net_data.encode('utf-8')), len(nics), NETWORK_DATA_LIMIT))
         disks.append({'name': CLOUD_INIT_DISK, 'disk': {'bus': 'virtio'}})
-        own_volume = {'name': CLOUD_INIT_DISK, 'cloudInitNoCloud': {'userData': user_data(cloud_init), 'networkData': net_data}}
+        if cloud_init['user_data_in_secret']:
+            source = {'secretRef': {'name': user_data_secret_name(name)}, 'networkData': net_data}
+        else:
+            source = {'userData': user_data(cloud_init), 'networkData': net_data}
+        own_volume = {'name': CLOUD_INIT_DISK, 'cloudInitNoCloud': source}
         volumes.append(own_volume)
     else:
         own_volume = None
@@ -372,11 +384,8 @@ def render_vm(entry, existing=None, nad_refs=None, default_pools=None, naming='h
         metadata['annotations'] = dict(entry['annotations'])
     manifest = {'apiVersion': API_VERSION, 'kind': KIND, 'metadata': metadata, 'spec': spec}
 
+    # Server-side apply removes what an earlier run applied and this one leaves out (a pools annotation, a label).
     body = manifest
-    old_annotations = ((((existing or {}).get('spec') or {}).get('template') or {}).get('metadata') or {}).get('annotations') or {}
-    if POOLS_ANNOTATION in old_annotations and items is None:
-        body = copy.deepcopy(manifest)
-        body['spec']['template']['metadata'].setdefault('annotations', {})[POOLS_ANNOTATION] = None  # merge patch: remove it
 
     nic_results = []
     for index, nic in enumerate(nics):
@@ -398,3 +407,58 @@ def render_vm(entry, existing=None, nad_refs=None, default_pools=None, naming='h
                             'use_default_ip_pool': None, 'ip_pools': {}, 'mac_address': iface.get('macAddress'), 'fixed_ip': True,
                             'guest_ip_families': None, 'ip_addresses': [], 'state': 'absent'})
     return manifest, body, nic_results, warnings
+
+
+def user_data_secret_name(vm_name):
+    return vm_name + USER_DATA_SECRET_SUFFIX
+
+
+def user_data_secret(entry, owner_uid=None):
+    """The Secret holding the VM's user data (None when the user data stays inline); owned by the VM once its uid is known,
+    so Kubernetes' garbage collector deletes it with the VM."""
+    cloud_init = entry['cloud_init']
+    if not cloud_init['enabled'] or not cloud_init['user_data_in_secret']:
+        return None
+    metadata = {'name': user_data_secret_name(entry['name']), 'namespace': entry['namespace'], 'labels': dict(MANAGED_BY)}
+    if owner_uid:
+        metadata['ownerReferences'] = [{'apiVersion': API_VERSION, 'kind': KIND, 'name': entry['name'], 'uid': owner_uid}]
+    encoded = base64.b64encode(user_data(cloud_init).encode('utf-8')).decode('ascii')
+    return {'apiVersion': 'v1', 'kind': 'Secret', 'metadata': metadata, 'type': 'Opaque', 'data': {USER_DATA_KEY: encoded}}
+
+
+def hide_secret_data(secret):
+    """A Secret fit for a diff or a result: every value replaced."""
+    if not secret:
+        return secret
+    shown = dict(secret)
+    for key in ('data', 'stringData'):
+        if isinstance(shown.get(key), dict):
+            shown[key] = dict((name, HIDDEN) for name in shown[key])
+    return shown
+
+
+def hide_inline_secrets(vm, holds_secret=False):
+    """A VM fit for a diff or a result: inline cloud-init user data that holds a secret replaced (also the one an
+    earlier run or another tool wrote, which this run's no_log values do not cover)."""
+    volumes = ((((vm or {}).get('spec') or {}).get('template') or {}).get('spec') or {}).get('volumes')
+    if not isinstance(volumes, list):
+        return vm
+    changed = []
+    for volume in volumes:
+        volume = dict(volume) if isinstance(volume, dict) else volume
+        for source in ('cloudInitNoCloud', 'cloudInitConfigDrive'):
+            data = volume.get(source) if isinstance(volume, dict) else None
+            if not isinstance(data, dict):
+                continue
+            data = dict(data)
+            for key in ('userData', 'userDataBase64'):
+                text = data.get(key)
+                if isinstance(text, str) and (holds_secret or key == 'userDataBase64' or SECRET_HINT.search(text)):
+                    data[key] = HIDDEN
+            volume[source] = data
+        changed.append(volume)
+    vm = copy.copy(vm)
+    vm['spec'] = dict(vm['spec'])
+    vm['spec']['template'] = dict(vm['spec']['template'])
+    vm['spec']['template']['spec'] = dict(vm['spec']['template']['spec'], volumes=changed)
+    return vm

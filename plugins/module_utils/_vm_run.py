@@ -15,8 +15,11 @@ from ansible_collections.vmnet.kubevirt.plugins.module_utils._k8s import KubeApi
 from ansible_collections.vmnet.kubevirt.plugins.module_utils import _spiderpool_ipam
 from ansible_collections.vmnet.kubevirt.plugins.module_utils import _vm_lifecycle
 from ansible_collections.vmnet.kubevirt.plugins.module_utils import _vm_preflight as preflight
-from ansible_collections.vmnet.kubevirt.plugins.module_utils._vm_render import API_VERSION, KIND, RenderError, naming_for_version, render_vm
-from ansible_collections.vmnet.kubevirt.plugins.module_utils._vm_spec import normalize_request
+from ansible_collections.vmnet.kubevirt.plugins.module_utils._vm_render import (
+    API_VERSION, KIND, MANAGED_BY, RenderError, hide_inline_secrets, hide_secret_data, naming_for_version, render_vm, user_data_secret,
+    user_data_secret_name,
+)
+from ansible_collections.vmnet.kubevirt.plugins.module_utils._vm_spec import holds_secret, normalize_request
 from ansible_collections.vmnet.kubevirt.plugins.module_utils._vm_status import vmi_addresses
 from ansible_collections.vmnet.kubevirt.plugins.module_utils._vm_verdict import verdict
 
@@ -58,6 +61,7 @@ def gather_facts(api, entries, spiderpool_namespace):
             continue
         namespaces[namespace] = ((obj.get('metadata') or {}).get('labels') or {}) if obj is not None else None
     existing = read_existing(api, entries) if vm_served else {}
+    secrets, foreign, unreadable = read_user_data_secrets(api, entries, namespaces, existing)
     claims = {}
     for namespace in plan['pvc_namespaces']:
         if namespaces.get(namespace, {}) is None:
@@ -70,7 +74,8 @@ def gather_facts(api, entries, spiderpool_namespace):
                 raise
     facts = preflight.ClusterFacts(vm_served=vm_served, spiderpool_served=spider_served, nad_served=nad_served, smcs=smcs, nads=nads,
                                    pools=pools, namespaces=namespaces, existing_vms=existing, spiderpool_namespace=spiderpool_namespace,
-                                   pvc_access_modes=claims, reserved_ips=reserved)
+                                   pvc_access_modes=claims, reserved_ips=reserved, secrets=secrets, foreign_secrets=foreign,
+                                   unreadable_secrets=unreadable)
     # What a change to an existing VM will do: the KubeVirt CR, the running VMIs and the SpiderEndpoints.
     facts.lifecycle = _vm_lifecycle.read_facts(api, entries, existing) if vm_served else None
     return facts
@@ -93,6 +98,45 @@ def _naming(facts):
     """KubeVirt's pod interface naming, from the version the KubeVirt CR reports (KubeVirt 1.0+ when unknown)."""
     lifecycle = getattr(facts, 'lifecycle', None) if facts else None
     return naming_for_version(lifecycle['kubevirt'].version if lifecycle else None)
+
+
+def _uses_secret(entry):
+    return entry['state'] == 'present' and entry['cloud_init']['enabled'] and entry['cloud_init']['user_data_in_secret']
+
+
+def _referenced_secrets(vm):
+    volumes = ((((vm or {}).get('spec') or {}).get('template') or {}).get('spec') or {}).get('volumes') or []
+    return set(((v.get('cloudInitNoCloud') or {}).get('secretRef') or {}).get('name') for v in volumes if isinstance(v, dict))
+
+
+def read_user_data_secrets(api, entries, namespaces, existing):
+    """The collection's user-data Secrets of the batch: one labelled LIST per namespace that needs one, and a GET for each
+    Secret name still free there (a Secret of that name that is not ours must not be taken over).
+
+    Returns ``(ours by (namespace, name), foreign (namespace, name) set, namespaces whose Secrets cannot be read)``.
+    """
+    wanted = {}
+    for entry in entries:
+        key = (entry['namespace'], entry['name'])
+        if _uses_secret(entry) or user_data_secret_name(entry['name']) in _referenced_secrets(existing.get(key)):
+            wanted.setdefault(entry['namespace'], []).append(entry)
+    ours, foreign, unreadable = {}, set(), {}
+    selector = ','.join('%s=%s' % item for item in MANAGED_BY.items())
+    for namespace, batch in sorted(wanted.items()):
+        if namespaces.get(namespace, {}) is None:
+            continue  # the namespace does not exist (yet): nothing to read
+        try:
+            for secret in api.list('v1', 'Secret', namespace=namespace, label_selector=selector):
+                ours[(namespace, secret['metadata']['name'])] = secret
+            for entry in batch:
+                name = user_data_secret_name(entry['name'])
+                if _uses_secret(entry) and (namespace, name) not in ours and api.get('v1', 'Secret', name, namespace) is not None:
+                    foreign.add((namespace, name))
+        except KubeApiError as err:
+            if err.status != 403:
+                raise
+            unreadable[namespace] = str(err)
+    return ours, foreign, unreadable
 
 
 def _render_all(entries, facts, nad_refs, default_pools, problems):
@@ -162,7 +206,7 @@ def run(params, connect, check_mode=False, want_diff=False):
         api = connect()
         facts = gather_facts(api, entries, params.get('spiderpool_namespace') or 'kube-system')
         if params.get('preflight', True):
-            judged = preflight.check(entries, facts, check_mode=check_mode)
+            judged = preflight.check(entries, facts, check_mode=check_mode, create_namespaces=params.get('create_namespaces'))
             problems.extend(judged['problems'])
             warnings.extend(judged['warnings'])
             nad_refs, default_pools = judged['nad_refs'], judged['default_pools']
@@ -174,7 +218,8 @@ def run(params, connect, check_mode=False, want_diff=False):
             manifest, _body, nics, vm_warnings = output
             judged, blockers, notes = verdict(manifest, facts.claims_of(entry['namespace']) if facts else None,
                                               bridges=_bridges_of(entry, facts))
-            result.update(manifest=manifest, nics=nics, live_migratable=judged == 'yes', live_migration_verdict=judged,
+            result.update(manifest=hide_inline_secrets(manifest, holds_secret(entry['cloud_init'])), nics=nics,
+                          live_migratable=judged == 'yes', live_migration_verdict=judged,
                           live_migration_blockers=blockers, live_migration_notes=notes, warnings=vm_warnings)
             warnings.extend(vm_warnings)
             if judged == 'no' and entry['live_migration'] == 'required':
@@ -195,13 +240,15 @@ def run(params, connect, check_mode=False, want_diff=False):
             result['action'] = 'rendered' if result['state'] == 'present' else 'absent'
         return {'changed': False, 'vms': results, 'warnings': warnings}
 
+    created = _create_namespaces(api, entries, facts, params.get('create_namespaces'))
     diffs = _apply(api, entries, rendered, results, facts, check_mode)
     failed = [r for r in results if r['failed']]
     if params.get('wait') and not check_mode:
         _wait(api, entries, results, params.get('wait_timeout') or 120)
         failed = [r for r in results if r['failed']]
     _fill_addresses(api, entries, results)
-    out = {'changed': any(r['changed'] for r in results), 'vms': results, 'warnings': warnings, 'api_retries': api.retried}
+    out = {'changed': bool(created) or any(r['changed'] for r in results), 'vms': results, 'warnings': warnings,
+           'api_retries': api.retried, 'namespaces_created': created}
     if want_diff:
         out['diff'] = diffs
     if failed:
@@ -211,29 +258,64 @@ def run(params, connect, check_mode=False, want_diff=False):
     return out
 
 
+def _create_namespaces(api, entries, facts, wanted):
+    """Missing namespaces of VMs to create (with ``create_namespaces``); returns their names."""
+    if not wanted:
+        return []
+    missing = sorted(set(e['namespace'] for e in entries if e['state'] == 'present' and facts.namespaces.get(e['namespace'], {}) is None))
+    for namespace in missing:
+        api.ensure({'apiVersion': 'v1', 'kind': 'Namespace', 'metadata': {'name': namespace, 'labels': dict(MANAGED_BY)}},
+                   existing=None, prefetched=True)
+        if not api.check_mode:
+            facts.namespaces[namespace] = {}
+    return missing
+
+
 def _apply(api, entries, rendered, results, facts, check_mode=False):
     diffs = []
     for entry, output, result in zip(entries, rendered, results):
         key = (entry['namespace'], entry['name'])
+        secret_outcome = None
         try:
             if entry['state'] == 'absent' and facts.namespaces.get(entry['namespace'], {}) is None:
                 outcome = {'changed': False, 'action': 'absent', 'diff': {}}
             elif check_mode and entry['state'] == 'present' and facts.namespaces.get(entry['namespace'], {}) is None:
                 outcome = {'changed': True, 'action': 'created', 'diff': {'before': {}, 'after': output[0]}}
             elif entry['state'] == 'absent':
+                # the user-data Secret is owned by the VM: the garbage collector deletes it with it
                 outcome = api.delete(API_VERSION, KIND, entry['name'], entry['namespace'], existing=facts.existing_vms.get(key), prefetched=True)
             else:
                 _manifest, body, _nics, _warnings = output
                 outcome = api.ensure(body, existing=facts.existing_vms.get(key), prefetched=True)
+                secret_outcome = _apply_user_data_secret(api, entry, outcome.get('uid'), facts)
         except KubeApiError as err:
             result.update(failed=True, action='failed', msg=str(err))
             continue
-        result.update(changed=outcome['changed'], action=outcome['action'])
+        changed = outcome['changed'] or bool(secret_outcome and secret_outcome['changed'])
+        result.update(changed=changed, action=outcome['action'] if outcome['changed'] or not changed else 'updated')
+        secret = holds_secret(entry['cloud_init'])
         if outcome['changed']:
-            diff = dict(outcome['diff'])
+            diff = dict((side, hide_inline_secrets(value, secret)) for side, value in (outcome.get('diff') or {}).items())
             diff['before_header'] = diff['after_header'] = '%s/%s' % key
             diffs.append(diff)
+        if secret_outcome and secret_outcome['changed']:
+            name = '%s/%s' % (entry['namespace'], user_data_secret_name(entry['name']))
+            diffs.append({'before': hide_secret_data(secret_outcome['diff'].get('before')) or {},
+                          'after': hide_secret_data(secret_outcome['diff'].get('after')) or {},
+                          'before_header': name + ' (Secret)', 'after_header': name + ' (Secret)'})
     return diffs
+
+
+def _apply_user_data_secret(api, entry, vm_uid, facts):
+    """Write (or, once the user data went inline, delete) the VM's user-data Secret, owned by the VM."""
+    key = (entry['namespace'], user_data_secret_name(entry['name']))
+    wanted = user_data_secret(entry, owner_uid=vm_uid)
+    existing = facts.secrets.get(key)
+    if wanted is None:
+        if existing is None:
+            return None
+        return api.delete('v1', 'Secret', key[1], key[0], existing=existing, prefetched=True)
+    return api.ensure(wanted, existing=existing, prefetched=True)
 
 
 def _ready(run_strategy):

@@ -17,6 +17,7 @@ import hashlib
 import re
 
 from ansible_collections.vmnet.kubevirt.plugins.module_utils import _ipmath
+from ansible_collections.vmnet.kubevirt.plugins.module_utils import _k8s_names as names
 
 MODES = ('masquerade', 'bridge')
 STATES = ('present', 'absent')
@@ -33,6 +34,9 @@ MIGRATION_PORTS = (49152, 49153)
 # KubeVirt reserves this MAC for masquerade's in-pod bridge.
 MASQUERADE_RESERVED_MAC = '02:00:00:00:00:00'
 MASQUERADE_NIC = 'default'
+# Where cloud-init user data goes: auto = a Secret when it holds a secret (a password, or your own user_data, which
+# the module cannot read), else inline; secret = always a Secret; inline = always in the VM spec.
+USER_DATA_PLACES = ('auto', 'secret', 'inline')
 
 # Per-VM options: given at the top level they are defaults for every entry of ``vms``.
 VM_OPTIONS = ('name', 'namespace', 'state', 'network_mode', 'nics', 'ports', 'live_migration', 'run_strategy',
@@ -42,13 +46,12 @@ MAX_DNS_SERVERS, MAX_DNS_SEARCHES, MAX_DNS_SEARCH_CHARS = 3, 6, 256
 DEFAULTS = {'state': 'present', 'network_mode': 'masquerade', 'live_migration': 'preferred', 'run_strategy': 'Always',
             'cpu_cores': 1, 'memory': '1Gi'}
 
-DNS1123_LABEL = re.compile(r'^[a-z0-9]([-a-z0-9]*[a-z0-9])?$')
-DNS1123_SUBDOMAIN = re.compile(r'^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$')
-NIC_NAME = re.compile(r'^[A-Za-z0-9_-]+$')
-MAC = re.compile(r'^([0-9A-Fa-f]{2})([:-][0-9A-Fa-f]{2}){5}$')
-PORT_NAME = re.compile(r'^[a-z0-9]([-a-z0-9]*[a-z0-9])?$')
-QUANTITY = re.compile(r'^[0-9]+(\.[0-9]+)?(Ki|Mi|Gi|Ti|Pi|Ei|k|M|G|T|P|E)?$')
-LABEL_NAME = re.compile(r'^([A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?)?$')
+DNS1123_LABEL = names.DNS1123_LABEL
+DNS1123_SUBDOMAIN = names.DNS1123_SUBDOMAIN
+NIC_NAME = re.compile(r'^[A-Za-z0-9_-]+\Z')
+MAC = re.compile(r'^([0-9A-Fa-f]{2})([:-][0-9A-Fa-f]{2}){5}\Z')
+PORT_NAME = re.compile(r'^[a-z0-9]([-a-z0-9]*[a-z0-9])?\Z')
+QUANTITY = re.compile(r'^[0-9]+(\.[0-9]+)?(Ki|Mi|Gi|Ti|Pi|Ei|k|M|G|T|P|E)?\Z')
 
 
 class Problems:
@@ -137,43 +140,22 @@ def _check_mac(problems, field, value, mode):
     return mac
 
 
-def _valid_qualified_key(key):
-    """Kubernetes label/annotation key: optional DNS-1123 subdomain prefix + '/' + name (<= 63)."""
-    prefix, sep, name = key.rpartition('/')
-    if sep and (len(prefix) > 253 or not DNS1123_SUBDOMAIN.match(prefix)):
-        return False
-    return 0 < len(name) <= 63 and bool(LABEL_NAME.match(name))
-
-
 def _check_labels(problems, field, value, label_values=True):
-    if value is None:
-        return {}
-    if not isinstance(value, dict):
-        problems.add(field, value, 'is not a mapping: the rule is a dict of string keys to string values')
-        return {}
-    clean = {}
-    for key, item in value.items():
-        if not isinstance(key, str) or not _valid_qualified_key(key):
-            problems.add(field, key, 'is not a valid key: the rule is [prefix/]name, a DNS-1123 subdomain prefix and a name of at most '
-                         '63 letters, digits, "-", "_" and ".", starting and ending with a letter or digit')
-            continue
-        if item is None or isinstance(item, (dict, list)):
-            problems.add('%s.%s' % (field, key), item, 'is not a string value: the rule is a scalar (written as a string)')
-            continue
-        text = item if isinstance(item, str) else str(item).lower() if isinstance(item, bool) else str(item)
-        if label_values and (len(text) > 63 or not LABEL_NAME.match(text)):
-            problems.add('%s.%s' % (field, key), item, 'is not a valid label value: the rule is at most 63 letters, digits, "-", "_" and ".", '
-                         'starting and ending with a letter or digit (or empty)')
-            continue
-        clean[key] = text
+    """Labels (``label_values``) or annotations by Kubernetes' rules; returns the mapping with text values."""
+    found, clean = names.check_metadata_map(field, value, labels=label_values)
+    for where, item, rule in found:
+        problems.add(where, item, rule)
     return clean
 
 
 def _entry_params(params, entry):
-    """Top-level options act as defaults for each ``vms`` entry."""
+    """Each option of a VM: its ``vms`` entry, else ``defaults``, else the top level, else the built-in default."""
     merged = {}
+    defaults = params.get('defaults') or {}
     for key in VM_OPTIONS:
         value = entry.get(key) if entry is not None else None
+        if value is None and key != 'name':
+            value = defaults.get(key)
         if value is None:
             value = params.get(key)
         if value is None and key in DEFAULTS:
@@ -496,7 +478,7 @@ def _normalize_disk(disk, field, problems):
         result['claim_name'] = claim
     else:
         url = disk.get('source_url')
-        if not isinstance(url, str) or not re.match(r'^(docker|https?)://\S+$', url):
+        if not isinstance(url, str) or not re.match(r'^(docker|https?)://\S+\Z', url):
             problems.add(field + '.source_url', url, 'is not a DataVolume source: the rule is docker://image, http:// or https:// URL')
         result['source_url'] = url
         size = disk.get('size')
@@ -519,10 +501,26 @@ def _normalize_disk(disk, field, problems):
     return result
 
 
+def holds_secret(cloud_init):
+    """True when the user data carries a secret: a password, or user data the user wrote (which may hold any)."""
+    return bool(cloud_init.get('password') or cloud_init.get('user_data'))
+
+
 def _normalize_cloud_init(cloud_init, field, problems):
-    result = {'enabled': True, 'user_data': None, 'network_data': None, 'user': None, 'password': None, 'ssh_authorized_keys': []}
+    result = _cloud_init_fields(cloud_init, field, problems)
+    place = result.pop('user_data_in')
+    result['user_data_in_secret'] = place == 'secret' or (place == 'auto' and holds_secret(result))
+    return result
+
+
+def _cloud_init_fields(cloud_init, field, problems):
+    result = {'enabled': True, 'user_data': None, 'network_data': None, 'user': None, 'password': None, 'ssh_authorized_keys': [],
+              'user_data_in': 'auto'}
     if cloud_init is None:
         return result
+    if isinstance(cloud_init, dict) and cloud_init.get('user_data_in') is not None:
+        if _check_choice(problems, field + '.user_data_in', cloud_init['user_data_in'], USER_DATA_PLACES):
+            result['user_data_in'] = cloud_init['user_data_in']
     if not isinstance(cloud_init, dict):
         problems.add(field, cloud_init, 'is not a mapping: the rule is {user_data, network_data, user, password, ssh_authorized_keys}')
         return result
@@ -535,7 +533,7 @@ def _normalize_cloud_init(cloud_init, field, problems):
     for key in ('user_data', 'network_data', 'user', 'password'):
         value = cloud_init.get(key)
         if value is not None and not isinstance(value, str):
-            problems.add('%s.%s' % (field, key), '<hidden>' if key == 'password' else value, 'is not a string: the rule is text')
+            problems.add('%s.%s' % (field, key), '<hidden>' if key in ('password', 'user_data') else value, 'is not a string: the rule is text')
             continue
         result[key] = value
     if result['user_data'] and (result['user'] or result['password'] or cloud_init.get('ssh_authorized_keys')):

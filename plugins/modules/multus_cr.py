@@ -26,12 +26,14 @@ description:
 author:
   - vmnet.kubevirt developers (@vmnet)
 extends_documentation_fragment:
-  - kubernetes.core.k8s_auth_options
+  - vmnet.kubevirt.k8s_auth
+  - vmnet.kubevirt.cluster_api
+  - vmnet.kubevirt.attributes
+  - vmnet.kubevirt.attributes.CLUSTER
 options:
   name:
-    description: Name of the Multus CR.
+    description: Name of the Multus CR. Required unless O(multus_crs) is given; mutually exclusive with it.
     type: str
-    required: true
   namespace:
     description: Namespace. Spiderpool's multus config allows VMs to use CRs of other namespaces.
     type: str
@@ -54,7 +56,7 @@ options:
   ovs:
     description: The ovs-cni settings (required for O(cni_type=ovs)).
     type: dict
-    suboptions:
+    suboptions: &ovs
       bridge:
         description: OVS bridge on the nodes (a Linux interface name, at most 15 characters).
         type: str
@@ -97,9 +99,11 @@ options:
     description: The CNI config as a JSON string (O(cni_type=custom)).
     type: str
   default_ip_pools:
-    description: The CR's default SpiderIPPools, used by NICs with "Use Default IP Pool" on.
+    description:
+      - The CR's default SpiderIPPools, used by NICs with "Use Default IP Pool" on. Each must exist, be of the
+        family it is listed under and admit this CR (its C(multusName), if set, lists the CR's NAD).
     type: dict
-    suboptions:
+    suboptions: &pools
       ipv4:
         description: IPv4 pools.
         type: list
@@ -111,8 +115,10 @@ options:
   coordinator:
     description:
       - Spiderpool coordinator settings; keep it enabled for multi-NIC VMs (default routes).
+      - Every value is checked before anything is written, by Spiderpool's webhook rules and the ranges the
+        coordinator plugin reads.
     type: dict
-    suboptions:
+    suboptions: &coordinator
       enabled:
         description: C(spec.enableCoordinator); default true (always false for custom).
         type: bool
@@ -125,32 +131,32 @@ options:
         type: str
         choices: [auto, cluster, calico, cilium, none]
       pod_default_route_nic:
-        description: NIC that carries the default route.
+        description: Pod NIC that carries the default route (a Linux interface name, at most 15 characters).
         type: str
       tune_pod_routes:
         description: Let the coordinator tune routes.
         type: bool
       hijack_cidr:
-        description: CIDRs routed through the host.
+        description: Addresses or CIDR networks (host bits zero) routed through the host.
         type: list
         elements: str
       pod_mac_prefix:
-        description: MAC prefix for pod NICs.
+        description: Two-byte unicast MAC prefix for pod NICs, like C(0a:1b) (first digit 0, lowest bit of the first byte 0).
         type: str
       pod_rp_filter:
-        description: rp_filter in the pod.
+        description: rp_filter in the pod - 0, 1 or 2, or negative to leave it.
         type: int
       host_rule_table:
-        description: Host policy-routing table.
+        description: Host policy-routing table, 1-4294967295 but not the kernel's 253, 254 or 255.
         type: int
       tx_queue_len:
-        description: TX queue length.
+        description: TX queue length, 0 (leave it) to 2147483647.
         type: int
       veth_link_address:
-        description: Link-local address of the veth.
+        description: IPv4 link-local address (169.254.0.0/16) of the veth.
         type: str
       veth_mtu:
-        description: veth MTU (Spiderpool 1.x only).
+        description: veth MTU, 68-65535 (Spiderpool 1.x only).
         type: int
   disable_ipam:
     description: Leave IPAM out (C(spec.disableIPAM)).
@@ -162,22 +168,102 @@ options:
     description: CNI version (annotation C(multus.spidernet.io/cni-version)); 0.3.0, 0.3.1, 0.4.0 or 1.0.0.
     type: str
   annotations:
-    description: Extra annotations, copied to the generated NAD.
+    description:
+      - Extra annotations, copied to the generated NAD. Keys are qualified names (C(prefix/name)); numbers and booleans
+        are written as text.
     type: dict
   check_pools:
     description: Check that the default pools exist and match their IP family.
     type: bool
     default: true
+  spiderpool_namespace:
+    description: Namespace Spiderpool is installed in; a default pool's bare C(multusName) entries refer to it.
+    type: str
+    default: kube-system
+  render_only:
+    description:
+      - Check every input and return the manifests without contacting any cluster (no kubeconfig needed).
+        O(kind=auto) renders a SpiderMultusConfig. The rules that need the cluster are not checked.
+    type: bool
+    default: false
+  multus_crs:
+    description:
+      - Many Multus CRs in one task, for inventories (C(vmnet_multus_crs)). Each entry takes the options of one CR, from
+        O(name) to O(check_pools), with their suboptions; an entry leaves out what the top-level option sets.
+      - Every key of every entry is checked (an unknown or misspelt key fails naming the entry and the keys allowed
+        there), then every rule of every entry, then the rules against the cluster; only then is anything written, in
+        list order.
+      - Returns RV(results), one per entry.
+    type: list
+    elements: dict
+    suboptions:
+      annotations:
+        description: See O(annotations).
+        type: dict
+      check_pools:
+        description: See O(check_pools).
+        type: bool
+      cni_type:
+        description: See O(cni_type).
+        type: str
+        choices: [ovs, macvlan, ipvlan, custom]
+      cni_version:
+        description: See O(cni_version).
+        type: str
+      coordinator:
+        description: See O(coordinator).
+        type: dict
+        suboptions: *coordinator
+      custom_cni:
+        description: See O(custom_cni).
+        type: str
+      default_ip_pools:
+        description: See O(default_ip_pools).
+        type: dict
+        suboptions: *pools
+      disable_ipam:
+        description: See O(disable_ipam).
+        type: bool
+      ipvlan:
+        description: See O(ipvlan).
+        type: dict
+        suboptions: *link
+      kind:
+        description: See O(kind).
+        type: str
+        choices: [auto, SpiderMultusConfig, NetworkAttachmentDefinition]
+      macvlan:
+        description: See O(macvlan).
+        type: dict
+        suboptions: *link
+      nad_name:
+        description: See O(nad_name).
+        type: str
+      name:
+        description: See O(name).
+        type: str
+        required: true
+      namespace:
+        description: See O(namespace).
+        type: str
+      ovs:
+        description: See O(ovs).
+        type: dict
+        suboptions: *ovs
+      state:
+        description: See O(state).
+        type: str
+        choices: [present, absent]
 notes:
   - Check mode sends the write as a server-side dry run. Supports diff mode. Part of the
     C(vmnet.kubevirt.vmnet) action group.
 attributes:
   check_mode:
     support: full
-    description: Dry-run writes; nothing is stored.
+    details: Writes are sent as a server-side dry run; nothing is stored.
   diff_mode:
     support: full
-    description: Returns the object before and after.
+    details: Returns the Multus CR before and after.
 requirements:
   - kubernetes >= 28.1.0
 '''
@@ -217,7 +303,7 @@ EXAMPLES = r'''
 RETURN = r'''
 action:
   description: C(created), C(updated), C(unchanged), C(deleted) or C(absent).
-  returned: always
+  returned: for one CR (O(name))
   type: str
 kind:
   description: The kind that was written (after resolving C(auto)).
@@ -226,8 +312,14 @@ kind:
   sample: SpiderMultusConfig
 result:
   description: The object as the server returned it; empty after delete.
-  returned: success
+  returned: success, for one CR (O(name))
   type: dict
+results:
+  description: With O(multus_crs), one result per entry in list order, each with C(name), C(namespace), C(state), C(kind),
+    C(changed), C(action) (also C(rendered) with O(render_only)) and C(result) as above.
+  returned: with O(multus_crs)
+  type: list
+  elements: dict
 api_retries:
   description: How many transient API failures were retried.
   returned: success
@@ -239,12 +331,12 @@ errors:
   elements: str
 '''
 
-from ansible.module_utils.basic import AnsibleModule  # noqa: E402
-from ansible_collections.vmnet.kubevirt.plugins.module_utils._multus_runner import argument_spec, run  # noqa: E402
+from ansible_collections.vmnet.kubevirt.plugins.module_utils._multus_runner import module_kwargs, run  # noqa: E402
+from ansible_collections.vmnet.kubevirt.plugins.module_utils._options import StrictModule  # noqa: E402
 
 
 def main():
-    module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
+    module = StrictModule(**module_kwargs())
     run(module)
 
 

@@ -18,7 +18,10 @@ description:
 author:
   - vmnet.kubevirt developers (@vmnet)
 extends_documentation_fragment:
-  - kubernetes.core.k8s_auth_options
+  - vmnet.kubevirt.k8s_auth
+  - vmnet.kubevirt.attributes
+  - vmnet.kubevirt.attributes.CLUSTER
+  - vmnet.kubevirt.attributes.INFO_MODULE
 options:
   name:
     description: Name of one CR; all are returned when omitted.
@@ -31,13 +34,6 @@ options:
     type: str
     default: auto
     choices: [auto, SpiderMultusConfig, NetworkAttachmentDefinition]
-attributes:
-  check_mode:
-    support: full
-    description: Read-only; runs the same in check mode.
-  diff_mode:
-    support: none
-    description: Nothing changes, so there is no diff.
 requirements:
   - kubernetes >= 28.1.0
 '''

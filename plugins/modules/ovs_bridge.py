@@ -34,25 +34,33 @@ notes:
   - Map values (O(external_ids), O(other_config) and the port ones) are merged into what OVSDB
     holds, so keys written by others (ovs-cni, OVN) are kept; give a key the value V(null) to
     remove it. Port C(tag), C(trunks) and C(vlan_mode) of listed ports are fully managed.
-  - "Commit-confirm state lives under C(/run/vmnet-kubevirt/ovs_bridge) on the node. Keep the SSH
+  - "Commit-confirm state lives under C(/var/lib/vmnet-kubevirt/ovs_bridge) on the node. Keep the SSH
     keepalive window (C(ServerAliveInterval) x C(ServerAliveCountMax)) longer than
     O(confirm_timeout) plus O(probes.timeout), or reset the connection before confirming."
+  - "A node that restarts (or loses power) inside the confirmation window restores its previous
+    state at boot, before the network is configured and before Open vSwitch starts: bridge,
+    ports and settings in OVSDB, and the persistence files. Before its first commit-confirmed
+    change the module installs that boot hook: C(/usr/local/libexec/vmnet-kubevirt/ovs-bridge-boot-rollback),
+    run by the systemd unit C(vmnet-ovs-bridge-rollback.service) (before C(network-pre.target))
+    and by the SysV script C(/etc/init.d/vmnet-ovs-bridge-rollback) (rcS, before C(networking))."
+
   - The role M(vmnet.kubevirt.ovs_bridge) runs this module, resets the connection and confirms.
   - Persistence with O(persist=ifupdown) comments out the uplink's own stanzas in
     C(/etc/network/interfaces); O(state=absent) removes the files this module wrote but does not
     uncomment those stanzas.
-extends_documentation_fragment: []
+extends_documentation_fragment:
+  - vmnet.kubevirt.attributes
+  - vmnet.kubevirt.attributes.HOST
 attributes:
   check_mode:
     support: full
-    description: Computes the transaction, the address move and the files without running them.
+    details: Computes the transaction, the address move and the files without running them.
   diff_mode:
     support: full
-    description: Shows the bridge, its addresses and routes, and the persistence files before and after.
+    details: Shows the bridge, its addresses and routes, and the persistence files before and after.
   platform:
-    platforms: posix
     support: full
-    description: Linux hosts with Open vSwitch.
+    details: Linux hosts with Open vSwitch.
 options:
   name:
     description: Name of the bridge (a Linux interface name, at most 15 characters).
@@ -131,7 +139,10 @@ options:
         type: str
         choices: [access, trunk, native-tagged, native-untagged]
   ports:
-    description: Further ports of the bridge.
+    description:
+      - Further ports of the bridge.
+      - A system NIC that carries addresses or routes is refused as a port; make it the O(uplink)
+        (its addresses then move with the uplink's safety).
     type: list
     elements: dict
     default: []
@@ -170,12 +181,20 @@ options:
     type: bool
     default: false
   external_ids:
-    description: Bridge external_ids to set (V(null) removes a key; other keys are kept).
+    description:
+      - Bridge external_ids to set (V(null) removes a key; other keys are kept).
+      - "Keys are 1-128 ASCII letters, digits and C(_ . : / -); values 1-256 ASCII letters, digits
+        and C(_ . : / , = + @ -) (no spaces or shell characters, which would reach netplan's systemd
+        units), or the type Open vSwitch documents for the key (C(bridge-id))."
     type: dict
   other_config:
     description:
       - Bridge other_config to set (V(null) removes a key; other keys are kept).
-      - C(hwaddr) defaults to the uplink's MAC address.
+      - C(hwaddr) defaults to the uplink's MAC address and must be a unicast MAC.
+      - Keys that ovs-vswitchd.conf.db(5) documents for the Bridge table get their type (for example
+        C(stp-priority) an integer from 0 to 65535, C(disable-in-band) true or false,
+        C(datapath-id) 16 hexadecimal digits); other keys and values follow the rule of
+        O(external_ids). The same holds for the port options (C(lacp-time), C(bond-primary), ...).
     type: dict
   confirm_timeout:
     description:
@@ -211,8 +230,10 @@ options:
     description:
       - Make the bridge's addresses, routes and uplink come back after a reboot.
       - V(auto) picks netplan where C(/etc/netplan) holds configuration, NetworkManager where it
-        runs, ifupdown where C(/etc/network/interfaces) and C(ifup) exist. It writes nothing when
+        runs, ifupdown where C(/etc/network/interfaces) is used, each only when the node has all it
+        needs (the command, and for ifupdown Open vSwitch's ifupdown hook). It writes nothing when
         the bridge has neither an uplink nor addresses (OVSDB keeps bridges by itself).
+      - An explicit method the node cannot run is refused before any change, naming what it lacks.
       - V(none) writes nothing.
     type: str
     choices: [auto, ifupdown, netplan, networkmanager, none]
@@ -308,18 +329,22 @@ commit:
 
 import json
 import os
+import stat
+import sys
+import time
 import uuid
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.vmnet.kubevirt.plugins.module_utils._ovs import HostIO, HostCommandError, read_text
+from ansible_collections.vmnet.kubevirt.plugins.module_utils._ovs import HostIO, HostCommandError, read_text, write_file_atomic
+from ansible_collections.vmnet.kubevirt.plugins.module_utils._ovs_boot import DEFAULT_OVSDB
 from ansible_collections.vmnet.kubevirt.plugins.module_utils._ovs_commit import (
-    JOB_ROOT, commit, prune_finished, run_change, start_detached, rollback, write_state)
+    JOB_ROOT, commit, install_boot_hook, prune_finished, run_change, start_detached, rollback, write_state)
 from ansible_collections.vmnet.kubevirt.plugins.module_utils._ovs_persist import (
-    IFUPDOWN_MAIN, PersistError, choose_persist, persistence_files, restore_ifupdown_stanzas)
+    IFUPDOWN_MAIN, PersistError, choose_persist, persist_facts, persistence_files, restore_ifupdown_stanzas)
 from ansible_collections.vmnet.kubevirt.plugins.module_utils._ovs_plan import (
     PreflightError, addresses_of, gateways, move_lines, preflight, restore_lines, routes_of,
-    target_state, transaction_argv, transaction_commands)
+    target_state, transaction_argv, transaction_commands, unsafe_host_values)
 from ansible_collections.vmnet.kubevirt.plugins.module_utils._ovs_validate import OvsSpecError, normalize_spec
 
 VLAN_OPTIONS = dict(
@@ -368,17 +393,17 @@ ARGUMENT_SPEC = dict(
 )
 
 
-def host_persist_facts():
-    def exists(*paths):
-        return any(os.path.exists(path) for path in paths)
+def file_mode(path):
+    try:
+        return stat.S_IMODE(os.stat(path).st_mode)
+    except OSError:
+        return 0o644
 
-    netplan_dir = '/etc/netplan'
-    return {
-        'netplan': exists('/usr/sbin/netplan', '/usr/bin/netplan') and os.path.isdir(netplan_dir)
-        and any(name.endswith('.yaml') for name in os.listdir(netplan_dir)),
-        'networkmanager': exists('/usr/bin/nmcli') and exists('/run/NetworkManager'),
-        'ifupdown': exists('/sbin/ifup', '/usr/sbin/ifup') and exists(IFUPDOWN_MAIN),
-    }
+
+def ovsdb_file():
+    """The OVSDB file ovs-vsctl's server serves (OVS_DBDIR as Open vSwitch's own tools read it)."""
+    directory = os.environ.get('OVS_DBDIR')
+    return os.path.join(directory, 'conf.db') if directory else DEFAULT_OVSDB
 
 
 def _cidrs(addresses):
@@ -401,6 +426,7 @@ class BridgeRun:
 
     def __init__(self, module, io):
         self.module, self.io = module, io
+        self.ovs_installed = True
         self.result = {'changed': False, 'bridge': None, 'commands': [], 'ip_batch': [],
                        'rollback': {'commands': [], 'ip_batch': []},
                        'moved': {'from': [], 'to': None, 'addresses': [], 'routes': []},
@@ -421,6 +447,7 @@ class BridgeRun:
                           'installs and starts it)' % error)
             self.module.warn('Open vSwitch does not answer on this node yet (%s): planned against an empty Open vSwitch '
                              'database, as after the vmnet.kubevirt.ovs role has installed it' % error)
+            self.ovs_installed = False
             return {}, {}
 
     def plan(self, spec):
@@ -441,6 +468,9 @@ class BridgeRun:
                                       'move them back onto the NIC, or remove them first' % (', '.join(_cidrs(bridge_addresses)), name)])
             move = {'sources': [name], 'destination': uplink['interface'], 'addresses': bridge_addresses,
                     'routes': bridge_routes}
+            unsafe = unsafe_host_values('name: %r' % name, bridge_addresses, bridge_routes)
+            if unsafe:
+                raise PreflightError(unsafe)
         moving = bool(move['addresses'] or move['routes'])
         forward_ip = move_lines(move['addresses'], move['routes'], move['sources'], move['destination']) if moving else []
         rollback_ip = restore_lines(move['addresses'], move['routes'], move['destination']) if moving else []
@@ -487,7 +517,7 @@ class BridgeRun:
             return files, 'none'
         if spec['persist'] == 'none' or (spec['persist'] == 'auto' and not uplink_port and not addresses):
             return [], 'none'
-        method = choose_persist(spec['persist'], host_persist_facts())
+        method = choose_persist(spec['persist'], persist_facts(self.io.paths_exist, self.ovs_installed))
         main_text = read_text(IFUPDOWN_MAIN) if method == 'ifupdown' else None
         files = []
         for item in persistence_files(method, name, target, uplink_port, addresses, routes, main_text):
@@ -522,7 +552,10 @@ class BridgeRun:
         removed = [f['path'] for f in plan['files'] if f['content'] is None]
         change = {'forward_ovs': argv, 'forward_ip': plan['forward_ip'], 'rollback_ovs': rollback_argv,
                   'rollback_ip': plan['rollback_ip'], 'files': files, 'probes': spec['probes'],
-                  'gateways': plan['gateways'], 'ip_first': spec['state'] == 'absent', 'remove': removed}
+                  'gateways': plan['gateways'], 'ip_first': spec['state'] == 'absent', 'remove': removed,
+                  # What the boot-time rollback puts back: each file as it was, and the database.
+                  'restore': [{'path': f['path'], 'content': f['old'], 'mode': file_mode(f['path'])} for f in plan['files']],
+                  'ovsdb': ovsdb_file()}
         if not plan['risky']:
             self.apply_directly(change)
             return self.result
@@ -541,19 +574,24 @@ class BridgeRun:
 
     def apply_guarded(self, spec, change):
         prune_finished()
+        try:
+            # Before anything changes: a power loss inside the window is rolled back at boot.
+            install_boot_hook(self.io, sys.executable)
+        except (OSError, HostCommandError) as error:
+            self.fail('refused before any change: the boot-time rollback of unconfirmed changes could not be '
+                      'installed: %s' % error)
         token = uuid.uuid4().hex
         directory = os.path.join(JOB_ROOT, token)
         os.makedirs(directory, 0o700)
-        with open(os.path.join(directory, 'plan.json'), 'w') as handle:
-            json.dump(change, handle, sort_keys=True)
+        write_file_atomic(os.path.join(directory, 'plan.json'), json.dumps(change, sort_keys=True), 0o600)
         confirm_timeout = spec['confirm_timeout']
-        write_state(directory, {'status': 'starting'})
+        write_state(directory, {'status': 'starting', 'started_at': time.time()})
         # The confirmation must come over another SSH connection than the one that started this.
         with open(os.path.join(directory, 'started_by'), 'w') as handle:
             handle.write(os.environ.get('SSH_CONNECTION', ''))
 
         def work(report):
-            run_change(HostIO(), change, directory, report, confirm_timeout)
+            run_change(self.io, change, directory, report, confirm_timeout)
 
         state = start_detached(work, os.path.join(directory, 'agent.log'))
         if state is None:

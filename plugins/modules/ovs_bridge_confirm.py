@@ -23,14 +23,15 @@ author:
 attributes:
   check_mode:
     support: full
-    description: Reports the state of the change without confirming it.
+    details: Reports the state of the change without confirming it.
   diff_mode:
     support: none
-    description: Nothing to show as a diff.
   platform:
-    platforms: posix
     support: full
-    description: Linux hosts where M(vmnet.kubevirt.ovs_bridge) ran.
+    details: Linux hosts where M(vmnet.kubevirt.ovs_bridge) ran.
+extends_documentation_fragment:
+  - vmnet.kubevirt.attributes
+  - vmnet.kubevirt.attributes.HOST
 options:
   token:
     description: The C(commit.token) returned by M(vmnet.kubevirt.ovs_bridge).

@@ -16,18 +16,14 @@ description:
     bridge device and the commit-confirm changes still waiting for a confirmation.
 author:
   - vmnet.kubevirt developers (@vmnet)
-extends_documentation_fragment: []
+extends_documentation_fragment:
+  - vmnet.kubevirt.attributes
+  - vmnet.kubevirt.attributes.HOST
+  - vmnet.kubevirt.attributes.INFO_MODULE
 attributes:
-  check_mode:
-    support: full
-    description: Reads only.
-  diff_mode:
-    support: none
-    description: Reads only.
   platform:
-    platforms: posix
     support: full
-    description: Linux hosts with Open vSwitch.
+    details: Linux hosts with Open vSwitch.
 options:
   name:
     description: Only this bridge (all bridges when unset).

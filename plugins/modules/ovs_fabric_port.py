@@ -21,14 +21,15 @@ author:
 attributes:
   check_mode:
     support: full
-    description: Reports what would change; pings nothing.
+    details: Reports what would change; pings nothing.
   diff_mode:
     support: none
-    description: Nothing to show as a diff.
   platform:
-    platforms: posix
     support: full
-    description: Linux hosts with Open vSwitch.
+    details: Linux hosts with Open vSwitch.
+extends_documentation_fragment:
+  - vmnet.kubevirt.attributes
+  - vmnet.kubevirt.attributes.HOST
 options:
   bridge:
     description: The bridge to test.
@@ -55,11 +56,11 @@ options:
     type: dict
     default: {}
   count:
-    description: Pings per peer.
+    description: Pings per peer (1-100).
     type: int
     default: 3
   wait:
-    description: Seconds to wait for each reply.
+    description: Seconds to wait for each reply (1-60).
     type: int
     default: 1
   state:
@@ -109,7 +110,7 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.vmnet.kubevirt.plugins.module_utils._ovs import HostIO, HostCommandError
 from ansible_collections.vmnet.kubevirt.plugins.module_utils._ovs_plan import transaction_argv
-from ansible_collections.vmnet.kubevirt.plugins.module_utils._ovs_validate import valid_ifname
+from ansible_collections.vmnet.kubevirt.plugins.module_utils._ovs_validate import fabric_port_problems
 
 
 def test_address(cidr, index):
@@ -133,16 +134,11 @@ def main():
         state=dict(type='str', choices=['present', 'absent'], default='present'),
     ), supports_check_mode=True)
     params = module.params
-    for field in ('bridge', 'name'):
-        if not valid_ifname(params[field]):
-            module.fail_json(msg='invalid input: %s: %r is not a valid interface name' % (field, params[field]))
-    if not 1 <= params['vlan'] <= 4094:
-        module.fail_json(msg='invalid input: vlan: %r must be a VLAN id from 1 to 4094' % params['vlan'])
-    try:
-        address = test_address(params['cidr'], params['host_index'])
-        peers = dict((name, test_address(params['cidr'], int(index)).split('/')[0]) for name, index in params['peers'].items())
-    except (ValueError, TypeError) as error:
-        module.fail_json(msg='invalid input: %s' % error)
+    problems = fabric_port_problems(params)
+    if problems:
+        module.fail_json(msg='invalid input, nothing was changed: %s' % '; '.join(problems), errors=problems)
+    address = test_address(params['cidr'], params['host_index'])
+    peers = dict((name, test_address(params['cidr'], index).split('/')[0]) for name, index in params['peers'].items())
     io = HostIO()
     bridges, owners = io.read_ovsdb()
     if params['bridge'] not in bridges:

@@ -21,18 +21,14 @@ description:
   - Changes nothing.
 author:
   - vmnet.kubevirt developers (@vmnet)
-extends_documentation_fragment: []
+extends_documentation_fragment:
+  - vmnet.kubevirt.attributes
+  - vmnet.kubevirt.attributes.HOST
+  - vmnet.kubevirt.attributes.INFO_MODULE
 attributes:
-  check_mode:
-    support: full
-    description: Reads only.
-  diff_mode:
-    support: none
-    description: Reads only.
   platform:
-    platforms: posix
     support: full
-    description: Linux hosts with os-release; packages from dpkg (Debian family) or rpm (RedHat and Suse families).
+    details: Linux hosts with os-release; packages from dpkg (Debian family) or rpm (RedHat and Suse families).
 options:
   install:
     description: Whether missing packages count as work left (false when the role only starts and checks Open vSwitch).

@@ -20,17 +20,28 @@ description:
     C(ipVersion), allocated IPs that an update would remove.
   - C(ips) and C(exclude_ips) are written merged and canonical, as Spiderpool's mutating webhook
     stores them, so a second identical run reports no change.
-  - Options left unset are not changed on an existing pool. Lists replace the whole list.
+  - What the task declares is what the pool holds - an option left unset that an earlier run set is
+    removed. Lists replace the whole list.
+  - Many pools in one task with O(ippools) (one read of the cluster for all of them, every entry checked
+    before the first write).
   - The served CRD decides version-specific fields - O(vlan) exists only in Spiderpool v0.9.x.
 author:
   - vmnet.kubevirt developers (@vmnet)
 extends_documentation_fragment:
-  - kubernetes.core.k8s_auth_options
+  - vmnet.kubevirt.k8s_auth
+  - vmnet.kubevirt.cluster_api
+  - vmnet.kubevirt.attributes
+  - vmnet.kubevirt.attributes.CLUSTER
 options:
   name:
-    description: Name of the pool (a DNS-1123 subdomain).
+    description: Name of the pool (a DNS-1123 subdomain). Required unless O(ippools) is given; mutually exclusive with it.
     type: str
-    required: true
+  render_only:
+    description:
+      - Check every input and return the manifests without contacting any cluster (no kubeconfig needed).
+        The rules that need the cluster (overlap with existing pools, subnets, allocated IPs) are not checked.
+    type: bool
+    default: false
   state:
     description: C(present) creates or updates the pool, C(absent) deletes it.
     type: str
@@ -65,7 +76,7 @@ options:
         C(gw) must lie inside O(subnet).
     type: list
     elements: dict
-    suboptions:
+    suboptions: &route
       dst:
         description: Destination CIDR.
         type: str
@@ -122,15 +133,17 @@ options:
     type: dict
     suboptions: *selector
   namespace_name:
-    description: Namespaces allowed to use the pool.
+    description: Namespaces allowed to use the pool (namespace names, DNS-1123 labels).
     type: list
     elements: str
   node_name:
-    description: Nodes whose pods may use the pool.
+    description: Nodes whose pods may use the pool (node names, DNS-1123 subdomains).
     type: list
     elements: str
   labels:
-    description: Labels to set on the pool.
+    description:
+      - Labels of the pool; keys are qualified names (C(prefix/name)), values label values (at most 63 characters).
+        Numbers and booleans are written as text.
     type: dict
   spiderpool_namespace:
     description:
@@ -145,6 +158,87 @@ options:
         Spiderpool's finalizer then holds the pool until they are released.
     type: bool
     default: false
+  ippools:
+    description:
+      - Many pools in one task, for inventories (C(vmnet_ippools)). Each entry takes the options of one pool, from
+        O(name) to O(force), with their suboptions; an entry leaves out what the top-level option sets.
+      - Every key of every entry is checked (an unknown or misspelt key fails naming the entry and the keys allowed
+        there), then every rule of every entry, then the cross-object rules against the cluster and the entries
+        before it; only then is anything written, in list order.
+      - Returns RV(results), one per entry.
+    type: list
+    elements: dict
+    suboptions:
+      default:
+        description: See O(default).
+        type: bool
+      disable:
+        description: See O(disable).
+        type: bool
+      exclude_ips:
+        description: See O(exclude_ips).
+        type: list
+        elements: str
+      force:
+        description: See O(force).
+        type: bool
+      gateway:
+        description: See O(gateway).
+        type: str
+      ip_version:
+        description: See O(ip_version).
+        type: int
+        choices: [4, 6]
+      ips:
+        description: See O(ips).
+        type: list
+        elements: str
+      labels:
+        description: See O(labels).
+        type: dict
+      multus_name:
+        description: See O(multus_name).
+        type: list
+        elements: str
+      name:
+        description: See O(name).
+        type: str
+        required: true
+      namespace_affinity:
+        description: See O(namespace_affinity).
+        type: dict
+        suboptions: *selector
+      namespace_name:
+        description: See O(namespace_name).
+        type: list
+        elements: str
+      node_affinity:
+        description: See O(node_affinity).
+        type: dict
+        suboptions: *selector
+      node_name:
+        description: See O(node_name).
+        type: list
+        elements: str
+      pod_affinity:
+        description: See O(pod_affinity).
+        type: dict
+        suboptions: *selector
+      routes:
+        description: See O(routes).
+        type: list
+        elements: dict
+        suboptions: *route
+      state:
+        description: See O(state).
+        type: str
+        choices: [present, absent]
+      subnet:
+        description: See O(subnet).
+        type: str
+      vlan:
+        description: See O(vlan).
+        type: int
 notes:
   - Check mode sends the write as a server-side dry run, so nothing is stored.
   - Supports diff mode. Belongs to the C(vmnet.kubevirt.vmnet) action group, so
@@ -152,10 +246,10 @@ notes:
 attributes:
   check_mode:
     support: full
-    description: Dry-run writes; nothing is stored.
+    details: Writes are sent as a server-side dry run; nothing is stored.
   diff_mode:
     support: full
-    description: Returns the pool before and after.
+    details: Returns the pool before and after.
 requirements:
   - kubernetes >= 28.1.0
   - PyYAML
@@ -183,6 +277,10 @@ EXAMPLES = r'''
         gw: fd00:30::fe
     namespace_name: [tenant-a]
 
+- name: The pools of an inventory in one task (every entry checked before the first write)
+  vmnet.kubevirt.spiderpool_ippool:
+    ippools: "{{ vmnet_ippools }}"
+
 - name: Remove a pool even though IPs are still allocated
   vmnet.kubevirt.spiderpool_ippool:
     name: old-pool
@@ -193,13 +291,19 @@ EXAMPLES = r'''
 RETURN = r'''
 action:
   description: What was done - C(created), C(updated), C(unchanged), C(deleted) or C(absent).
-  returned: always
+  returned: for one pool (O(name))
   type: str
   sample: created
 result:
   description: The pool as the server returned it (server-owned metadata removed); empty after delete.
-  returned: success
+  returned: success, for one pool (O(name))
   type: dict
+results:
+  description: With O(ippools), one result per entry in list order, each with C(name), C(state), C(changed), C(action)
+    (also C(rendered) with O(render_only)) and C(result) as above.
+  returned: with O(ippools)
+  type: list
+  elements: dict
 api_retries:
   description: How many transient API failures were retried.
   returned: success
@@ -217,16 +321,15 @@ allocated_ips:
   elements: str
 '''
 
-from ansible.module_utils.basic import AnsibleModule  # noqa: E402
+from ansible_collections.vmnet.kubevirt.plugins.module_utils._options import StrictModule  # noqa: E402
 from ansible_collections.vmnet.kubevirt.plugins.module_utils._spiderpool import POOL_KIND  # noqa: E402
 from ansible_collections.vmnet.kubevirt.plugins.module_utils._spiderpool_runner import (  # noqa: E402
-    pool_argument_spec, run_address_module,
+    module_kwargs, run_address_module,
 )
 
 
 def main():
-    module = AnsibleModule(argument_spec=pool_argument_spec(), supports_check_mode=True,
-                           required_if=[('state', 'present', ('subnet',))])
+    module = StrictModule(**module_kwargs(POOL_KIND))
     run_address_module(module, POOL_KIND)
 
 

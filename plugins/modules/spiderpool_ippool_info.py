@@ -19,23 +19,15 @@ description:
 author:
   - vmnet.kubevirt developers (@vmnet)
 extends_documentation_fragment:
-  - kubernetes.core.k8s_auth_options
+  - vmnet.kubevirt.k8s_auth
+  - vmnet.kubevirt.attributes
+  - vmnet.kubevirt.attributes.CLUSTER
+  - vmnet.kubevirt.attributes.INFO_MODULE
+  - vmnet.kubevirt.label_selectors
 options:
   name:
     description: Name of one SpiderIPPool; all are returned when omitted.
     type: str
-  label_selectors:
-    description: Label selectors (C(key=value), C(key!=value), C(key in (a,b))...), ANDed.
-    type: list
-    elements: str
-    default: []
-attributes:
-  check_mode:
-    support: full
-    description: Read-only; runs the same in check mode.
-  diff_mode:
-    support: none
-    description: Nothing changes, so there is no diff.
 requirements:
   - kubernetes >= 28.1.0
 '''

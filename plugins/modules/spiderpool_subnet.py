@@ -18,18 +18,26 @@ description:
     another subnet of the same IP version or with an orphan pool of a different subnet, orphan pools
     of the same subnet inside O(ips), immutable O(subnet) and O(ip_version), and IPs used by the
     subnet's pools that an update would remove.
-  - O(ips) and O(exclude_ips) are written merged and canonical. Options left unset are not changed
-    on an existing subnet.
+  - O(ips) and O(exclude_ips) are written merged and canonical. What the task declares is what the
+    subnet holds - an option left unset that an earlier run set is removed.
+  - Many subnets in one task with O(subnets), every entry checked before the first write.
   - SpiderSubnets are only acted on by Spiderpool when C(ipam.spiderSubnet.enable=true) (the default).
 author:
   - vmnet.kubevirt developers (@vmnet)
 extends_documentation_fragment:
-  - kubernetes.core.k8s_auth_options
+  - vmnet.kubevirt.k8s_auth
+  - vmnet.kubevirt.cluster_api
+  - vmnet.kubevirt.attributes
+  - vmnet.kubevirt.attributes.CLUSTER
 options:
   name:
-    description: Name of the subnet (a DNS-1123 subdomain).
+    description: Name of the subnet (a DNS-1123 subdomain). Required unless O(subnets) is given; mutually exclusive with it.
     type: str
-    required: true
+  render_only:
+    description:
+      - Check every input and return the manifests without contacting any cluster (no kubeconfig needed).
+    type: bool
+    default: false
   state:
     description: C(present) creates or updates the subnet, C(absent) deletes it.
     type: str
@@ -57,7 +65,7 @@ options:
     description: Routes inherited by the subnet's pools.
     type: list
     elements: dict
-    suboptions:
+    suboptions: &route
       dst:
         description: Destination CIDR, not the default route.
         type: str
@@ -70,7 +78,8 @@ options:
     description: Deprecated VLAN field of Spiderpool v0.9.x (0-4094); refused when the served CRD lacks it.
     type: int
   labels:
-    description: Labels to set on the subnet.
+    description:
+      - Labels of the subnet; keys are qualified names (C(prefix/name)), values label values (at most 63 characters).
     type: dict
   spiderpool_namespace:
     description:
@@ -83,16 +92,66 @@ options:
     description: With O(state=absent), delete even though IPs are still allocated from the subnet.
     type: bool
     default: false
+  subnets:
+    description:
+      - Many subnets in one task, for inventories (C(vmnet_subnets)). Each entry takes the options of one subnet, from
+        O(name) to O(force), with their suboptions; an entry leaves out what the top-level option sets.
+      - Every key of every entry is checked (an unknown or misspelt key fails naming the entry and the keys allowed
+        there), then every rule, then the cross-object rules; only then is anything written, in list order.
+      - Returns RV(results), one per entry.
+    type: list
+    elements: dict
+    suboptions:
+      exclude_ips:
+        description: See O(exclude_ips).
+        type: list
+        elements: str
+      force:
+        description: See O(force).
+        type: bool
+      gateway:
+        description: See O(gateway).
+        type: str
+      ip_version:
+        description: See O(ip_version).
+        type: int
+        choices: [4, 6]
+      ips:
+        description: See O(ips).
+        type: list
+        elements: str
+      labels:
+        description: See O(labels).
+        type: dict
+      name:
+        description: See O(name).
+        type: str
+        required: true
+      routes:
+        description: See O(routes).
+        type: list
+        elements: dict
+        suboptions: *route
+      state:
+        description: See O(state).
+        type: str
+        choices: [present, absent]
+      subnet:
+        description: See O(subnet).
+        type: str
+      vlan:
+        description: See O(vlan).
+        type: int
 notes:
   - Check mode sends the write as a server-side dry run. Supports diff mode. Part of the
     C(vmnet.kubevirt.vmnet) action group.
 attributes:
   check_mode:
     support: full
-    description: Dry-run writes; nothing is stored.
+    details: Writes are sent as a server-side dry run; nothing is stored.
   diff_mode:
     support: full
-    description: Returns the subnet before and after.
+    details: Returns the subnet before and after.
 requirements:
   - kubernetes >= 28.1.0
 '''
@@ -114,13 +173,19 @@ EXAMPLES = r'''
 RETURN = r'''
 action:
   description: What was done - C(created), C(updated), C(unchanged), C(deleted) or C(absent).
-  returned: always
+  returned: for one subnet (O(name))
   type: str
   sample: updated
 result:
   description: The subnet as the server returned it; empty after delete.
-  returned: success
+  returned: success, for one subnet (O(name))
   type: dict
+results:
+  description: With O(subnets), one result per entry in list order, each with C(name), C(state), C(changed), C(action)
+    and C(result) as above.
+  returned: with O(subnets)
+  type: list
+  elements: dict
 api_retries:
   description: How many transient API failures were retried.
   returned: success
@@ -132,16 +197,15 @@ errors:
   elements: str
 '''
 
-from ansible.module_utils.basic import AnsibleModule  # noqa: E402
+from ansible_collections.vmnet.kubevirt.plugins.module_utils._options import StrictModule  # noqa: E402
 from ansible_collections.vmnet.kubevirt.plugins.module_utils._spiderpool import SUBNET_KIND  # noqa: E402
 from ansible_collections.vmnet.kubevirt.plugins.module_utils._spiderpool_runner import (  # noqa: E402
-    address_argument_spec, run_address_module,
+    module_kwargs, run_address_module,
 )
 
 
 def main():
-    module = AnsibleModule(argument_spec=address_argument_spec(), supports_check_mode=True,
-                           required_if=[('state', 'present', ('subnet',))])
+    module = StrictModule(**module_kwargs(SUBNET_KIND))
     run_address_module(module, SUBNET_KIND)
 
 

@@ -36,11 +36,14 @@ description:
   - Pools chosen by hand are written as C(ipam.spidernet.io/ippools) items with the pod interface each NIC gets from
     KubeVirt (C(eth0), then C(pod) + 11 hex characters of the SHA-256 of the NIC name; C(net1), C(net2)... before KubeVirt
     v1.0, read from the KubeVirt CR's C(status.observedKubeVirtVersion), v1.0 or later when it cannot be read).
-  - Top-level per-VM options are defaults for every entry of O(vms).
+  - Top-level per-VM options (and O(defaults)) are defaults for every entry of O(vms).
 author:
   - vmnet.kubevirt developers (!UNKNOWN)
 extends_documentation_fragment:
-  - kubernetes.core.k8s_auth_options
+  - vmnet.kubevirt.k8s_auth
+  - vmnet.kubevirt.cluster_api
+  - vmnet.kubevirt.attributes
+  - vmnet.kubevirt.attributes.CLUSTER
 options:
   name:
     description:
@@ -50,68 +53,6 @@ options:
     description:
       - Namespace of the VirtualMachine. Default for every entry of O(vms).
     type: str
-  vms:
-    description:
-      - Many VMs in one module run, sharing one API client, one discovery and one bulk preflight.
-      - Each entry takes the per-VM options; options left out come from the top level.
-    type: list
-    elements: dict
-    suboptions:
-      name:
-        description: Name of the VirtualMachine.
-        type: str
-        required: true
-      namespace:
-        description: Namespace of the VirtualMachine.
-        type: str
-      state:
-        description: See O(state).
-        type: str
-        choices: [present, absent]
-      network_mode:
-        description: See O(network_mode).
-        type: str
-        choices: [masquerade, bridge]
-      nics:
-        description: See O(nics).
-        type: list
-        elements: dict
-      ports:
-        description: See O(ports).
-        type: list
-        elements: dict
-      live_migration:
-        description: See O(live_migration).
-        type: str
-        choices: [required, preferred, ignore]
-      run_strategy:
-        description: See O(run_strategy).
-        type: str
-        choices: [Always, Halted, Manual, RerunOnFailure, Once]
-      cpu_cores:
-        description: See O(cpu_cores).
-        type: int
-      memory:
-        description: See O(memory).
-        type: str
-      disk:
-        description: See O(disk).
-        type: dict
-      cloud_init:
-        description: See O(cloud_init).
-        type: dict
-      labels:
-        description: See O(labels).
-        type: dict
-      annotations:
-        description: See O(annotations).
-        type: dict
-      spec:
-        description: See O(spec).
-        type: dict
-      dns:
-        description: See O(dns).
-        type: dict
   state:
     description:
       - V(present) creates or updates the VM; V(absent) deletes it. Defaults to V(present).
@@ -128,9 +69,11 @@ options:
       - The VM's NICs, in order. In V(bridge) mode the first one is the VM's default network.
       - In V(masquerade) mode at most one NIC (named C(default) unless named), with no O(nics[].multus_cr) and no
         O(nics[].ip_pools).
+      - A pool picked by hand must lie in the subnet of the NIC's Multus CR when that CR has default pools (an ovs
+        SpiderMultusConfig's pools, or the pools its NAD names).
     type: list
     elements: dict
-    suboptions:
+    suboptions: &nic
       name:
         description:
           - NIC name (KubeVirt's C(^[A-Za-z0-9_-]+$)), unique within the VM. Used for the interface and the network.
@@ -173,7 +116,7 @@ options:
         which KubeVirt's migration proxy uses. Not allowed in V(bridge) mode.
     type: list
     elements: dict
-    suboptions:
+    suboptions: &port
       port:
         description: Port number, 1-65535.
         type: int
@@ -208,7 +151,7 @@ options:
     description:
       - The root disk. Leave it out to give volumes through O(spec).
     type: dict
-    suboptions:
+    suboptions: &disk
       type:
         description: Kind of disk; inferred from the other keys when left out.
         type: str
@@ -241,14 +184,18 @@ options:
   cloud_init:
     description:
       - Cloud-init NoCloud data. By default network data configures every NIC by MAC with DHCP.
+      - User data that holds a secret (a O(cloud_init.password), or your own O(cloud_init.user_data)) is kept out of the VM
+        spec by default - it goes into the Secret C(<vm name>-cloudinit) in the VM's namespace (C(cloudInitNoCloud.secretRef)),
+        written with the VM and owned by it, so it is deleted with it. Network data stays inline. See O(cloud_init.user_data_in).
+      - O(cloud_init.password) and O(cloud_init.user_data) never reach a log, a result or a diff, wherever they are given.
     type: dict
-    suboptions:
+    suboptions: &cloud_init
       enabled:
         description: Add the cloud-init disk.
         type: bool
         default: true
       user_data:
-        description: Your own user data (instead of the generated one); at most 2048 bytes (KubeVirt's limit).
+        description: Your own user data (instead of the generated one); at most 2048 bytes (KubeVirt's limit). Treated as a secret.
         type: str
       network_data:
         description: Your own network data (instead of the generated one); at most 2048 bytes.
@@ -263,6 +210,16 @@ options:
         description: Public keys for the generated user data.
         type: list
         elements: str
+      user_data_in:
+        description:
+          - Where the user data goes. V(auto) - a Secret when it holds a secret, else inline in the VM spec; V(secret) - always
+            a Secret; V(inline) - always in the VM spec (C(cloudInitNoCloud.userData), readable by anyone who can read the VM;
+            results and diffs still hide it).
+          - A Secret of that name that vmnet.kubevirt did not make is never taken over. Switching to V(inline) deletes the
+            collection's Secret.
+        type: str
+        choices: [auto, secret, inline]
+        default: auto
   labels:
     description: Labels for the VM and its template.
     type: dict
@@ -281,7 +238,7 @@ options:
       - Written as the template's C(dnsPolicy=None) and C(dnsConfig), so the pod, and through KubeVirt's DHCP the guest,
         use these servers. A change on a running VM applies at its next start.
     type: dict
-    suboptions:
+    suboptions: &dns
       servers:
         description: One to three DNS server IPs (KubeVirt's limit).
         type: list
@@ -316,6 +273,150 @@ options:
     description: Seconds to wait for each VM with O(wait).
     type: int
     default: 120
+  create_namespaces:
+    description:
+      - Create the namespaces of VMs to create that do not exist yet (after every check passed, before the first VM).
+        Without it a missing namespace is a preflight problem (a warning in check mode).
+    type: bool
+    default: false
+  vms:
+    description:
+      - Many VMs in one module run, sharing one API client, one discovery and one bulk preflight.
+      - Each entry takes the per-VM options, with their full suboptions (an unknown key fails naming the entry and the keys
+        allowed there); options left out come from O(defaults), then from the top level.
+    type: list
+    elements: dict
+    suboptions:
+      annotations:
+        description: See O(annotations).
+        type: dict
+      cloud_init:
+        description: See O(cloud_init).
+        type: dict
+        suboptions: *cloud_init
+      cpu_cores:
+        description: See O(cpu_cores).
+        type: int
+      disk:
+        description: See O(disk).
+        type: dict
+        suboptions: *disk
+      dns:
+        description: See O(dns).
+        type: dict
+        suboptions: *dns
+      labels:
+        description: See O(labels).
+        type: dict
+      live_migration:
+        description: See O(live_migration).
+        type: str
+        choices: [required, preferred, ignore]
+      memory:
+        description: See O(memory).
+        type: str
+      name:
+        description: See O(name).
+        type: str
+        required: true
+      namespace:
+        description: See O(namespace).
+        type: str
+      network_mode:
+        description: See O(network_mode).
+        type: str
+        choices: [masquerade, bridge]
+      nics:
+        description: See O(nics).
+        type: list
+        elements: dict
+        suboptions: *nic
+      ports:
+        description: See O(ports).
+        type: list
+        elements: dict
+        suboptions: *port
+      run_strategy:
+        description: See O(run_strategy).
+        type: str
+        choices: [Always, Halted, Manual, RerunOnFailure, Once]
+      spec:
+        description: See O(spec).
+        type: dict
+      state:
+        description: See O(state).
+        type: str
+        choices: [present, absent]
+  defaults:
+    description:
+      - Per-VM options every entry of O(vms) takes unless it sets them itself, as one mapping (for playbooks that take them
+        from a variable such as C(vmnet_vm_defaults)); they come before the top-level per-VM options.
+      - Every key is checked, so a misspelt default fails instead of being dropped.
+    type: dict
+    suboptions:
+      annotations:
+        description: See O(annotations).
+        type: dict
+      cloud_init:
+        description: See O(cloud_init).
+        type: dict
+        suboptions: *cloud_init
+      cpu_cores:
+        description: See O(cpu_cores).
+        type: int
+      disk:
+        description: See O(disk).
+        type: dict
+        suboptions: *disk
+      dns:
+        description: See O(dns).
+        type: dict
+        suboptions: *dns
+      labels:
+        description: See O(labels).
+        type: dict
+      live_migration:
+        description: See O(live_migration).
+        type: str
+        choices: [required, preferred, ignore]
+      memory:
+        description: See O(memory).
+        type: str
+      namespace:
+        description: See O(namespace).
+        type: str
+      network_mode:
+        description: See O(network_mode).
+        type: str
+        choices: [masquerade, bridge]
+      nics:
+        description: See O(nics).
+        type: list
+        elements: dict
+        suboptions: *nic
+      ports:
+        description: See O(ports).
+        type: list
+        elements: dict
+        suboptions: *port
+      run_strategy:
+        description: See O(run_strategy).
+        type: str
+        choices: [Always, Halted, Manual, RerunOnFailure, Once]
+      spec:
+        description: See O(spec).
+        type: dict
+      state:
+        description: See O(state).
+        type: str
+        choices: [present, absent]
+attributes:
+  check_mode:
+    support: full
+    details: Every write is sent as a server-side dry run; with O(render_only) the cluster is not contacted at all.
+  diff_mode:
+    support: full
+    details: Returns one diff per VM, the VirtualMachine before and after.
 notes:
   - Check mode sends every write as a server-side dry run. Diff mode returns one diff per VM.
   - NIC hot-plug from the template needs KubeVirt v1.4 or later (v1.1 to v1.3 with the C(HotplugNICs) feature gate; v1.0
@@ -531,14 +632,20 @@ api_retries:
   description: How many transient API failures (429, 5xx, connection) were retried.
   returned: when the cluster was contacted
   type: int
+namespaces_created:
+  description: Namespaces created for the VMs (O(create_namespaces)); in check mode the ones that would be.
+  returned: when the cluster was contacted
+  type: list
+  elements: str
 '''
 
 import copy
 
-from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 from ansible_collections.kubernetes.core.plugins.module_utils.k8s.core import AnsibleK8SModule
-from ansible_collections.vmnet.kubevirt.plugins.module_utils._k8s import KubeApi, KubeApiError, auth_argument_spec
+from ansible_collections.vmnet.kubevirt.plugins.module_utils._k8s import KubeApi, KubeApiError, api_argument_spec
+from ansible_collections.vmnet.kubevirt.plugins.module_utils._options import StrictModule
 from ansible_collections.vmnet.kubevirt.plugins.module_utils._vm_run import run
+from ansible_collections.vmnet.kubevirt.plugins.module_utils._vm_spec import USER_DATA_PLACES
 
 NIC_SPEC = dict(
     name=dict(type='str'),
@@ -558,15 +665,18 @@ DISK_SPEC = dict(
     bus=dict(type='str', choices=['virtio', 'sata', 'scsi', 'usb'], default='virtio'),
 )
 DNS_SPEC = dict(servers=dict(type='list', elements='str', required=True), search=dict(type='list', elements='str'))
+# user_data and password are secrets wherever they are given (top level, defaults or a vms entry): AnsibleModule
+# hides them from its invocation log, the result and the diff because every place has this real suboption spec.
 CLOUD_INIT_SPEC = dict(
-    enabled=dict(type='bool', default=True), user_data=dict(type='str'), network_data=dict(type='str'), user=dict(type='str'),
+    enabled=dict(type='bool', default=True), user_data=dict(type='str', no_log=True), network_data=dict(type='str'), user=dict(type='str'),
     password=dict(type='str', no_log=True), ssh_authorized_keys=dict(type='list', elements='str', no_log=False),
+    user_data_in=dict(type='str', choices=list(USER_DATA_PLACES), default='auto'),
 )
 
 
 def vm_options(in_vms):
-    """Per-VM options: the same at the top level and in each ``vms`` entry."""
-    spec = dict(
+    """Per-VM options: the same at the top level, in ``defaults`` and in each ``vms`` entry (full suboptions everywhere)."""
+    return dict(
         name=dict(type='str', required=in_vms),
         namespace=dict(type='str'),
         state=dict(type='str', choices=['present', 'absent']),
@@ -578,28 +688,23 @@ def vm_options(in_vms):
         labels=dict(type='dict'),
         annotations=dict(type='dict'),
         spec=dict(type='dict'),
+        nics=dict(type='list', elements='dict', options=copy.deepcopy(NIC_SPEC)),
+        ports=dict(type='list', elements='dict', options=copy.deepcopy(PORT_SPEC)),
+        disk=dict(type='dict', options=copy.deepcopy(DISK_SPEC)),
+        cloud_init=dict(type='dict', options=copy.deepcopy(CLOUD_INIT_SPEC)),
+        dns=dict(type='dict', options=copy.deepcopy(DNS_SPEC)),
     )
-    if in_vms:
-        spec.update(dns=dict(type='dict'))
-    else:
-        spec.update(dns=dict(type='dict', options=copy.deepcopy(DNS_SPEC)))
-    if in_vms:
-        # Inside vms the structured options are validated by the module's own rules (same messages as at the top level).
-        spec.update(nics=dict(type='list', elements='dict'), ports=dict(type='list', elements='dict'), disk=dict(type='dict'),
-                    cloud_init=dict(type='dict'))
-    else:
-        spec.update(nics=dict(type='list', elements='dict', options=copy.deepcopy(NIC_SPEC)),
-                    ports=dict(type='list', elements='dict', options=copy.deepcopy(PORT_SPEC)),
-                    disk=dict(type='dict', options=copy.deepcopy(DISK_SPEC)),
-                    cloud_init=dict(type='dict', options=copy.deepcopy(CLOUD_INIT_SPEC)))
-    return spec
 
 
 def argument_spec():
-    spec = auth_argument_spec()
+    spec = api_argument_spec()
     spec.update(vm_options(False))
+    defaults = vm_options(True)
+    del defaults['name']
     spec.update(
         vms=dict(type='list', elements='dict', options=vm_options(True)),
+        defaults=dict(type='dict', options=defaults),
+        create_namespaces=dict(type='bool', default=False),
         render_only=dict(type='bool', default=False),
         preflight=dict(type='bool', default=True),
         spiderpool_namespace=dict(type='str', default='kube-system'),
@@ -609,40 +714,10 @@ def argument_spec():
     return spec
 
 
-def coerce_vm_entries(vms):
-    """Type-check the structured options inside ``vms`` entries with the same specs as at the top level.
-
-    Returns ``(problems, secrets)``; secrets (cloud-init passwords) must be added to no_log.
-    """
-    problems, secrets = [], set()
-    structured = dict(nics=('list', NIC_SPEC), ports=('list', PORT_SPEC), disk=('dict', DISK_SPEC), cloud_init=('dict', CLOUD_INIT_SPEC),
-                      dns=('dict', DNS_SPEC))
-    for index, entry in enumerate(vms or []):
-        for key, (kind, spec) in structured.items():
-            value = entry.get(key)
-            if value is None:
-                continue
-            validator = ArgumentSpecValidator({key: dict(type=kind, elements='dict', options=spec) if kind == 'list'
-                                               else dict(type=kind, options=spec)})
-            checked = validator.validate({key: value})
-            secrets.update(checked._no_log_values)  # pylint: disable=protected-access
-            for message in checked.error_messages:
-                if 'Supported parameters' in message:
-                    message = 'unsupported option %s' % message
-                problems.append('vms[%d].%s: %s' % (index, key, message))
-            if not checked.error_messages:
-                entry[key] = checked.validated_parameters[key]
-    return problems, secrets
-
-
 def main():
     module = AnsibleK8SModule(argument_spec=argument_spec(), mutually_exclusive=[('name', 'vms')], supports_check_mode=True,
-                              check_k8s=False, check_pyyaml=False)
+                              check_k8s=False, check_pyyaml=False, module_class=StrictModule)
     params = module.params
-    problems, secrets = coerce_vm_entries(params.get('vms'))
-    module._module.no_log_values.update(secrets)  # pylint: disable=protected-access
-    if problems:
-        module.fail_json(msg='%d problem(s), nothing was written: %s' % (len(problems), '; '.join(problems)), problems=problems, vms=[])
 
     def connect():
         return KubeApi.from_params(params, check_mode=module.check_mode)

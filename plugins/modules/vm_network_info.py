@@ -23,7 +23,11 @@ description:
 author:
   - vmnet.kubevirt developers (!UNKNOWN)
 extends_documentation_fragment:
-  - kubernetes.core.k8s_auth_options
+  - vmnet.kubevirt.k8s_auth
+  - vmnet.kubevirt.attributes
+  - vmnet.kubevirt.attributes.CLUSTER
+  - vmnet.kubevirt.attributes.INFO_MODULE
+  - vmnet.kubevirt.label_selectors
 options:
   name:
     description: Name of one VM. Requires O(namespace).
@@ -31,11 +35,6 @@ options:
   namespace:
     description: Namespace to read; all namespaces when left out.
     type: str
-  label_selectors:
-    description: Label selectors (ANDed), for example C(app=web).
-    type: list
-    elements: str
-    default: []
   read_volumes:
     description:
       - Read the access modes of the VMs' PersistentVolumeClaims (one LIST per namespace) so the verdict can judge

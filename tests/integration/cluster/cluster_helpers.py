@@ -9,6 +9,7 @@ root, and returns the registered results in task order. Auth reaches our modules
 ``module_defaults: group/vmnet.kubevirt.vmnet`` (the action group), never through the
 environment, so every run also proves the group carries it.
 """
+import contextlib
 import json
 import os
 import pathlib
@@ -125,18 +126,83 @@ def _no_unknown(schema):
     return schema
 
 
+@contextlib.contextmanager
+def _module_args(params):
+    """The module arguments for an in-process run: ansible-core's own helper where it has one
+    (2.19+), else the ``_ANSIBLE_ARGS`` hook older ansible-core reads (the oldest-versions pass)."""
+    try:
+        from ansible.module_utils.testing import patch_module_args  # pylint: disable=import-outside-toplevel
+    except ImportError:
+        from ansible.module_utils import basic  # pylint: disable=import-outside-toplevel
+        saved = basic._ANSIBLE_ARGS  # pylint: disable=protected-access
+        basic._ANSIBLE_ARGS = json.dumps({'ANSIBLE_MODULE_ARGS': params}).encode()  # pylint: disable=protected-access
+        try:
+            yield
+        finally:
+            basic._ANSIBLE_ARGS = saved  # pylint: disable=protected-access
+        return
+    with patch_module_args(params):
+        yield
+
+
 def run_module(name, params):
     """Run one of our modules' main() in this process (the module's real code path, minus
     ansible-playbook's process start-up); returns its JSON result."""
-    import contextlib  # pylint: disable=import-outside-toplevel
     import importlib  # pylint: disable=import-outside-toplevel
     import io  # pylint: disable=import-outside-toplevel
-    from ansible.module_utils.testing import patch_module_args  # pylint: disable=import-outside-toplevel
     module = importlib.import_module('ansible_collections.vmnet.kubevirt.plugins.modules.' + name)
     out = io.StringIO()
-    with patch_module_args(params), contextlib.redirect_stdout(out):
+    with _module_args(params), contextlib.redirect_stdout(out):
         try:
             module.main()
         except SystemExit:
             pass
     return json.loads(out.getvalue())
+
+
+# ---------------------------------------------------------------- real helm and the real Spiderpool chart
+HELM = ROOT / '.cache' / 'tools' / 'bin' / 'helm'
+REAL_CHART = UPSTREAM / 'charts' / 'spiderpool-1.2.2'
+
+
+def helm_or_fail():
+    """The helm binary scripts/setup installs (its absence is a set-up defect, not a reason to skip)."""
+    if not HELM.exists():
+        pytest.fail('helm is missing at %s: run scripts/setup' % HELM.relative_to(ROOT))
+    return HELM
+
+
+def real_chart_or_skip():
+    """../shared/upstream/charts/spiderpool-1.2.2 (test data, read in place), or skip with a message."""
+    if not (REAL_CHART / 'Chart.yaml').is_file():
+        pytest.skip('the real Spiderpool chart is not at ../shared/upstream/charts/spiderpool-1.2.2 (relative to the '
+                    'repository root): the tests with real helm and the real chart need it')
+    return REAL_CHART
+
+
+def helm_env(home):
+    """helm's own cache, config and data folders under *home* (nothing written to the user's)."""
+    home = pathlib.Path(home)
+    return {'HELM_CACHE_HOME': str(home / 'cache'), 'HELM_CONFIG_HOME': str(home / 'config'),
+            'HELM_DATA_HOME': str(home / 'data')}
+
+
+def run_helm(args, kubeapi, home, check=True):
+    """Real helm against the emulator; returns the finished process."""
+    env = clean_env(KUBECONFIG=kubeapi.kubeconfig, **helm_env(home))
+    proc = subprocess.run([str(helm_or_fail())] + list(args), env=env, capture_output=True, text=True, timeout=120,
+                          check=False)
+    if check and proc.returncode != 0:
+        raise AssertionError('helm %s failed (%d):\n%s%s' % (' '.join(args), proc.returncode, proc.stdout, proc.stderr))
+    return proc
+
+
+def recap(proc):
+    """The PLAY RECAP counts of localhost."""
+    line = [ln for ln in proc.stdout.splitlines() if ln.startswith('localhost')][-1]
+    return dict((k, int(v)) for k, v in (part.split('=') for part in line.split(':', 1)[1].split()))
+
+
+def changed_tasks(proc):
+    """Names of the tasks that reported changed."""
+    return [block.split(']', 1)[0] for block in proc.stdout.split('TASK [')[1:] if '\nchanged:' in block]

@@ -48,8 +48,9 @@ def test_pool_create_rerun_change_check_diff_delete(play, kubeapi, upstream_crds
     assert checked['diff']['before']['spec']['ips'] == ['172.30.10.10-172.30.10.40']
     assert checked['diff']['after']['spec']['ips'] == ['172.30.10.10-172.30.10.60']
     assert deleted_check['changed'] and deleted_check['action'] == 'deleted'
-    # the request log: one real write (the create); check mode only sent dry runs
-    assert [(verb, resource) for verb, resource, _name in writes(kubeapi)] == [('create', 'spiderippools')]
+    # server-side apply with the collection's field manager; check mode only sent dry runs
+    assert [(verb, resource) for verb, resource, _name in writes(kubeapi)] == [('patch', 'spiderippools')]
+    assert [w['field_manager'] for w in kubeapi.writes()] == ['vmnet.kubevirt']
     assert any(r['dry_run'] for r in kubeapi.requests() if r['verb'] == 'patch')
     stored = kubeapi.get(SPIDERPOOL, 'SpiderIPPool', 'vlan30-v4')
     assert stored['spec']['ips'] == ['172.30.10.10-172.30.10.40']  # merged as Spiderpool's mutator stores it
@@ -125,6 +126,11 @@ def invalid_cases():
         if 'veth_mtu' in str(params):
             continue  # served by v1.2.2; refused on v0.9 (test_v09_crds...)
         found.append(('multus_cr', dict(cases.SMC_BASE, **params), message))
+    for index, (labels, message) in enumerate(cases.LABEL_CASES):
+        found.append(('spiderpool_ippool', {'name': 'bad-labels-%d' % index, 'subnet': '10.60.0.0/16', 'labels': labels}, message))
+        found.append(('spiderpool_subnet', {'name': 'bad-labels-%d' % index, 'subnet': '10.60.0.0/16', 'labels': labels}, message))
+    for params, message in cases.MULTUS_ATTACK_CASES:
+        found.append(('multus_cr', dict(cases.SMC_BASE, **params), message))
     found.append(('spiderpool_ippool', {'name': 'bad-version', 'subnet': '10.0.0.0/8', 'ip_version': 5},
                   'value of ip_version must be one of: 4, 6, got: 5'))
     found.append(('multus_cr', dict(cases.SMC_BASE, default_ip_pools={'ipv4': ['missing-pool']}),
@@ -132,11 +138,11 @@ def invalid_cases():
     return found
 
 
-def test_forty_plus_invalid_inputs_fail_before_any_write(kubeapi):
+def test_every_invalid_input_fails_before_any_write(kubeapi):
     """Every invalid input, through each module's main(), against the emulator: each fails with
     its exact message and the server's request log shows no write at all."""
     cases = invalid_cases()
-    assert len(cases) >= 40
+    assert len(cases) >= 120
     kubeapi.clear_requests()
     for module, params, message in cases:
         result = run_module(module, dict(params, kubeconfig=kubeapi.kubeconfig))
@@ -249,46 +255,86 @@ def pool_module(kubeapi, **params):
 
 @pytest.mark.parametrize('status', [500, 503, 429])
 def test_transient_faults_end_in_one_correct_object(kubeapi, status):
-    kubeapi.inject(status=status, verb='create', resource='spiderippools', count=2, retry_after=0 if status != 500 else None)
+    kubeapi.inject(status=status, verb='patch', resource='spiderippools', count=2, retry_after=0 if status != 500 else None)
     created = pool_module(kubeapi, name='flaky', subnet='10.5.0.0/16', ips=['10.5.0.10-10.5.0.20'])
     assert created['changed'] and created['api_retries'] == 2, created
-    creates = [w for w in kubeapi.requests() if w['verb'] == 'create' and w.get('resource') == 'spiderippools']
-    assert len(creates) == 3  # two refused, one stored: never a duplicate
+    applies = [w for w in kubeapi.requests() if w['verb'] == 'patch' and w.get('resource') == 'spiderippools']
+    assert len(applies) == 3  # two refused, one stored: never a duplicate
     assert kubeapi.get(SPIDERPOOL, 'SpiderIPPool', 'flaky')['spec']['ips'] == ['10.5.0.10-10.5.0.20']
     kubeapi.clear_requests()
-    kubeapi.inject(status=status, verb='get', resource='spiderippools', name='flaky', count=1)
+    kubeapi.inject(status=status, verb='list', resource='spiderippools', count=1, retry_after=0 if status != 500 else None)
     again = pool_module(kubeapi, name='flaky', subnet='10.5.0.0/16', ips=['10.5.0.10-10.5.0.20'])
-    assert not again['changed'], again
-    # the faulted read was repeated (by our retry, or for 429/503 with Retry-After already by urllib3)
-    gets = [r for r in kubeapi.requests() if r['verb'] == 'get' and r.get('name') == 'flaky']
-    assert len(gets) == 2 and writes(kubeapi) == []
+    assert not again['changed'] and again['api_retries'] == 1, again  # retried by the seam, not hidden in urllib3
+    lists = [r for r in kubeapi.requests() if r['verb'] == 'list' and r.get('resource') == 'spiderippools']
+    assert len(lists) == 2 and writes(kubeapi) == []
 
 
-def test_conflict_on_update_rereads_and_converges(kubeapi):
+@pytest.mark.parametrize('verb', ['patch', 'delete'])
+def test_a_write_whose_answer_was_lost_is_reported_as_changed(kubeapi, verb):
+    """The server did the work, the connection dropped before its answer: the module retries and still
+    says changed (the old seam read its own update back as equal and said unchanged)."""
+    pool_module(kubeapi, name='lost', subnet='10.4.0.0/16', ips=['10.4.0.10'])
+    kubeapi.inject(status=None, verb=verb, resource='spiderippools', name='lost', drop='after')
+    params = dict(name='lost', subnet='10.4.0.0/16', ips=['10.4.0.10-10.4.0.12']) if verb == 'patch' else dict(name='lost', state='absent')
+    result = pool_module(kubeapi, **params)
+    assert result['changed'] is True and result['action'] == ('updated' if verb == 'patch' else 'deleted'), result
+    assert result['api_retries'] == 1 and kubeapi.faults() == []
+    stored = kubeapi.get(SPIDERPOOL, 'SpiderIPPool', 'lost')
+    assert (stored['spec']['ips'] == ['10.4.0.10-10.4.0.12']) if verb == 'patch' else stored is None
+
+
+def test_removed_labels_and_namespace_names_leave_the_pool(kubeapi):
+    first = pool_module(kubeapi, name='scoped', subnet='10.9.0.0/16', ips=['10.9.0.10'], labels={'team': 'a', 'tier': 'db'},
+                        namespace_name=['vms', 'tenant-a'], exclude_ips=['10.9.0.11'])
+    assert first['changed']
+    trimmed = pool_module(kubeapi, name='scoped', subnet='10.9.0.0/16', ips=['10.9.0.10'], labels={'team': 'a'}, _ansible_diff=True)
+    assert trimmed['changed'] and trimmed['action'] == 'updated', trimmed
+    assert trimmed['diff']['before']['spec']['namespaceName'] == ['vms', 'tenant-a'] and 'namespaceName' not in trimmed['diff']['after']['spec']
+    stored = kubeapi.get(SPIDERPOOL, 'SpiderIPPool', 'scoped')
+    assert stored['metadata']['labels'] == {'team': 'a'}
+    assert 'namespaceName' not in stored['spec'] and 'excludeIPs' not in stored['spec']
+    kubeapi.clear_requests()
+    assert pool_module(kubeapi, name='scoped', subnet='10.9.0.0/16', ips=['10.9.0.10'], labels={'team': 'a'})['changed'] is False
+    assert writes(kubeapi) == []
+
+
+def test_a_field_another_manager_changed_is_a_named_conflict_unless_forced(kubeapi):
     pool_module(kubeapi, name='contended', subnet='10.4.0.0/16', ips=['10.4.0.10'])
-    kubeapi.inject(status=409, verb='patch', resource='spiderippools', name='contended', count=1)
-    updated = pool_module(kubeapi, name='contended', subnet='10.4.0.0/16', ips=['10.4.0.10-10.4.0.12'])
-    assert updated['changed'] and updated['action'] == 'updated', updated
-    patches = [r for r in kubeapi.requests() if r['verb'] == 'patch' and r.get('name') == 'contended']
-    assert len(patches) == 2  # the refused one and the retry after re-reading
-    assert kubeapi.get(SPIDERPOOL, 'SpiderIPPool', 'contended')['spec']['ips'] == ['10.4.0.10-10.4.0.12']
+    kubeapi.apply({'apiVersion': SPIDERPOOL, 'kind': 'SpiderIPPool', 'metadata': {'name': 'contended'},
+                   'spec': {'subnet': '10.4.0.0/16', 'ips': ['10.4.0.10-10.4.0.99']}}, field_manager='kubectl-edit')
+    kubeapi.clear_requests()
+    refused = pool_module(kubeapi, name='contended', subnet='10.4.0.0/16', ips=['10.4.0.10'])
+    assert refused['failed'] and refused['status'] == 409 and refused['changed'] is False
+    assert refused['msg'] == ('apply SpiderIPPool contended (spiderpool.spidernet.io/v2beta1) failed: field(s) owned by another field '
+                              'manager with other values: .spec.ips (owned by kubectl-edit). Change the inventory to match, or set '
+                              'force_conflicts: true to make vmnet.kubevirt their owner')
+    assert kubeapi.get(SPIDERPOOL, 'SpiderIPPool', 'contended')['spec']['ips'] == ['10.4.0.10-10.4.0.99']
+    forced = pool_module(kubeapi, name='contended', subnet='10.4.0.0/16', ips=['10.4.0.10'], force_conflicts=True)
+    assert forced['changed'] and kubeapi.get(SPIDERPOOL, 'SpiderIPPool', 'contended')['spec']['ips'] == ['10.4.0.10']
 
 
-def test_conflict_on_create_becomes_an_update(kubeapi):
-    # a 409 on create (someone else's object, or an earlier attempt that was stored): re-read, then converge
-    kubeapi.inject(status=409, verb='create', resource='spiderippools', count=1)
-    result = pool_module(kubeapi, name='raced', subnet='10.7.0.0/16', ips=['10.7.0.1-10.7.0.5'])
-    assert result['changed'], result
-    creates = [r for r in kubeapi.requests() if r['verb'] == 'create' and r.get('resource') == 'spiderippools']
-    assert len(creates) == 2
-    assert kubeapi.get(SPIDERPOOL, 'SpiderIPPool', 'raced')['spec']['ips'] == ['10.7.0.1-10.7.0.5']
+def test_a_stalled_server_costs_a_bounded_timeout_then_a_retry(kubeapi):
+    kubeapi.inject(status=None, verb='list', resource='spiderippools', latency=3)
+    result = pool_module(kubeapi, name='slow', subnet='10.3.0.0/16', request_timeout=0.5)
+    assert result['changed'] and result['api_retries'] == 1, result
+    assert kubeapi.get(SPIDERPOOL, 'SpiderIPPool', 'slow') is not None
+
+
+def test_retry_after_beyond_the_budget_fails_cleanly(kubeapi):
+    kubeapi.inject(status=503, verb='patch', resource='spiderippools', retry_after=8)
+    result = pool_module(kubeapi, name='busy-api', subnet='10.3.0.0/16', retry_budget=5)
+    assert result['failed'] and result['changed'] is False
+    assert 'the server asked to retry after 8 s, more than the 5 s left of the retry budget (retry_budget 5 s)' in result['msg']
+    assert kubeapi.get(SPIDERPOOL, 'SpiderIPPool', 'busy-api') is None
+    bad = pool_module(kubeapi, name='busy-api', subnet='10.3.0.0/16', request_timeout=0)
+    assert bad['failed'] and bad['msg'] == 'request_timeout: 0.0 must be a number of seconds above 0 and at most 3600'
 
 
 def test_persistent_failure_is_a_clear_error_and_writes_nothing(kubeapi):
-    kubeapi.inject(status=500, verb='create', resource='spiderippools', count=100)
+    kubeapi.inject(status=500, verb='patch', resource='spiderippools', count=100)
     failed = pool_module(kubeapi, name='doomed', subnet='10.3.0.0/16')
     kubeapi.clear_faults()
-    assert failed['failed'] and failed['msg'].startswith('create SpiderIPPool doomed (spiderpool.spidernet.io/v2beta1) failed:')
+    assert failed['failed'] and failed['msg'].startswith('apply SpiderIPPool doomed (spiderpool.spidernet.io/v2beta1) failed:')
     assert 'gave up after 6 attempts' in failed['msg']
     assert kubeapi.get(SPIDERPOOL, 'SpiderIPPool', 'doomed') is None
 
@@ -363,4 +409,57 @@ def test_smc_never_takes_over_another_smcs_nad(kubeapi):
                                        'kubeconfig': kubeapi.kubeconfig})
     assert renamed['failed'] and renamed['msg'] == (
         'nad_name: "other-nad" cannot change from "shared-nad": annotation multus.spidernet.io/cr-name is immutable once set (webhook rule)')
+    assert writes(kubeapi) == []
+
+
+def test_multus_crs_in_bulk_unknown_keys_named_then_written_in_order(kubeapi):
+    kubeapi.simulate('spidermultusconfig-nad')
+    run_tasks(kubeapi, [{POOL: {'ippools': [
+        {'name': 'v30', 'subnet': '172.30.0.0/16', 'ips': ['172.30.0.10-172.30.0.99'], 'multus_name': ['kube-system/ovs-vlan30']},
+        {'name': 'v40', 'subnet': '172.40.0.0/16', 'ips': ['172.40.0.10-172.40.0.99'], 'multus_name': ['kube-system/ovs-vlan40']}]}}])
+    crs = [{'name': 'ovs-vlan30', 'ovs': {'bridge': 'br1', 'vlan': 30}, 'default_ip_pools': {'ipv4': ['v30']}},
+           {'name': 'ovs-vlan40', 'ovs': {'bridge': 'br1', 'vlan': 40, 'vlna': 4}, 'default_ip_pools': {'ipv4': ['v40']}}]
+    kubeapi.clear_requests()
+    typo, = run_tasks(kubeapi, [{MULTUS: {'multus_crs': crs}}])
+    assert typo['failed'] and typo['problems'] == [
+        'multus_crs[1] (ovs-vlan40).ovs: unknown option vlna (did you mean vlan?); the options allowed there are: bridge, device_id, trunk, vlan']
+    assert writes(kubeapi) == []
+    del crs[1]['ovs']['vlna']
+    crs[1]['default_ip_pools'] = {'ipv4': ['v30']}  # v30 admits only ovs-vlan30
+    wrong, = run_tasks(kubeapi, [{MULTUS: {'multus_crs': crs}}])
+    assert wrong['failed'] and wrong['errors'] == [
+        'multus_crs[1].default_ip_pools.ipv4[0]: "v30" admits only the Multus CRs kube-system/ovs-vlan30 (its multusName), not '
+        'kube-system/ovs-vlan40: the rule is that a default pool admits its Multus CR']
+    assert writes(kubeapi) == []
+    crs[1]['default_ip_pools'] = {'ipv4': ['v40']}
+    made, again = run_tasks(kubeapi, [{MULTUS: {'multus_crs': crs}}, {MULTUS: {'multus_crs': crs}}])
+    assert made['changed'] and [r['action'] for r in made['results']] == ['created', 'created']
+    assert not again['changed'] and [r['action'] for r in again['results']] == ['unchanged', 'unchanged']
+    # a pool admitting ovs-vlan40 must lie in its subnet (the CR's default pool v40 is 172.40.0.0/16)
+    stray, = run_tasks(kubeapi, [{POOL: {'name': 'stray', 'subnet': '172.50.0.0/16', 'multus_name': ['kube-system/ovs-vlan40']}}])
+    assert stray['failed'] and stray['msg'] == (
+        'multus_name[0]: "kube-system/ovs-vlan40" is a Multus CR whose default ipv4 pools (v40) use subnet 172.40.0.0/16, not this '
+        'pool\'s 172.50.0.0/16: the rule is that a pool serves the subnet of the Multus CRs it admits')
+    # an SMC update whose answer was lost still says changed
+    kubeapi.inject(status=None, verb='patch', resource='spidermultusconfigs', name='ovs-vlan30', drop='after')
+    lost, = run_tasks(kubeapi, [{MULTUS: dict(crs[0], coordinator={'mode': 'underlay'})}])
+    assert lost['changed'] and lost['action'] == 'updated' and lost['api_retries'] == 1, lost
+    assert kubeapi.get(SPIDERPOOL, 'SpiderMultusConfig', 'ovs-vlan30', 'kube-system')['spec']['coordinator']['mode'] == 'underlay'
+
+
+def test_pools_in_bulk_are_judged_against_each_other_before_the_first_write(kubeapi):
+    entries = [{'name': 'a', 'subnet': '10.70.0.0/16', 'ips': ['10.70.0.10-10.70.0.50']},
+               {'name': 'b', 'subnet': '10.70.0.0/16', 'ips': ['10.70.0.40-10.70.0.60']},
+               {'name': 'a', 'subnet': '10.71.0.0/16'}]
+    kubeapi.clear_requests()
+    result, = run_tasks(kubeapi, [{POOL: {'ippools': entries}}])
+    assert result['failed'] and result['errors'] == [
+        'ippools[2].name: "a" repeats ippools[0].name: the rule is one entry per SpiderIPPool']
+    result, = run_tasks(kubeapi, [{POOL: {'ippools': entries[:2]}}])
+    assert result['failed'] and result['errors'] == [
+        'ippools[1].ips: ["10.70.0.40-10.70.0.60"] overlap the IPs of SpiderIPPool a (same subnet 10.70.0.0/16) at 10.70.0.40-10.70.0.50 '
+        '(webhook rule 6: effective IPs must not overlap another pool)']
+    assert writes(kubeapi) == []
+    rendered, = run_tasks(kubeapi, [{POOL: {'ippools': entries[:1], 'render_only': True, 'kubeconfig': '/nonexistent'}}])
+    assert rendered['results'][0]['action'] == 'rendered' and rendered['results'][0]['result']['spec']['ipVersion'] == 4
     assert writes(kubeapi) == []

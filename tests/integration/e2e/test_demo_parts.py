@@ -3,8 +3,10 @@ import io
 import ipaddress
 import pathlib
 import shutil
+import subprocess
 
 import pytest
+import yaml
 
 from lab import demo
 
@@ -35,7 +37,8 @@ worker2                    : ok=0    changed=1    unreachable=0    failed=0    s
 
 
 def test_overlay_puts_the_lab_under_the_sample_host_names():
-    hosts_yml, group_vars = demo.overlay_inventory(LAB_INVENTORY, ['worker1', 'worker2', 'worker3'], '/run/kubeconfig')
+    hosts_yml, group_vars = demo.overlay_inventory(LAB_INVENTORY, ['worker1', 'worker2', 'worker3'], '/run/kubeconfig',
+                                                   {'vmnet_spiderpool_helm_binary': str(demo.HELM)})
     hosts = hosts_yml['all']['children']['workers']['hosts']
     assert list(hosts) == ['worker1', 'worker2', 'worker3']
     assert hosts['worker2']['ansible_host'] == '10.10.0.12'
@@ -43,7 +46,28 @@ def test_overlay_puts_the_lab_under_the_sample_host_names():
     # The sample sets the datapath on "workers": the overlay must set it there too to win.
     assert group_vars['workers']['vmnet_datapath_type'] == 'netdev'
     assert group_vars['all']['vmnet_kubeconfig'] == '/run/kubeconfig'
-    assert group_vars['all']['vmnet_spiderpool_helm_binary'].endswith('helm-double')
+    assert group_vars['all']['vmnet_spiderpool_helm_binary'].endswith('.cache/tools/bin/helm')
+
+
+def test_the_demo_installs_the_real_chart_where_shared_has_it_else_the_lab_stand_in(tmp_path, monkeypatch):
+    work = demo.Workdir('e2e-chart')
+    monkeypatch.setattr(work, 'dir', tmp_path)
+    real = tmp_path / 'shared-chart'
+    real.mkdir()
+    (real / 'Chart.yaml').write_text('name: spiderpool\nversion: 1.2.2\n', encoding='utf-8')
+    chart, text, variables = demo.spiderpool_chart(work, real_chart=real)
+    assert chart == real and 'the real Spiderpool chart 1.2.2' in text
+    assert variables == {'vmnet_spiderpool_helm_binary': str(demo.HELM), 'vmnet_spiderpool_chart_path': str(real)}
+    chart, text, variables = demo.spiderpool_chart(work, real_chart=tmp_path / 'absent')
+    assert "the lab's stand-in for the Spiderpool chart (spiderpool 1.2.2-lab" in text
+    assert variables['vmnet_spiderpool_chart_version'] == '1.2.2-lab' and (chart / 'Chart.yaml').is_file()
+    # The stand-in renders with the role's values under real helm, and names its workloads as the real chart does.
+    proc = subprocess.run([str(demo.HELM), 'template', 'spiderpool', str(chart), '--set', 'multus.multusCNI.install=false'],
+                          capture_output=True, text=True, check=True, env=dict(demo.ansible_extra_env(work), PATH='/usr/bin:/bin'))
+    kinds = {(doc['kind'], doc['metadata']['name']) for doc in yaml.safe_load_all(proc.stdout) if doc}
+    assert {('Deployment', 'spiderpool-controller'), ('DaemonSet', 'spiderpool-agent'), ('Job', 'spiderpool-init'),
+            ('ConfigMap', 'spiderpool-conf')} <= kinds
+    assert 'multus-cni' not in proc.stdout
 
 
 def test_overlay_refuses_a_lab_smaller_than_the_sample():
@@ -165,11 +189,11 @@ def test_preloaded_workloads_count_as_rolled_out():
     objects = demo.preload_objects(['worker1', 'worker2', 'worker3'])
     workloads = [(obj, status) for obj, status in objects if obj['kind'] in ('Deployment', 'DaemonSet')]
     names = {obj['metadata']['name'] for obj, _status in workloads}
-    assert {'spiderpool-controller', 'spiderpool-agent', 'virt-handler', 'virt-controller'} <= names
+    assert {'virt-handler', 'virt-controller'} <= names
     for obj, status in workloads:
         assert kubernetes_core_ready(obj, status), obj['metadata']['name']
-    coordinator = [status for obj, status in objects if obj['kind'] == 'SpiderCoordinator']
-    assert coordinator == [{'phase': 'Synced', 'overlayPodCIDR': ['10.233.64.0/18'], 'serviceCIDR': ['10.233.0.0/18']}]
+    # Spiderpool is installed by site.yml with real helm, not preloaded.
+    assert not [obj for obj, _status in objects if 'spiderpool' in obj['metadata']['name'] or obj['kind'] == 'SpiderCoordinator']
 
 
 def test_preload_is_accepted_by_the_emulator_with_the_real_crds():
@@ -180,9 +204,7 @@ def test_preload_is_accepted_by_the_emulator_with_the_real_crds():
         assert demo.is_emulator(emulator.pid)
         demo.preload_cluster(demo.Report(out=io.StringIO()), emulator, ['worker1', 'worker2'], demo.sample_vars())
         http = demo.ApiHttp(emulator.kubeconfig)
-        coordinator = http.call('GET', '/apis/spiderpool.spidernet.io/v2beta1/spidercoordinators/default')
-        assert coordinator['status']['phase'] == 'Synced'
-        deployment = http.call('GET', '/apis/apps/v1/namespaces/kube-system/deployments/spiderpool-controller')
+        deployment = http.call('GET', '/apis/apps/v1/namespaces/kubevirt/deployments/virt-controller')
         assert deployment['status']['readyReplicas'] == 1
         assert deployment['metadata']['generation'] == deployment['status']['observedGeneration']
         names = [item['metadata']['name'] for item in http.call('GET', '/api/v1/namespaces')['items']]
@@ -207,14 +229,14 @@ def test_workdir_rejects_a_bad_name():
         demo.Workdir('Bad Name')
 
 
-def test_a_new_run_starts_without_the_helm_state_of_an_earlier_one(monkeypatch):
-    """Regression: a second demo run found the first run's helm-double release and skipped the install."""
+def test_a_new_run_starts_without_the_files_of_an_earlier_one(monkeypatch):
+    """Regression: a second demo run found the first run's helm state and skipped the install."""
     work = demo.Workdir('e2e-fresh')
-    work.path('helm-double-state.json').write_text('{"releases": {"kube-system/spiderpool": {}}}', encoding='utf-8')
+    (work.path('helm') / 'cache').mkdir(parents=True, exist_ok=True)
     seen = {}
 
     def fake_run(_args, _report, run_work, _state):
-        seen['leftover'] = (run_work.dir / 'helm-double-state.json').exists()
+        seen['leftover'] = (run_work.dir / 'helm').exists()
 
     monkeypatch.setattr(demo, 'run_demo', fake_run)
     assert demo.main(['--name', 'e2e-fresh']) == demo.EXIT_OK

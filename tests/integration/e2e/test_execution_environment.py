@@ -9,7 +9,7 @@ import yaml
 
 ROOT = pathlib.Path(__file__).resolve().parents[3]
 BUILDER = ROOT / '.venv' / 'bin' / 'ansible-builder'
-EE_FILE = ROOT / 'meta' / 'execution-environment.yml'
+EE_FILE = ROOT / 'awx' / 'execution-environment.yml'
 
 
 def builder_create(definition, context):

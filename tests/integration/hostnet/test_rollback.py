@@ -9,20 +9,28 @@ import json
 
 import pytest
 
+from ansible_collections.vmnet.kubevirt.plugins.module_utils._ovs_boot import JOB_ROOT
 from tests.integration.hostnet.conftest import HOSTS_PLAYBOOK, bridge_entry, comparable, wait_for, write_playbook
 
 pytestmark = [pytest.mark.lab_hosts]
-
-JOB_ROOT = '/run/vmnet-kubevirt/ovs_bridge'
 
 
 def states(lab):
     return [comparable(node.network_state()) for node in lab.nodes]
 
 
-def agent_statuses(node):
-    listing = node.exec(['sh', '-c', 'cat %s/*/state.json 2>/dev/null || true' % JOB_ROOT]).stdout
-    return [json.loads(line)['status'] for line in listing.replace('}{', '}\n{').splitlines() if line.strip()]
+def job_tokens(node):
+    return set(node.exec(['sh', '-c', 'ls %s 2>/dev/null || true' % JOB_ROOT]).stdout.split())
+
+
+def agent_statuses(node, since=()):
+    """States of the jobs not in ``since`` (job directories stay on the node's disk)."""
+    statuses = []
+    for token in sorted(job_tokens(node) - set(since)):
+        text = node.exec(['cat', '%s/%s/state.json' % (JOB_ROOT, token)], check=False).stdout
+        if text.strip():
+            statuses.append(json.loads(text)['status'])
+    return statuses
 
 
 def test_failing_probe_rolls_back_and_stops_the_rollout(host_lab):
@@ -55,6 +63,7 @@ def test_gateway_probe_fails_when_the_gateway_is_down(host_lab):
 def test_no_confirmation_restores_the_exact_previous_state(host_lab, tmp_path):
     node = host_lab.node(3)
     before = comparable(node.network_state())
+    earlier_jobs = job_tokens(node)
     playbook = write_playbook(tmp_path, 'move-without-confirm.yml', [{
         'name': 'Move eth1 and never confirm',
         # Long enough for the checks below on a loaded machine; the wait below is bounded.
@@ -67,8 +76,8 @@ def test_no_confirmation_restores_the_exact_previous_state(host_lab, tmp_path):
     assert "'status': 'waiting-confirm'" in result.stdout or '"status": "waiting-confirm"' in result.stdout
     moved = node.network_state()
     assert moved['addresses']['br0'] == [node.mgmt_cidr], 'the move happened before the window closed'
-    assert agent_statuses(node) == ['waiting-confirm']
-    wait_for(lambda: 'rolled-back' in agent_statuses(node), timeout=60)
+    assert agent_statuses(node, earlier_jobs) == ['waiting-confirm']
+    wait_for(lambda: 'rolled-back' in agent_statuses(node, earlier_jobs), timeout=60)
     assert comparable(node.network_state()) == before
     assert host_lab.run_ansible('node3', 'ansible.builtin.ping').returncode == 0
 
@@ -113,6 +122,20 @@ BAD_ENTRIES = [
     ({'confirm_timeout': 7200}, 'confirm_timeout: 7200 must be a number of seconds'),
     ({'external_ids': {'bad key!': 'x'}}, "external_ids key: 'bad key!' must be"),
     ({'uplink': {'bond': {'name': 'bond0', 'interfaces': ['eth1']}}}, "uplink.bond.interfaces: ['eth1'] must list at least two"),
+    # Injection through persisted values, and host inputs the node cannot take (issue 13).
+    ({'other_config': {'hwaddr': '00:16:3e:10:00:02$(touch /var/tmp/vmnet-owned)'}, 'uplink': {'interface': 'eth1', 'allow_default_route': True}},
+     "other_config.hwaddr: '00:16:3e:10:00:02$(touch /var/tmp/vmnet-owned)' is not a MAC address"),
+    ({'other_config': {'hwaddr': 'not-a-mac'}}, "other_config.hwaddr: 'not-a-mac' is not a MAC address"),
+    ({'external_ids': {'owner': 'ops;touch /var/tmp/vmnet-owned'}}, "external_ids.owner: 'ops;touch /var/tmp/vmnet-owned' must be 1-256 characters"),
+    ({'name': 'br$(id)'}, "name: 'br$(id)' is not a valid interface name"),
+    ({'uplink': {'interface': 'eth1', 'allow_default_route': True, 'trunks': ['0;reboot']}}, "uplink.trunks[0]: '0;reboot' must be a VLAN id"),
+    ({'ports': [{'name': 'vm1', 'type': 'internal', 'other_config': {'stp-port-num': 0}}]},
+     'ports[0].other_config.stp-port-num: 0 must be an integer from 1 to 255'),
+    ({'ports': [{'name': 'eth1'}]}, "ports[0].name: 'eth1' carries the addresses 10.10.0.12/24 and the routes default via 10.10.0.1"),
+    ({'uplink': {'interface': 'eth1', 'allow_default_route': True}, 'persist': 'netplan'},
+     'persist: netplan cannot be used on this node: it lacks the netplan command, the /etc/netplan directory'),
+    ({'uplink': {'interface': 'eth1', 'allow_default_route': True}, 'persist': 'networkmanager'},
+     'persist: networkmanager cannot be used on this node: it lacks nmcli, a running NetworkManager'),
 ]
 
 
@@ -131,6 +154,8 @@ def test_bad_inputs_fail_clearly_and_leave_the_node_untouched(host_lab, tmp_path
     for entry, message in BAD_ENTRIES:
         assert message in result.stdout, (entry, message)
     assert node.network_state() == before
+    assert node.exec(['test', '-e', '/var/tmp/vmnet-owned'], check=False).returncode == 1
+    assert node.exec(['ls', '/etc/network/interfaces.d']).stdout.strip() == ''
 
 
 def test_removal_moves_the_ip_back_and_a_failed_removal_keeps_the_bridge(host_lab, tmp_path):

@@ -159,3 +159,15 @@ def test_namespace_tag_keeps_labs_of_two_checkouts_apart(monkeypatch):
     monkeypatch.setenv(plan.NS_TAG_ENV, 'Bad tag')
     with pytest.raises(ValueError, match=plan.NS_TAG_ENV):
         plan.namespace_prefix('demo')
+
+
+def test_lsb_headers_place_a_script_before_or_after_networking():
+    header = plan.lsb_header('#!/bin/sh\n### BEGIN INIT INFO\n# Provides:          early\n# Required-Start:    $local_fs\n'
+                             '# X-Start-Before:    networking openvswitch-switch\n# Default-Start:     S\n### END INIT INFO\n'
+                             '# X-Start-Before: not-in-the-header\n')
+    assert header == {'Provides': 'early', 'Required-Start': '$local_fs', 'X-Start-Before': 'networking openvswitch-switch',
+                      'Default-Start': 'S'}
+    assert plan.starts_before_networking(header)
+    assert plan.starts_before_networking({'X-Start-Before': '$network'})
+    assert not plan.starts_before_networking({'Required-Start': '$network'})
+    assert not plan.starts_before_networking(plan.lsb_header('#!/bin/sh\necho no header\n'))

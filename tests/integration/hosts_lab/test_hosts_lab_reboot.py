@@ -97,3 +97,28 @@ def test_a_node_that_persisted_a_broken_network_boots_unreachable(make_host_lab)
         own_lab.reboot(1)
         assert node.boot_errors == []
         assert node.ssh(['hostname']).stdout == 'node1\n'
+
+
+EARLY_SCRIPT = '''\
+#!/bin/sh
+### BEGIN INIT INFO
+# Provides:          vmnet-lab-early
+# Required-Start:    $local_fs
+# X-Start-Before:    networking
+# Default-Start:     S
+### END INIT INFO
+[ "$1" = start ] && ip -brief addr show dev eth1 > /var/lib/vmnet-lab-early-saw
+'''
+
+
+def test_a_boot_script_the_node_installed_in_rcs_runs_before_networking(make_host_lab):
+    with make_host_lab(1, with_ovs=False) as own_lab:
+        node = own_lab.nodes[0]
+        node.exec(['tee', '/etc/init.d/vmnet-lab-early'], input=EARLY_SCRIPT)
+        node.exec(['chmod', '755', '/etc/init.d/vmnet-lab-early'])
+        node.exec(['update-rc.d', 'vmnet-lab-early', 'defaults'])
+        own_lab.reboot(1)
+        saw = node.exec(['cat', '/var/lib/vmnet-lab-early-saw']).stdout
+        assert saw.split()[0].startswith('eth1') and node.mgmt_ip not in saw, 'it ran before ifupdown gave eth1 its address'
+        assert node.network_state()['addresses']['eth1'] == [node.mgmt_cidr]
+        assert '/etc/rcS.d/S01vmnet-lab-early start (rc=0)' in (node.dir / 'boot.log').read_text(encoding='utf-8')

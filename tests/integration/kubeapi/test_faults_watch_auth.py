@@ -45,6 +45,20 @@ def test_throttling_carries_retry_after(kubeapi):
     assert status == 404  # the fault is used up; the object does not exist
 
 
+@pytest.mark.parametrize('drop,stored', [('after', True), ('before', False)])
+def test_dropped_connection_loses_the_answer_after_or_before_the_work(kubeapi, drop, stored):
+    """A POST whose connection drops: with drop=after the server stored it, the client saw no answer."""
+    kubeapi.inject(status=None, verb='create', resource='configmaps', drop=drop)
+    pool = urllib3.PoolManager(retries=False)
+    with pytest.raises(urllib3.exceptions.ProtocolError):
+        pool.request('POST', kubeapi.url + '/api/v1/namespaces/default/configmaps', body=json.dumps(configmap('lost')),
+                     headers={'Content-Type': 'application/json'})
+    assert (kubeapi.get('v1', 'ConfigMap', 'lost', 'default') is not None) is stored
+    entry = [r for r in kubeapi.requests() if r['verb'] == 'create'][-1]
+    assert entry['status'] == 0 and entry['fault'] == {'status': None, 'latency': None, 'drop': drop}
+    assert kubeapi.faults() == []
+
+
 def test_fault_filters_by_verb_resource_and_name(kubeapi, configmaps):
     configmaps.create(body=configmap('a'), namespace='default')
     configmaps.create(body=configmap('b'), namespace='default')

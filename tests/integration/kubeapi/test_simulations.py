@@ -19,7 +19,8 @@ def smc(name, namespace='kube-system', annotations=None, **ovs):
 def test_simulations_are_off_by_default(kubeapi):
     state = kubeapi.simulate('ippool-status', on=False)
     assert state['active'] == []
-    assert state['known'] == ['ippool-status', 'kubevirt-webhook', 'spidermultusconfig-nad', 'spiderpool-ipam', 'spiderpool-webhook', 'vm-vmi']
+    assert state['known'] == ['ippool-status', 'kubevirt-webhook', 'spidermultusconfig-nad', 'spiderpool-hooks', 'spiderpool-ipam',
+                              'spiderpool-webhook', 'vm-vmi', 'workload-readiness']
     kubeapi.apply(smc('ovs-vlan30', vlan=30))
     assert kubeapi.get(NAD, 'NetworkAttachmentDefinition', 'ovs-vlan30', 'kube-system') is None
     with pytest.raises(KubeApiError):

@@ -61,7 +61,8 @@ def test_bridge_one_nic_default_pool_then_idempotent_with_server_defaults(kubeap
     assert stored['spec']['template']['spec']['networks'] == expected
     assert 'ipam.spidernet.io/ippools' not in (stored['spec']['template']['metadata'].get('annotations') or {})
     assert first['vms'][0]['nics'][0]['ip_pools'] == {'ipv4': ['v30']}  # the CR's default pool, read by preflight
-    assert [w['verb'] for w in vm_writes(kubeapi)] == ['create', 'create']  # db1 once (the re-run wrote nothing), then off1
+    assert [w['verb'] for w in vm_writes(kubeapi)] == ['patch', 'patch']  # db1 once (the re-run wrote nothing), then off1
+    assert set(w['content_type'] for w in vm_writes(kubeapi)) == {'application/apply-patch+yaml'}
     view = info['vms'][0]
     assert view['network_mode'] == 'bridge' and view['nics'][0]['mac_address'] == first['vms'][0]['nics'][0]['mac_address']
     assert view['nics'][0]['use_default_ip_pool'] is True and view['nics'][0]['ip_pools'] == {'ipv4': ['v30']}  # the CR's default
@@ -76,7 +77,7 @@ def test_bridge_batch_with_manual_pools_check_mode_diff_and_rerun(kubeapi, tmp_p
     (checked,), out = run_tasks(tmp_path, [(MOD, args)], env=kubeapi.env(), check=True, diff=True, name='check')
     assert checked['changed'] is True and [v['action'] for v in checked['vms']] == ['created'] * 6
     assert module_writes(kubeapi) == []
-    assert any(r['dry_run'] for r in kubeapi.requests() if r['verb'] == 'create')
+    assert any(r['dry_run'] for r in kubeapi.requests() if r['verb'] == 'patch')
     assert 'app3' in out  # diff shown per VM
     kubeapi.clear_requests()
     (first,), _out = run_tasks(tmp_path, [(MOD, args)], env=kubeapi.env(), name='first')
@@ -233,26 +234,26 @@ def test_render_only_needs_no_cluster_and_no_kubeconfig(tmp_path):
 def test_injected_faults_during_bulk_apply_converge_without_duplicates(kubeapi, tmp_path):
     bridge_world(kubeapi)
     names = ['f%d' % i for i in range(5)]
-    # one after the other on the VM creates: 500, 503 (Retry-After 1), 429 (Retry-After 0), 409 twice, 502
-    for status, retry_after, count in ((500, None, 1), (503, 1, 1), (429, 0, 1), (409, None, 2), (502, None, 1)):
-        kubeapi.inject(status=status, verb='create', resource='virtualmachines', count=count, retry_after=retry_after)
+    # one after the other on the VM applies: 500, 503 (Retry-After 1), 429 (Retry-After 0), a lost answer, 502
+    for status, retry_after, drop in ((500, None, None), (503, 1, None), (429, 0, None), (None, None, 'after'), (502, None, None)):
+        kubeapi.inject(status=status, verb='patch', resource='virtualmachines', retry_after=retry_after, drop=drop)
     kubeapi.inject(status=500, verb='list', resource='spiderippools', count=1)
     args = {'namespace': 'vms', 'network_mode': 'bridge', 'live_migration': 'ignore', 'nics': TWO_NICS, 'vms': [{'name': n} for n in names]}
     (result,), _out = run_tasks(tmp_path, [(MOD, args)], env=kubeapi.env())
     assert not result.get('failed'), result.get('msg')
-    assert result['api_retries'] == 5  # 500, 503, 429, 502 on creates and 500 on the pool LIST; 409s re-read instead
-    assert [f for f in kubeapi.faults() if f.get('verb') == 'create'] == []  # every injected fault was hit
+    assert result['api_retries'] == 6  # 500, 503, 429, the lost answer and 502 on applies, 500 on the pool LIST
+    assert [f for f in kubeapi.faults() if f.get('verb') == 'patch'] == []  # every injected fault was hit
+    assert [v['changed'] for v in result['vms']] == [True] * 5  # the VM whose answer was lost too
     stored = kubeapi.client().resources.get(api_version='kubevirt.io/v1', kind='VirtualMachine').get(namespace='vms').to_dict()['items']
     assert sorted(vm['metadata']['name'] for vm in stored) == names
-    creates = [w for w in kubeapi.writes() if w['resource'] == 'virtualmachines' and w['verb'] == 'create' and w['status'] < 300]
-    assert len(creates) == 5
+    applied = [w for w in kubeapi.writes() if w['resource'] == 'virtualmachines' and w['verb'] == 'patch' and 200 <= w['status'] < 300]
+    assert len(applied) == 5  # one answer per VM (the lost one's retry found it applied)
 
 
 def test_persistent_fault_on_one_vm_is_reported_per_vm_and_a_rerun_converges(kubeapi, tmp_path):
     bridge_world(kubeapi)
     kubeapi.apply(namespace('vms2'))
-    # creates are POSTs to the collection (no name in the path): aim the fault at f2's namespace
-    kubeapi.inject(status=503, verb='create', resource='virtualmachines', namespace='vms2', count=100)
+    kubeapi.inject(status=503, verb='patch', resource='virtualmachines', namespace='vms2', count=100)
     args = {'namespace': 'vms', 'network_mode': 'bridge', 'live_migration': 'ignore', 'nics': TWO_NICS,
             'vms': [{'name': 'f0'}, {'name': 'f1'}, {'name': 'f2', 'namespace': 'vms2'}, {'name': 'f3'}]}
     (result,), _out = run_tasks(tmp_path, [(MOD, args)], env=kubeapi.env(), name='faulty')

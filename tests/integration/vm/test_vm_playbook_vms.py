@@ -61,3 +61,16 @@ def run_vms_playbook_sample():
     argv = [str(PLAYBOOK), str(ROOT / 'playbooks' / 'vms.yml'), '-i', str(ROOT / 'inventory' / 'sample'), '-e', 'vmnet_vm_render_only=true']
     proc = subprocess.run(argv, cwd=str(ROOT), env=env, capture_output=True, text=True, timeout=600, check=False)
     return proc.returncode, proc.stdout + proc.stderr
+
+
+def test_a_misspelt_default_fails_before_anything_is_written(kubeapi, tmp_path):
+    """vms.yml used to copy vmnet_vm_defaults key by key: memroy (for memory) vanished and the VMs got 1Gi."""
+    bridge_world(kubeapi)
+    extra = {'vmnet_vms': VMS, 'vmnet_vm_namespace': 'apps', 'vmnet_vm_defaults': {'memroy': '2Gi'}}
+    code, out = run_vms_playbook(tmp_path, kubeapi, extra)
+    assert code != 0
+    assert 'defaults: unknown option memroy (did you mean memory?)' in out, out[-3000:]
+    assert [w for w in kubeapi.writes() if w.get('field_manager') != 'lab-fixture'] == []  # not even the namespaces
+    assert kubeapi.get('v1', 'Namespace', 'apps') is None
+    code, out = run_vms_playbook(tmp_path, kubeapi, dict(extra, vmnet_vm_defaults=['memory']))
+    assert code != 0 and 'vmnet_vm_defaults a mapping of the same options, got ["memory"]' in out

@@ -88,14 +88,76 @@ POOL_CASES = [
     (dict(subnet=S, vlan=5),
      'vlan: 5 is not served by this Spiderpool version: SpiderIPPool.spec.vlan exists only in v0.9.x CRDs (removed in v1.0)'),
     (dict(subnet=S, multus_name=['a/b/c']),
-     'multus_name[0]: "a/b/c" must be "namespace/name" or a bare name (the Spiderpool namespace), each part a DNS-1123 name'),
-    (dict(subnet=S, namespace_name=['Tenant_A']), 'namespace_name[0]: "Tenant_A" must be a DNS-1123 name'),
+     'multus_name[0]: "a/b/c" must be "namespace/name" or a bare name (the Spiderpool namespace): the namespace a DNS-1123 label, '
+     'the name a DNS-1123 subdomain'),
+    (dict(subnet=S, namespace_name=['Tenant_A']), 'namespace_name[0]: "Tenant_A" must be a namespace name (a DNS-1123 label: '
+     'lower-case alphanumerics and "-", at most 63 characters)'),
+    # hostile or sloppy values in every field that reaches the API
+    (dict(subnet=S, pod_affinity={'match_expressions': [{'key': 'app', 'operator': 'In', 'values': ['has spaces']}]}),
+     'pod_affinity.match_expressions[0].values[0]: "has spaces" must be a valid label value (at most 63 letters, digits, "-", "_" and '
+     '".", starting and ending alphanumeric) (webhook rule 9: podAffinity)'),
+    (dict(subnet=S, namespace_affinity={'match_labels': {'team': 'x' * 64}}),
+     'namespace_affinity.match_labels.team: "%s" must be a valid label value (label selector rules)' % ('x' * 64)),
+    (dict(subnet=S, node_name=['node_1']),
+     'node_name[0]: "node_1" must be a node name (a DNS-1123 subdomain: lower-case alphanumerics, "-" and ".", at most 253 characters)'),
+    (dict(subnet=S, namespace_name=['a' * 64]),
+     'namespace_name[0]: "%s" must be a namespace name (a DNS-1123 label: lower-case alphanumerics and "-", at most 63 characters)'
+     % ('a' * 64)),
+    (dict(subnet=S, multus_name=['Kube-System/ovs']),
+     'multus_name[0]: "Kube-System/ovs" must be "namespace/name" or a bare name (the Spiderpool namespace): the namespace a DNS-1123 '
+     'label, the name a DNS-1123 subdomain'),
+    (dict(subnet=S, multus_name=['kube-system/']),
+     'multus_name[0]: "kube-system/" must be "namespace/name" or a bare name (the Spiderpool namespace): the namespace a DNS-1123 '
+     'label, the name a DNS-1123 subdomain'),
+    (dict(subnet=S, exclude_ips=['10.6.0.1; rm -rf /']),
+     'exclude_ips[0]: "10.6.0.1; rm -rf /" must be an IP address or a "start-end" range: \'10.6.0.1; rm -rf /\' is a CIDR; entries '
+     'must be an address or a "start-end" range (webhook rule 5: ips/excludeIPs)'),
+    (dict(subnet=S, ips=['$(reboot)']),
+     'ips[0]: "$(reboot)" must be an IP address or a "start-end" range: \'$(reboot)\' is not a valid IP address (webhook rule 5: '
+     'ips/excludeIPs)'),
+    (dict(subnet='10.6.0.0/16\n'), 'subnet: "10.6.0.0/16\\n" must be a valid canonical IPv4 or IPv6 CIDR (webhook rule 2: subnet)'),
+    (dict(subnet=S, gateway='10.6.0.1 '),
+     'gateway: "10.6.0.1 " must be an IPv4 address: \'10.6.0.1 \' is not a valid IP address (empty or surrounded by whitespace) '
+     '(webhook rule 7: gateway)'),
+    (dict(subnet=S, routes=[dict(dst='10.9.0.0/16', gw='10.6.0.1`id`')]),
+     'routes[0].gw: "10.6.0.1`id`" must be an IPv4 address: \'10.6.0.1`id`\' is not a valid IP address (webhook rule 8: routes)'),
 ]
 
 
 @pytest.mark.parametrize('params,message', POOL_CASES, ids=[m.split(':')[0] + '-%d' % i for i, (_p, m) in enumerate(POOL_CASES)])
 def test_pool_rule_message(params, message):
     assert spec_errors(params) == [message]
+
+
+KEY_RULE = ('is not a valid key: the rule is a qualified name, an optional DNS-1123 subdomain prefix (at most 253 characters) and "/", '
+            'then a name of at most 63 letters, digits, "-", "_" and ".", starting and ending with a letter or digit')
+VALUE_RULE = ('is not a valid label value: the rule is at most 63 letters, digits, "-", "_" and ".", starting and ending with a letter '
+              'or digit (or empty)')
+SCALAR_RULE = 'is not a string value: the rule is a string (numbers and booleans are written as text)'
+# labels of pools and subnets: (labels, message)
+LABEL_CASES = [
+    ({'bad key': 'x'}, 'labels: "bad key" ' + KEY_RULE),
+    ({'ok': 'has spaces'}, 'labels.ok: "has spaces" ' + VALUE_RULE),
+    ({'a/b/c': 'x'}, 'labels: "a/b/c" ' + KEY_RULE),
+    ({'-lead': 'x'}, 'labels: "-lead" ' + KEY_RULE),
+    ({'k' * 64: 'y'}, 'labels: "%s" %s' % ('k' * 64, KEY_RULE)),
+    ({'UPPER.example.com/x': 'y'}, 'labels: "UPPER.example.com/x" ' + KEY_RULE),
+    ({'example.com/': 'y'}, 'labels: "example.com/" ' + KEY_RULE),
+    ({'ok': 'v' * 64}, 'labels.ok: "%s" %s' % ('v' * 64, VALUE_RULE)),
+    ({'ok': {'nested': 1}}, 'labels.ok: {"nested": 1} ' + SCALAR_RULE),
+    ({'ok': '$(reboot)'}, 'labels.ok: "$(reboot)" ' + VALUE_RULE),
+]
+
+
+@pytest.mark.parametrize('labels,message', LABEL_CASES, ids=['label-%d' % i for i in range(len(LABEL_CASES))])
+def test_label_rule_message(labels, message):
+    errors, clean = sp.validate_metadata({'labels': labels})
+    assert errors == [message] and clean == {}
+
+
+def test_labels_as_kubernetes_stores_them():
+    assert sp.validate_metadata({'labels': {'app.kubernetes.io/name': 'pool', 'tier': 1, 'on': True, 'empty': ''}}) == (
+        [], {'app.kubernetes.io/name': 'pool', 'tier': '1', 'on': 'true', 'empty': ''})
 
 
 def test_vlan_allowed_where_served_and_range_checked():
@@ -223,7 +285,8 @@ MULTUS_CASES = [
     (dict(ovs=None), 'ovs: null is required for cni_type ovs (webhook rule: the ovs block is required)'),
     (dict(ovs=dict(bridge='')), 'ovs.bridge: "" is required (webhook rule: ovs.bridge)'),
     (dict(ovs=dict(bridge='a-very-long-bridge-name')),
-     'ovs.bridge: "a-very-long-bridge-name" must be a Linux interface name (1-15 characters, no "/", ":" or whitespace), as OVS bridges are'),
+     'ovs.bridge: "a-very-long-bridge-name" must be a Linux interface name (1-15 letters, digits, "_", "-" and ".", not starting with "-" '
+     'or "."), as OVS bridges are'),
     (dict(ovs=dict(bridge='br1', vlan=4095)), 'ovs.vlan: 4095 must be between 0 and 4094 (webhook rule: ovs.vlan)'),
     (dict(ovs=dict(bridge='br1', vlan=-1)), 'ovs.vlan: -1 must be between 0 and 4094 (webhook rule: ovs.vlan)'),
     (dict(ovs=dict(bridge='br1', trunk=[dict(min_id=200, max_id=100)])),
@@ -255,6 +318,66 @@ MULTUS_CASES = [
     (dict(cni_type='custom', ovs=None, custom_cni='{}', coordinator=dict(enabled=True)),
      'coordinator.enabled: true cannot be true for cni_type custom (the webhook forces enableCoordinator=false)'),
 ]
+
+IFNAME_RULE = 'must be a Linux interface name (1-15 letters, digits, "_", "-" and ".", not starting with "-" or ".")'
+MAC_PREFIX_RULE = ('must be a two-byte unicast MAC prefix like 0a:1b: two hex octets, the first starting with 0 and its lowest bit 0 '
+                   '(webhook rule: podMACPrefix), or empty')
+LINK_LOCAL_RULE = 'must be an IPv4 link-local address in 169.254.0.0/16 like 169.254.100.1 (Spiderpool: vethLinkAddress), or empty'
+TABLE_RULE = 'must be a routing table number from 1 to 4294967295, not the kernel\'s 253 (default), 254 (main) or 255 (local)'
+# coordinator fields, annotations and names as a hostile or careless inventory writes them (checked with every field served)
+MULTUS_ATTACK_CASES = [
+    (dict(coordinator=dict(hijack_cidr=['not-a-cidr'])),
+     'coordinator.hijack_cidr[0]: "not-a-cidr" must be an IP address or a CIDR network with its host bits zero, like 169.254.0.0/16: '
+     '\'not-a-cidr\' does not appear to be an IPv4 or IPv6 address (webhook rule: hijackCIDR)'),
+    (dict(coordinator=dict(hijack_cidr=['10.0.0.1/8'])),
+     'coordinator.hijack_cidr[0]: "10.0.0.1/8" must be an IP address or a CIDR network with its host bits zero, like 169.254.0.0/16: '
+     '10.0.0.1/8 has host bits set (webhook rule: hijackCIDR)'),
+    (dict(coordinator=dict(hijack_cidr=['169.254.0.0/33'])),
+     'coordinator.hijack_cidr[0]: "169.254.0.0/33" must be an IP address or a CIDR network with its host bits zero, like '
+     '169.254.0.0/16: \'169.254.0.0/33\' does not appear to be an IPv4 or IPv6 network (webhook rule: hijackCIDR)'),
+    (dict(coordinator=dict(hijack_cidr=[' 10.0.0.0/8'])),
+     'coordinator.hijack_cidr[0]: " 10.0.0.0/8" must be an IP address or a CIDR like 169.254.0.0/16 (webhook rule: hijackCIDR)'),
+    (dict(coordinator=dict(pod_mac_prefix='1a:2b')), 'coordinator.pod_mac_prefix: "1a:2b" ' + MAC_PREFIX_RULE),
+    (dict(coordinator=dict(pod_mac_prefix='0b:00')), 'coordinator.pod_mac_prefix: "0b:00" ' + MAC_PREFIX_RULE),
+    (dict(coordinator=dict(pod_mac_prefix='0a:1b:2c')), 'coordinator.pod_mac_prefix: "0a:1b:2c" ' + MAC_PREFIX_RULE),
+    (dict(coordinator=dict(pod_mac_prefix='$(reboot)')), 'coordinator.pod_mac_prefix: "$(reboot)" ' + MAC_PREFIX_RULE),
+    (dict(coordinator=dict(veth_link_address='10.0.0.1')), 'coordinator.veth_link_address: "10.0.0.1" ' + LINK_LOCAL_RULE),
+    (dict(coordinator=dict(veth_link_address='fe80::1')), 'coordinator.veth_link_address: "fe80::1" ' + LINK_LOCAL_RULE),
+    (dict(coordinator=dict(veth_link_address='169.254.1.1; id')), 'coordinator.veth_link_address: "169.254.1.1; id" ' + LINK_LOCAL_RULE),
+    (dict(coordinator=dict(pod_default_route_nic='eth0; reboot')),
+     'coordinator.pod_default_route_nic: "eth0; reboot" ' + IFNAME_RULE + ' (the pod NIC that takes the default route), or empty'),
+    (dict(coordinator=dict(pod_default_route_nic='a' * 16)),
+     'coordinator.pod_default_route_nic: "%s" %s (the pod NIC that takes the default route), or empty' % ('a' * 16, IFNAME_RULE)),
+    (dict(coordinator=dict(pod_rp_filter=3)),
+     'coordinator.pod_rp_filter: 3 must be 0, 1 or 2, or negative to leave rp_filter as it is (webhook rule: podRPFilter)'),
+    (dict(coordinator=dict(host_rule_table=254)), 'coordinator.host_rule_table: 254 ' + TABLE_RULE),
+    (dict(coordinator=dict(host_rule_table=0)), 'coordinator.host_rule_table: 0 ' + TABLE_RULE),
+    (dict(coordinator=dict(host_rule_table=2 ** 32)), 'coordinator.host_rule_table: 4294967296 ' + TABLE_RULE),
+    (dict(coordinator=dict(tx_queue_len=-1)), 'coordinator.tx_queue_len: -1 must be an integer from 0 (leave it) to 2147483647'),
+    (dict(coordinator=dict(veth_mtu=67)), 'coordinator.veth_mtu: 67 must be an MTU from 68 (the IPv4 minimum) to 65535'),
+    (dict(coordinator=dict(veth_mtu=70000)), 'coordinator.veth_mtu: 70000 must be an MTU from 68 (the IPv4 minimum) to 65535'),
+    (dict(annotations={'bad key': 'x'}), 'annotations: "bad key" ' + KEY_RULE),
+    (dict(annotations={'ok': ['list']}), 'annotations.ok: ["list"] ' + SCALAR_RULE),
+    (dict(annotations={'big': 'x' * 300000}),
+     'annotations: "<300003 bytes>" is too long: the rule is at most 262144 bytes of annotation keys and values in total'),
+    (dict(cni_type='custom', ovs=None, custom_cni='[1,2]'), 'custom_cni: "[1,2]" must be a JSON object (a CNI network configuration)'),
+    (dict(ovs=dict(bridge='br1 ')), 'ovs.bridge: "br1 " ' + IFNAME_RULE + ', as OVS bridges are'),
+    (dict(ovs=dict(bridge='$(id)')), 'ovs.bridge: "$(id)" ' + IFNAME_RULE + ', as OVS bridges are'),
+    (dict(cni_type='macvlan', ovs=None, macvlan=dict(master=['eth0;reboot'])), 'macvlan.master[0]: "eth0;reboot" ' + IFNAME_RULE),
+]
+
+
+@pytest.mark.parametrize('params,message', MULTUS_ATTACK_CASES, ids=['attack-%d' % i for i in range(len(MULTUS_ATTACK_CASES))])
+def test_multus_attack_message(params, message):
+    assert mc.validate(dict(SMC_BASE, **params), mc.SMC_KIND) == [message]
+
+
+def test_coordinator_values_that_are_fine():
+    good = dict(hijack_cidr=['169.254.0.0/16', '10.96.0.10', 'fd00::/64'], pod_mac_prefix='0a:1b', veth_link_address='169.254.100.1',
+                pod_default_route_nic='net1', pod_rp_filter=-1, host_rule_table=500, tx_queue_len=0, veth_mtu=1500, mode='underlay',
+                pod_cidr_type='none')
+    assert mc.validate(dict(SMC_BASE, coordinator=good, annotations={'example.com/team': 5}), mc.SMC_KIND) == []
+    assert mc.smc_manifest(dict(SMC_BASE, annotations={'example.com/team': 5}))['metadata']['annotations'] == {'example.com/team': '5'}
 
 
 @pytest.mark.parametrize('params,message', MULTUS_CASES, ids=[m.split(':')[0] + '-%d' % i for i, (_p, m) in enumerate(MULTUS_CASES)])
@@ -353,3 +476,24 @@ def test_served_fields_decide_version_specific_options():
     pool_v1 = _upstream_crd('spiderpool', 'spiderippools')['spec']['versions'][0]['schema']['openAPIV3Schema']
     pool_v09 = _upstream_crd('spiderpool-v0.9.13', 'spiderippools')['spec']['versions'][0]['schema']['openAPIV3Schema']
     assert 'vlan' not in pool_v1['properties']['spec']['properties'] and 'vlan' in pool_v09['properties']['spec']['properties']
+
+
+def test_a_default_pool_must_admit_its_multus_cr():
+    pools = {'mine': {'spec': {'ipVersion': 4, 'subnet': S, 'multusName': ['kube-system/ovs-vlan30']}},
+             'bare': {'spec': {'ipVersion': 4, 'subnet': S, 'multusName': ['ovs-vlan30']}},
+             'other': {'spec': {'ipVersion': 4, 'subnet': S, 'multusName': ['kube-system/ovs-vlan40', 'ovs-vlan50']}}}
+    params = dict(SMC_BASE, default_ip_pools=dict(ipv4=['mine', 'bare', 'other']))
+    assert mc.validate_against_pools(params, pools) == [
+        'default_ip_pools.ipv4[2]: "other" admits only the Multus CRs kube-system/ovs-vlan40, kube-system/ovs-vlan50 (its multusName), '
+        'not kube-system/ovs-vlan30: the rule is that a default pool admits its Multus CR']
+    # the NAD name is what multusName lists (cr-name annotation)
+    assert mc.validate_against_pools(dict(params, nad_name='ovs-vlan40', default_ip_pools=dict(ipv4=['other'])), pools) == []
+
+
+@pytest.mark.parametrize('value', ['pool\n', 'vm1\n'])
+def test_a_trailing_newline_is_not_a_valid_name(value):
+    """``$`` in a pattern also matches before a final newline; every whole-value rule anchors at the very end."""
+    assert sp.validate_name(value) and mc.validate(dict(SMC_BASE, name=value), mc.SMC_KIND)
+    assert mc.validate(dict(SMC_BASE, ovs=dict(bridge='br1\n')), mc.SMC_KIND)
+    assert mc.validate(dict(SMC_BASE, namespace='kube-system\n'), mc.SMC_KIND)
+    assert sp.validate_metadata({'labels': {'app': 'x\n'}})[0]

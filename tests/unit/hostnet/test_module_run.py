@@ -45,6 +45,12 @@ class ReadOnlyHost:
     def read_network(self):
         return self.links, self.routes
 
+    @staticmethod
+    def paths_exist(patterns):
+        # A Debian node configured with ifupdown, Open vSwitch's hook included; no netplan, no NetworkManager.
+        return any(pattern in ('/sbin/ifup', '/etc/network/interfaces', '/etc/network/if-pre-up.d/openvswitch')
+                   for pattern in patterns)
+
     def ovs_transaction(self, argv):
         raise AssertionError('wrote to OVSDB: %r' % argv)
 
@@ -135,3 +141,34 @@ def test_a_missing_tool_is_a_clear_error_not_a_traceback():
     with pytest.raises(HostCommandError, match='no-such-tool-vmnet: not found'):
         io.run(['no-such-tool-vmnet', '--version'])
     assert io.run(['no-such-tool-vmnet'], check=False) == (127, '', 'no-such-tool-vmnet: not found (not installed on this node)')
+
+
+def test_a_nic_with_addresses_as_a_plain_port_is_refused_before_any_write():
+    with pytest.raises(PreflightError, match="ports\\[0\\].name: 'eth1' carries the addresses 10.10.0.11/24 and the routes default via 10.10.0.1"):
+        ovs_bridge.BridgeRun(StubModule(), ReadOnlyHost()).execute(spec(datapath_type='netdev', ports=[{'name': 'eth1'}]))
+
+
+def test_moving_addresses_back_refuses_a_host_route_that_cannot_be_written_safely():
+    current = target_state(None, spec(uplink=UPLINK), MAC)
+    bridge = {'ifname': 'br0', 'address': MAC, 'addr_info': ETH1['addr_info']}
+    routes = [dict(route, dev='br0') for route in ROUTES] + [{'dst': '10.9.0.0/16', 'dev': 'br0', 'table': 'x y', 'flags': []}]
+    host = ReadOnlyHost({'br0': current}, {'br0': 'br0', 'eth1': 'br0'}, [dict(ETH1, addr_info=[]), bridge], routes)
+    with pytest.raises(PreflightError, match="name: 'br0': route table: 'x y' is not a table number or name"):
+        ovs_bridge.BridgeRun(StubModule(), host).execute(spec(state='absent', uplink={'interface': 'eth1'}))
+
+
+@pytest.mark.parametrize('persist, lacks', [
+    ('netplan', 'persist: netplan cannot be used on this node: it lacks the netplan command, the /etc/netplan directory'),
+    ('networkmanager', 'persist: networkmanager cannot be used on this node: it lacks nmcli'),
+])
+def test_a_persistence_method_the_node_lacks_is_refused_before_any_write(persist, lacks):
+    # ReadOnlyHost fails the test on any write: the refusal comes from the plan, before the change.
+    with pytest.raises(Exception) as caught:
+        ovs_bridge.BridgeRun(StubModule(), ReadOnlyHost()).execute(spec(datapath_type='netdev', uplink=UPLINK, persist=persist))
+    assert lacks in str(caught.value)
+
+
+def test_auto_falls_back_to_what_the_node_runs():
+    result = ovs_bridge.BridgeRun(StubModule(check_mode=True), ReadOnlyHost()).execute(
+        spec(datapath_type='netdev', uplink=UPLINK, persist='auto'))
+    assert result['persist']['method'] == 'ifupdown'

@@ -68,7 +68,8 @@ def test_names_that_may_reach_a_command_line(name):
     assert _ovs_host.valid_package_name(name)
 
 
-@pytest.mark.parametrize('name', ['-y', '--force-all', 'two words', '../etc/passwd', '', 'a' * 300, None])
+@pytest.mark.parametrize('name', ['-y', '--force-all', 'two words', '../etc/passwd', '', 'a' * 300, None, 'openvswitch-switch\n',
+                                  'ovs;reboot', '$(id)', 'openvswitch\nfoo', 'ovsé', 7])
 def test_names_refused_before_any_command(name):
     assert not _ovs_host.valid_package_name(name)
 

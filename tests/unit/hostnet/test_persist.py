@@ -9,7 +9,7 @@ import subprocess
 import pytest
 
 from ansible_collections.vmnet.kubevirt.plugins.module_utils._ovs_persist import (
-    PersistError, choose_persist, disable_ifupdown_stanzas, persistence_files, render_ifupdown, render_netplan,
+    PersistError, choose_persist, disable_ifupdown_stanzas, persist_facts, persistence_files, render_ifupdown, render_netplan,
     render_networkmanager, restore_ifupdown_stanzas)
 from ansible_collections.vmnet.kubevirt.plugins.module_utils._ovs_plan import target_state
 from ansible_collections.vmnet.kubevirt.plugins.module_utils._ovs_validate import normalize_spec
@@ -43,7 +43,7 @@ def test_ifupdown_rendering():
         '    up ip route replace 172.16.0.0/16 via 10.10.0.254 dev ${IFACE} metric 50',
         '    ovs_type OVSBridge',
         '    ovs_ports eth1',
-        '    ovs_extra set bridge ${IFACE} datapath_type=netdev -- set bridge ${IFACE} other-config:hwaddr=\\"%s\\"' % MAC,
+        '    ovs_options -- set Bridge br0 datapath_type=netdev other-config:hwaddr=%s' % MAC,
         '',
         'iface br0 inet6 static',
         '    address fd00::11/64',
@@ -116,19 +116,63 @@ def test_persistence_files_for_ifupdown_touch_the_main_file_once():
     assert persistence_files('none', 'br0', state_for(), 'eth1', ADDRESSES, ROUTES) == []
 
 
-@pytest.mark.parametrize('facts, expected', [
-    ({'netplan': True, 'networkmanager': True, 'ifupdown': True}, 'netplan'),
-    ({'netplan': False, 'networkmanager': True, 'ifupdown': True}, 'networkmanager'),
-    ({'netplan': False, 'networkmanager': False, 'ifupdown': True}, 'ifupdown'),
+def node_with(*present):
+    """persist_facts of a node on which exactly the paths in ``present`` exist (patterns as given)."""
+    return persist_facts(lambda patterns: any(pattern in present for pattern in patterns))
+
+
+NETPLAN_NODE = ('/usr/sbin/netplan', '/etc/netplan', '/etc/netplan/*.yaml')
+NM_NODE = ('/usr/bin/nmcli', '/run/NetworkManager')
+IFUPDOWN_NODE = ('/sbin/ifup', '/etc/network/interfaces', '/etc/network/if-pre-up.d/openvswitch')
+
+
+@pytest.mark.parametrize('present, expected', [
+    (NETPLAN_NODE + NM_NODE + IFUPDOWN_NODE, 'netplan'),
+    (NM_NODE + IFUPDOWN_NODE, 'networkmanager'),
+    (IFUPDOWN_NODE, 'ifupdown'),
+    # netplan configured but its command gone: auto falls back to what works.
+    (('/etc/netplan', '/etc/netplan/*.yaml') + IFUPDOWN_NODE, 'ifupdown'),
 ])
-def test_auto_picks_what_the_host_uses(facts, expected):
-    assert choose_persist('auto', facts) == expected
-    assert choose_persist('ifupdown', facts) == 'ifupdown'
+def test_auto_picks_what_the_host_uses_and_can_run(present, expected):
+    assert choose_persist('auto', node_with(*present)) == expected
 
 
-def test_auto_without_any_system_refuses():
-    with pytest.raises(PersistError, match='persist: auto found no netplan, NetworkManager or ifupdown'):
-        choose_persist('auto', {})
+@pytest.mark.parametrize('requested, present, missing', [
+    ('netplan', IFUPDOWN_NODE, 'persist: netplan cannot be used on this node: it lacks the netplan command, '
+                               'the /etc/netplan directory'),
+    ('netplan', ('/etc/netplan',), 'persist: netplan cannot be used on this node: it lacks the netplan command'),
+    ('networkmanager', IFUPDOWN_NODE, 'persist: networkmanager cannot be used on this node: it lacks nmcli, '
+                                      'a running NetworkManager (/run/NetworkManager)'),
+    ('networkmanager', ('/usr/bin/nmcli',), 'it lacks a running NetworkManager (/run/NetworkManager)'),
+    ('ifupdown', NETPLAN_NODE, 'persist: ifupdown cannot be used on this node: it lacks ifup (ifupdown), /etc/network/interfaces'),
+    ('ifupdown', ('/sbin/ifup', '/etc/network/interfaces'),
+     "it lacks Open vSwitch's ifupdown hook /etc/network/if-pre-up.d/openvswitch (package openvswitch-switch)"),
+])
+def test_an_explicit_method_the_node_cannot_run_is_refused_naming_what_is_missing(requested, present, missing):
+    with pytest.raises(PersistError) as caught:
+        choose_persist(requested, node_with(*present))
+    assert missing in str(caught.value)
+    assert 'persist: auto' in str(caught.value), 'the message names the way out'
+
+
+def test_an_explicit_method_the_node_can_run_is_used_even_when_another_is_in_use():
+    assert choose_persist('netplan', node_with(*(IFUPDOWN_NODE + ('/usr/sbin/netplan', '/etc/netplan')))) == 'netplan'
+    assert choose_persist('ifupdown', node_with(*(NETPLAN_NODE + IFUPDOWN_NODE))) == 'ifupdown'
+
+
+def test_the_ovs_hook_comes_with_open_vswitch_so_a_node_without_it_yet_is_not_refused():
+    # Check mode before the ovs role has installed Open vSwitch: the package brings the hook.
+    facts = persist_facts(lambda patterns: any(p in ('/sbin/ifup', '/etc/network/interfaces') for p in patterns), ovs_installed=False)
+    assert choose_persist('ifupdown', facts) == 'ifupdown' and choose_persist('auto', facts) == 'ifupdown'
+
+
+def test_auto_without_any_usable_system_refuses_naming_what_each_lacks():
+    with pytest.raises(PersistError) as caught:
+        choose_persist('auto', node_with('/etc/netplan', '/etc/netplan/*.yaml', '/run/NetworkManager'))
+    message = str(caught.value)
+    assert message.startswith('persist: auto found no netplan, NetworkManager or ifupdown this node can run')
+    assert 'netplan lacks the netplan command' in message and 'networkmanager lacks nmcli' in message
+    assert 'ifupdown is not in use' in message and 'persist: none' in message
 
 
 # ------------------------------------------------------------------ the real tools

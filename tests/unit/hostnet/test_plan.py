@@ -4,6 +4,7 @@ The round-trip tests run every transaction against a real ovsdb-server with the 
 schema (``--no-wait``: no vswitchd), then read it back with the module's own reader.
 """
 import copy
+import json
 import subprocess
 
 import pytest
@@ -34,10 +35,10 @@ def read(name='br0'):
 
 FULL = dict(datapath_type='netdev', fail_mode='secure',
             uplink={'interface': 'eth1', 'trunks': [0, '100-101'], 'vlan_mode': 'trunk', 'allow_default_route': True},
-            ports=[{'name': 'vm1', 'type': 'internal', 'tag': 100, 'external_ids': {'iface-id': 'vm "1"'}},
+            ports=[{'name': 'vm1', 'type': 'internal', 'tag': 100, 'external_ids': {'iface-id': 'vm-1'}},
                    {'name': 'patch-a', 'type': 'patch', 'peer': 'patch-b'},
                    {'name': 'nat', 'type': 'internal', 'tag': 5, 'vlan_mode': 'native-untagged', 'trunks': [6, 7]}],
-            external_ids={'owner': 'ops team', 'weird': 'a\\b"c'}, other_config={'stp-enable': 'false'})
+            external_ids={'owner': 'ops-team', 'weird': 'a/b=c'}, other_config={'stp-enable': 'false'})
 
 
 def test_new_bridge_round_trip_then_no_change_and_exact_rollback(ovsdb):
@@ -48,7 +49,7 @@ def test_new_bridge_round_trip_then_no_change_and_exact_rollback(ovsdb):
     assert live == target
     assert live['other_config']['hwaddr'] == MAC
     assert live['ports']['eth1']['trunks'] == [0, 100, 101]
-    assert live['ports']['vm1']['external_ids'] == {'iface-id': 'vm "1"'}
+    assert live['ports']['vm1']['external_ids'] == {'iface-id': 'vm-1'}
     assert live['ports']['patch-a']['interfaces'] == {'patch-a': {'type': 'patch', 'peer': 'patch-b'}}
     # Second run: nothing to do.
     assert transaction_commands('br0', live, target_state(live, spec, MAC)) == []
@@ -73,7 +74,7 @@ def test_modify_and_rollback_restore_the_exact_previous_state(ovsdb):
     after = read()
     assert after == target
     assert set(after['ports']) == {'br0', 'eth1', 'vm1', 'vm2'}
-    assert after['external_ids'] == {'owner': 'ops team'}
+    assert after['external_ids'] == {'owner': 'ops-team'}
     assert after['ports']['vm1']['tag'] is None and after['ports']['vm1']['interfaces']['vm1']['type'] == ''
     apply(transaction_commands('br0', after, before))
     assert read() == before
@@ -89,6 +90,26 @@ def test_unlisted_ports_and_foreign_keys_survive_without_purge(ovsdb):
     apply(commands)
     assert read()['external_ids']['ovn-owned'] == 'yes'
     assert {'eth1', 'vm1', 'vm3'} <= set(read()['ports'])
+
+
+FOREIGN_VALUES = ['ops team', 'a\\b"c', 'line1\nline2', 'tab\there', 'ünïcode ✓', '$(id) `id` ; | &', "it's", '%n%H', '']
+
+
+def test_values_other_managers_wrote_survive_a_change_and_its_rollback_exactly(ovsdb):
+    # This module refuses such values as input, but OVN or ovs-cni may have set them: the
+    # rollback (current state written back) must quote them so ovs-vsctl reads them unchanged.
+    apply(transaction_commands('br0', None, target_state(None, spec_of(), None)))
+    foreign = dict(('foreign%d' % index, value) for index, value in enumerate(FOREIGN_VALUES))
+    subprocess.run(['ovs-vsctl', '--no-wait', 'set', 'Bridge', 'br0'] +
+                   ['external_ids:%s=%s' % (key, json.dumps(value)) for key, value in sorted(foreign.items())] +
+                   ['other_config:%s=%s' % (json.dumps('key with space'), json.dumps(FOREIGN_VALUES[1]))], check=True)
+    before = read()
+    assert before['external_ids'] == foreign
+    target = target_state(before, spec_of(external_ids=dict.fromkeys(foreign)), None)
+    apply(transaction_commands('br0', before, target))
+    assert read()['external_ids'] == {} and read()['other_config']['key with space'] == FOREIGN_VALUES[1]
+    apply(transaction_commands('br0', read(), before))
+    assert read() == before
 
 
 def test_bond_uplink_round_trip_and_member_change(ovsdb):
@@ -251,3 +272,48 @@ def test_second_run_has_nothing_to_move():
     bridges = {'br0': target_state(None, spec_of(uplink={'interface': 'eth1'}), MAC)}
     facts = preflight(spec_of(uplink={'interface': 'eth1'}), bridges, {'eth1': 'br0', 'br0': 'br0'}, moved, moved, routes)
     assert facts['addresses'] == [] and facts['routes'] == []
+
+
+# ------------------------------------------------------------------ a NIC with addresses is only ever an uplink
+
+def test_refuses_a_nic_that_carries_addresses_as_a_plain_port():
+    # As a plain port it would lose its addresses (OVS takes the NIC) without the uplink move's
+    # address transfer, probes and commit-confirm.
+    message = refused({'ports': [{'name': 'eth1'}]})
+    assert ("ports[0].name: 'eth1' carries the addresses 10.10.0.11/24, 10.10.0.111/24, fd00::11/64 and the routes "
+            "default via 10.10.0.1, 172.16.0.0/16 via 10.10.0.254, 192.168.9.0/24, default via fd00::1") in message
+    assert 'make it the uplink (uplink.interface)' in message
+
+
+def test_refuses_a_nic_that_carries_only_routes_as_a_plain_port():
+    links = LINKS + [{'ifname': 'eth3', 'address': '00:16:3e:10:00:31', 'addr_info': []}]
+    routes = ROUTES + [{'dst': '203.0.113.0/24', 'dev': 'eth3', 'scope': 'link', 'flags': []}]
+    assert "ports[0].name: 'eth3' carries the routes 203.0.113.0/24" in refused({'ports': [{'name': 'eth3'}]}, links=links, routes=routes)
+
+
+def test_a_spare_nic_and_a_port_already_on_the_bridge_are_fine():
+    preflight(spec_of(ports=[{'name': 'eth2'}]), {}, {}, LINKS, LINKS, ROUTES)
+    bridges = {'br0': {'ports': {'eth1': {}}}}
+    preflight(spec_of(ports=[{'name': 'eth1'}]), bridges, {'eth1': 'br0', 'br0': 'br0'}, LINKS, LINKS, ROUTES)
+
+
+def test_refuses_an_internal_port_named_like_an_existing_interface():
+    message = refused({'ports': [{'name': 'eth2', 'type': 'internal'}]})
+    assert "ports[0].name: 'eth2' is already a network interface on this host; an internal port needs a new name" in message
+
+
+# ------------------------------------------------------------------ values read from the host
+
+def test_refuses_an_uplink_whose_mac_is_not_an_ethernet_mac_unless_hwaddr_is_given():
+    links = [dict(link) for link in LINKS]
+    links[1] = dict(LINKS[1], address='80:00:02:08:fe:80:00:00:00:00:00:00:00:02:c9:03:00:0a:1b:2c')
+    message = refused({'uplink': {'interface': 'eth1', 'allow_default_route': True}}, links=links)
+    assert "uplink.interface: 'eth1' has the address '80:00:02:08" in message and 'set other_config.hwaddr' in message
+    preflight(spec_of(uplink={'interface': 'eth1', 'allow_default_route': True}, other_config={'hwaddr': MAC}),
+              {}, {}, links, links, ROUTES)
+
+
+def test_refuses_to_move_a_route_whose_table_name_could_not_be_written_safely():
+    routes = ROUTES + [{'dst': '10.20.0.0/16', 'dev': 'eth1', 'scope': 'link', 'table': 'evil;reboot', 'flags': []}]
+    message = refused({'uplink': {'interface': 'eth1', 'allow_default_route': True}}, routes=routes)
+    assert "uplink.interface: 'eth1': route table: 'evil;reboot' is not a table number or name" in message

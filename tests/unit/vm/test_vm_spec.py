@@ -44,9 +44,12 @@ def test_network_data_over_kubevirt_limit_is_refused():
     assert result['failed'] and 'cloud_init.network_data' in result['msg'] and '2048 bytes' in result['msg']
 
 
-def test_user_data_over_kubevirt_limit_is_refused():
-    result = run(masq(cloud_init={'user_data': '#cloud-config\n' + '# padding\n' * 300}, render_only=True), no_cluster)
+def test_user_data_over_kubevirt_limit_is_refused_inline_and_goes_to_the_secret_by_default():
+    big = '#cloud-config\n' + '# padding\n' * 300
+    result = run(masq(cloud_init={'user_data': big, 'user_data_in': 'inline'}, render_only=True), no_cluster)
     assert result['failed'] and 'cloud_init.user_data' in result['msg'] and '2048 bytes' in result['msg']
+    in_secret = run(masq(cloud_init={'user_data': big}, render_only=True), no_cluster)  # auto: own user data goes to the Secret
+    assert not in_secret.get('failed'), in_secret.get('msg')
     generated = run(masq(cloud_init={'ssh_authorized_keys': ['ssh-ed25519 %s k%d' % ('A' * 68, i) for i in range(30)]},
                          render_only=True), no_cluster)
     assert generated['failed'] and 'cloud_init.user_data' in generated['msg'], generated.get('msg')

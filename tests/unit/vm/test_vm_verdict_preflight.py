@@ -246,3 +246,35 @@ def test_wait_predicates():
     assert not _ready('Always')(None)
     assert _ready('Halted')({'status': {'printableStatus': 'Stopped'}})
     assert not _ready('Halted')({'status': {'printableStatus': 'Running', 'ready': True}})
+
+
+class TestHandPickedPoolsAndSecrets:
+    """A pool picked by hand must be on the NIC's Multus CR's subnet; user data Secrets are never taken over."""
+
+    def bridge(self, pools, cr='kube-system/ovs30'):
+        return entries_of({'name': 'vm1', 'namespace': 'vms', 'network_mode': 'bridge',
+                           'nics': [{'name': 'a', 'multus_cr': cr, 'use_default_ip_pool': False, 'ip_pools': {'ipv4': pools}}]})
+
+    def test_a_pool_from_another_vlans_subnet_is_refused_for_an_smc_and_a_nad(self):
+        f = facts(nads=[nad('kube-system', 'ovs40', default_v4=['p40'])],
+                  pools=[pool('p30', '10.30.0.0/24', ['10.30.0.10-10.30.0.19']), pool('p40', '10.40.0.0/24', ['10.40.0.10-10.40.0.12']),
+                         pool('p30b', '10.30.0.0/24', ['10.30.0.20-10.30.0.29'])])
+        assert pf.check(self.bridge(['p30b']), f)['problems'] == []
+        assert pf.check(self.bridge(['p40']), f)['problems'] == [
+            "nics[0].ip_pools.ipv4[0]: 'p40' has subnet 10.40.0.0/24, but Multus CR kube-system/ovs30 puts its NICs on 10.30.0.0/24 "
+            "(its default ipv4 pools p30): the rule is that a pool picked by hand lies in the subnet of the NIC's Multus CR"]
+        assert pf.check(self.bridge(['p30'], cr='kube-system/ovs40'), f)['problems'] == [
+            "nics[0].ip_pools.ipv4[0]: 'p30' has subnet 10.30.0.0/24, but Multus CR kube-system/ovs40 puts its NICs on 10.40.0.0/24 "
+            "(its default ipv4 pools p40): the rule is that a pool picked by hand lies in the subnet of the NIC's Multus CR"]
+        # a CR without default pools names no subnet: nothing to compare with
+        assert pf.check(self.bridge(['p30'], cr='kube-system/ovs40'), facts())['problems'] == []
+
+    def test_a_foreign_secret_of_the_same_name_is_not_taken_over(self):
+        entries = entries_of({'name': 'vm1', 'namespace': 'vms', 'cloud_init': {'password': 'x'}})
+        assert pf.check(entries, facts(foreign_secrets={('vms', 'vm1-cloudinit')}))['problems'] == [
+            "cloud_init: the user data goes into Secret vms/vm1-cloudinit, which exists and is not managed by vmnet.kubevirt: the rule is "
+            "that the collection never takes over a Secret it did not make (remove or rename it, or set user_data_in: inline)"]
+        inline = entries_of({'name': 'vm1', 'namespace': 'vms', 'cloud_init': {'password': 'x', 'user_data_in': 'inline'}})
+        assert pf.check(inline, facts(foreign_secrets={('vms', 'vm1-cloudinit')}))['problems'] == []
+        denied = pf.check(entries, facts(unreadable_secrets={'vms': 'forbidden'}))['problems']
+        assert len(denied) == 1 and 'Secrets there cannot be read (forbidden)' in denied[0]
