@@ -310,7 +310,7 @@ def vm_rows(vms, defaults=None):
             rows.append([label if index == 0 else '', nic.get('name', '-'), nic.get('mode', '-'), nic.get('multus_cr') or '(pod network)',
                          pool_text, nic.get('mac_address') or '(assigned at start)', ips or '-', fixed_text(nic)])
         blockers = vm.get('live_migration_blockers') or []
-        verdict = 'yes' if vm.get('live_migratable') else 'no'
+        verdict = vm.get('live_migration_verdict') or ('yes' if vm.get('live_migratable') else 'no')
         verdicts.append('%s: live migration %s%s' % (label, verdict, (' - ' + '; '.join(blockers)) if blockers else ''))
         verdicts += ['    note: %s' % note for note in vm.get('live_migration_notes') or []]
     return rows, verdicts

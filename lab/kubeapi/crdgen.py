@@ -5,8 +5,8 @@ Run once from the repository root (the result is committed under lab/kubeapi/crd
     .venv/bin/python -m lab.kubeapi.crdgen UPSTREAM_DIR
 
 Spiderpool and NetworkAttachmentDefinition CRDs are taken as published, without descriptions.
-KubeVirt publishes no CRD YAML (virt-operator generates it), so VirtualMachine and
-VirtualMachineInstance are built from swagger.json: strict for everything networking touches
+KubeVirt publishes no CRD YAML (virt-operator generates it), so VirtualMachine,
+VirtualMachineInstance and the KubeVirt CR are built from swagger.json: strict for everything networking touches
 (interfaces, networks, template annotations and labels, runStrategy), and
 ``x-kubernetes-preserve-unknown-fields`` elsewhere.
 """
@@ -128,6 +128,14 @@ def kubevirt_schemas(swagger):
     return vm, vmi
 
 
+def kubevirt_cr_schema(swagger):
+    """The KubeVirt CR (virt-operator's install): one object level typed, its configuration kept as it comes."""
+    sw = Swagger(swagger['definitions'])
+    top = {'apiVersion': {'type': 'string'}, 'kind': {'type': 'string'}, 'metadata': {'type': 'object'},
+           'status': dict(PRESERVE)}
+    return {'type': 'object', 'required': ['spec'], 'properties': dict(top, spec=sw.spine('v1.KubeVirtSpec', {}))}
+
+
 def kubevirt_crd(plural, kind, short_names, schema, columns):
     return {
         'apiVersion': 'apiextensions.k8s.io/v1', 'kind': 'CustomResourceDefinition',
@@ -152,7 +160,9 @@ def kubevirt_crds(swagger_path):
                    {'jsonPath': '.status.interfaces[0].ipAddress', 'name': 'IP', 'type': 'string'},
                    {'jsonPath': '.status.nodeName', 'name': 'NodeName', 'type': 'string'},
                    {'jsonPath': ".status.conditions[?(@.type=='Ready')].status", 'name': 'Ready', 'type': 'string'}]
+    kv_columns = [age, {'jsonPath': '.status.phase', 'name': 'Phase', 'type': 'string'}]
     return {
+        'kubevirt-kubevirts': kubevirt_crd('kubevirts', 'KubeVirt', ['kv', 'kvs'], kubevirt_cr_schema(swagger), kv_columns),
         'kubevirt-virtualmachines': kubevirt_crd('virtualmachines', 'VirtualMachine', ['vm', 'vms'], vm, vm_columns),
         'kubevirt-virtualmachineinstances': kubevirt_crd('virtualmachineinstances', 'VirtualMachineInstance',
                                                          ['vmi', 'vmis'], vmi, vmi_columns),

@@ -151,21 +151,22 @@ def desired_pod(vmi, node, generation):
     }
 
 
-def ensure_pod(api, vmi):
+def ensure_pod(api, vmi, migrate=True):
     """The VMI's current launcher pod: kept while its networks are those of the VMI, else a new one (the migration
-    KubeVirt does for a NIC hot-plug). Returns ``(pod, replaced_pods)``; the caller deletes the replaced ones once the
-    new pod has its network."""
+    KubeVirt does for a NIC hot-plug, only when ``migrate``: otherwise the change waits). Returns
+    ``(pod, replaced_pods)``; the caller deletes the replaced ones once the new pod has its network."""
     existing = pods_of(api, vmi['metadata']['uid'], vmi['metadata'].get('namespace'))
     wanted = network_annotations(vmi)
     if existing:
         current = existing[-1]
         annotations = current['metadata'].get('annotations') or {}
-        if all(annotations.get(key) == wanted.get(key) for key in (NETWORKS_ANNOTATION, DEFAULT_NETWORK_ANNOTATION)):
+        if not migrate or all(annotations.get(key) == wanted.get(key) for key in (NETWORKS_ANNOTATION, DEFAULT_NETWORK_ANNOTATION)):
             return current, existing[:-1]
         node = current['spec'].get('nodeName') or choose_node(api, vmi)
     else:
         node = choose_node(api, vmi)
-    pod = desired_pod(vmi, node, len(existing))
+    # A name no pod of this VMI had before (a count of the pods alive could repeat one that was deleted).
+    pod = desired_pod(vmi, node, int(vmi['metadata'].get('resourceVersion') or 0) * 16 + len(existing))
     api.internal_write(pod, 'virt-controller')
     return api.find(POD_API, 'Pod', pod['metadata']['namespace'], pod['metadata']['name']), existing
 

@@ -9,8 +9,9 @@ import hashlib
 import ipaddress
 import json
 import threading
+import time
 
-from lab.kubeapi import ipam, launcher, readiness, webhooks
+from lab.kubeapi import ipam, kubevirt, launcher, readiness, webhooks
 
 SPIDERPOOL = 'spiderpool.spidernet.io/v2beta1'
 NAD_API = 'k8s.cni.cncf.io/v1'
@@ -81,7 +82,7 @@ class Simulations:
             if causes:
                 return webhooks.denial_message, causes
         if 'kubevirt-webhook' in self.active:
-            causes = webhooks.kubevirt_causes(res, obj)
+            causes = webhooks.kubevirt_causes(res, obj, old, kubevirt.config(api))
             if causes:
                 return webhooks.kubevirt_denial, causes
         return None
@@ -165,6 +166,8 @@ class Simulations:
 
     @staticmethod
     def vm_to_vmi(api, res, event, vm):
+        """KubeVirt's VM and VMI controllers: a VMI made from the template when the VM starts; afterwards only what
+        KubeVirt propagates reaches it (``kubevirt.py``), the rest waits for the next start (RestartRequired)."""
         if res.kind != 'VirtualMachine':
             return
         meta = vm['metadata']
@@ -178,26 +181,43 @@ class Simulations:
             return
         if api.registry.by_kind(KUBEVIRT, 'VirtualMachineInstance') is None:
             return
+        cfg = kubevirt.config(api)
         template = spec.get('template') or {}
-        vmi_spec = copy.deepcopy(template.get('spec') or {})
-        vmi = {
-            'apiVersion': KUBEVIRT, 'kind': 'VirtualMachineInstance',
-            'metadata': {
-                'name': name, 'namespace': namespace,
-                'labels': dict((template.get('metadata') or {}).get('labels') or {}),
-                'annotations': dict((template.get('metadata') or {}).get('annotations') or {}),
-                'ownerReferences': [{'apiVersion': KUBEVIRT, 'kind': 'VirtualMachine', 'name': name, 'uid': meta['uid'],
-                                     'controller': True, 'blockOwnerDeletion': True}],
-            },
-            'spec': vmi_spec,
-        }
-        api.internal_write(vmi, 'virt-controller')
+        template_spec = template.get('spec') or {}
         current = api.find(KUBEVIRT, 'VirtualMachineInstance', namespace, name)
-        pod, replaced = launcher.ensure_pod(api, current)
+        restart = None
+        if current is None:
+            vmi = {
+                'apiVersion': KUBEVIRT, 'kind': 'VirtualMachineInstance',
+                'metadata': {
+                    'name': name, 'namespace': namespace,
+                    'labels': dict((template.get('metadata') or {}).get('labels') or {}),
+                    'annotations': dict((template.get('metadata') or {}).get('annotations') or {}),
+                    'ownerReferences': [{'apiVersion': KUBEVIRT, 'kind': 'VirtualMachine', 'name': name, 'uid': meta['uid'],
+                                         'controller': True, 'blockOwnerDeletion': True}],
+                },
+                'spec': copy.deepcopy(template_spec),
+            }
+            api.internal_write(vmi, 'virt-controller')
+        else:
+            restart = kubevirt.restart_required(template_spec, current.get('spec') or {}, cfg)
+            synced = kubevirt.synced_vmi_spec(template_spec, current.get('spec') or {}, cfg, restart)
+            if synced != current.get('spec'):
+                current['spec'] = synced
+                api.internal_write(current, 'virt-controller')
+        current = api.find(KUBEVIRT, 'VirtualMachineInstance', namespace, name)
+        pod, replaced = launcher.ensure_pod(api, current, migrate=kubevirt.auto_migrates(cfg))
         # Spiderpool's IPAM runs when the pod's network is set up (simulated only when switched on).
         outcome = ipam.allocate(api, pod) if ipam.NAME in api.simulations.active else ipam.NO_IPAM
-        interfaces = vmi_interfaces(current, outcome.addresses)
+        interfaces = vmi_interfaces(current, outcome.addresses, pod)
         launcher.set_pod_status(api, pod, outcome.ok, _pod_ip(interfaces))
+        if replaced and not outcome.ok:
+            # The migration target could not set up its network: the migration fails, the VM runs on in its
+            # old pod without the change (KubeVirt tries again on a later migration).
+            ipam.report_failure(api, pod, outcome.error)
+            api.internal_delete('v1', 'Pod', namespace, pod['metadata']['name'])
+            _vm_status(api, vm, running=True, started=True, restart_required=restart)
+            return
         for old in replaced:  # the migration that hot-plugged a NIC is over: the old pod goes
             api.internal_delete('v1', 'Pod', namespace, old['metadata']['name'])
         if outcome.ok:
@@ -211,10 +231,29 @@ class Simulations:
         if current.get('status') != status:
             current['status'] = status
             api.internal_write(current, 'virt-handler', subresource='status')
-        _vm_status(api, vm, running=True, started=outcome.ok)
+        if outcome.ok:
+            _clear_detached(api, vm, current, {i['name'] for i in interfaces})
+        _vm_status(api, vm, running=True, started=outcome.ok, restart_required=restart)
 
 
-def _vm_status(api, vm, running, started=True):
+def _clear_detached(api, vm, vmi, plugged):
+    """Interfaces set absent and unplugged leave the VMI spec, then the VM template (KubeVirt's VM controller)."""
+    vmi_spec = kubevirt.without_detached(vmi.get('spec') or {}, plugged)
+    if vmi_spec != vmi.get('spec'):
+        updated = api.find(KUBEVIRT, 'VirtualMachineInstance', vmi['metadata'].get('namespace'), vmi['metadata']['name'])
+        updated['spec'] = vmi_spec
+        api.internal_write(updated, 'virt-controller')
+    kept = plugged | {i.get('name') for i in ((vmi_spec.get('domain') or {}).get('devices') or {}).get('interfaces') or []}
+    stored = api.find(KUBEVIRT, 'VirtualMachine', vm['metadata'].get('namespace'), vm['metadata']['name'])
+    template = ((stored or {}).get('spec') or {}).get('template') or {}
+    template_spec = kubevirt.without_detached(template.get('spec') or {}, kept)
+    if stored is not None and template_spec != (template.get('spec') or {}):
+        stored['spec']['template']['spec'] = template_spec
+        stored['metadata'].pop('resourceVersion', None)
+        api.internal_write(stored, 'virt-controller')
+
+
+def _vm_status(api, vm, running, started=True, restart_required=None):
     current = api.find(KUBEVIRT, 'VirtualMachine', vm['metadata'].get('namespace'), vm['metadata']['name'])
     if current is None:
         return
@@ -228,6 +267,10 @@ def _vm_status(api, vm, running, started=True):
     else:
         status = {'printableStatus': 'Stopped',
                   'conditions': [{'type': 'Ready', 'status': 'False', 'reason': 'VMINotExists'}]}
+    if running and restart_required:
+        before = next((c for c in (current.get('status') or {}).get('conditions') or [] if c.get('type') == 'RestartRequired'), None)
+        status['conditions'].append(before or {'type': 'RestartRequired', 'status': 'True', 'message': restart_required,
+                                               'lastTransitionTime': time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime())})
     if current.get('status') != status:
         current['status'] = status
         api.internal_write(current, 'virt-controller', subresource='status')
@@ -350,12 +393,14 @@ def _pod_ip(interfaces):
     return next((i['ipAddress'] for i in interfaces if i.get('podInterfaceName') == launcher.PRIMARY and i.get('ipAddress')), None)
 
 
-def vmi_interfaces(vmi, addresses):
+def vmi_interfaces(vmi, addresses, pod=None):
     """status.interfaces of the simulated VMI: the pod network's NIC gets 10.244.x.y, a Multus NIC the IPs
-    Spiderpool's IPAM gave its pod interface (``addresses``: pod interface name -> IPs)."""
+    Spiderpool's IPAM gave its pod interface (``addresses``: pod interface name -> IPs). Only the NICs the
+    launcher ``pod`` has are plugged: a hot-plugged NIC shows once a migration brought it in."""
     spec = vmi.get('spec') or {}
     interfaces = ((spec.get('domain') or {}).get('devices') or {}).get('interfaces') or []
-    pod_names = {nic['name']: nic for nic in launcher.pod_interfaces(vmi)}
+    in_pod = None if pod is None else {nic['ifname'] for nic in launcher.pod_interfaces_of_pod(pod)}
+    pod_names = {nic['name']: nic for nic in launcher.pod_interfaces(vmi) if in_pod is None or nic['ifname'] in in_pod}
     meta = vmi['metadata']
     result = []
     for index, iface in enumerate(interfaces):

@@ -1,16 +1,21 @@
-"""Simulation of Spiderpool's admission webhooks (``spiderpool-webhook``, off by default).
+"""Simulations of admission webhooks, off by default: Spiderpool's and KubeVirt's.
 
-Only the rules listed in ../shared/reference/upstream-facts.md section a are imitated: the
-mutating defaults (pool ipVersion and finalizer, SpiderMultusConfig ovs defaults) and the
-validating rules that need no controller state beyond the stored objects. Answers are 422
-``Invalid`` with one cause per broken rule, prefixed as the API server prefixes a webhook
-denial. The pool finalizer is removed by the same simulation once a terminating pool has no
-allocated IPs, as spiderpool-controller does.
+``spiderpool-webhook``: only the rules listed in ../shared/reference/upstream-facts.md section a
+are imitated: the mutating defaults (pool ipVersion and finalizer, SpiderMultusConfig ovs
+defaults) and the validating rules that need no controller state beyond the stored objects.
+Answers are 422 ``Invalid`` with one cause per broken rule, prefixed as the API server prefixes a
+webhook denial. The pool finalizer is removed by the same simulation once a terminating pool has
+no allocated IPs, as spiderpool-controller does.
+
+``kubevirt-webhook``: KubeVirt's VM/VMI admission rules (the section at the end).
 """
+import base64
+import binascii
 import ipaddress
 import json
 import re
 
+from lab.kubeapi import kubevirt
 from lab.kubeapi.schema import cause, invalid
 
 SPIDERPOOL_GROUP = 'spiderpool.spidernet.io'
@@ -247,113 +252,275 @@ def denial_message(res, name, causes):
 
 
 # ------------------------------------------------------------------ KubeVirt's VM/VMI admission (kubevirt-webhook)
+# Rules of KubeVirt v1.9.0's virt-api (pkg/network/admitter, admitters/vms-admitter.go and
+# vmi-create-admitter.go), with KubeVirt's cause types and field paths; the messages are ours.
 
 KUBEVIRT_GROUP = 'kubevirt.io'
-BINDINGS = ('bridge', 'masquerade', 'sriov', 'passtBinding', 'binding', 'slirp', 'macvtap', 'passt')
+BINDINGS = ('bridge', 'masquerade', 'sriov', 'passtBinding', 'binding')  # what counts as a binding method
+DISCONTINUED = ('slirp', 'passt', 'macvtap')  # removed in v1.3: refused on creation
 INTERFACE_NAME = re.compile(r'^[A-Za-z0-9-_]+$')
-MAC = re.compile(r'^([0-9A-Fa-f]{2}[:-]){5}[0-9A-Fa-f]{2}$')
+# Go's net.ParseMAC forms of 6 bytes (ValidateMacAddress refuses longer ones): one separator throughout, or dotted.
+MAC_FORMS = (re.compile(r'^[0-9A-Fa-f]{2}(:[0-9A-Fa-f]{2}){5}$'), re.compile(r'^[0-9A-Fa-f]{2}(-[0-9A-Fa-f]{2}){5}$'),
+             re.compile(r'^[0-9A-Fa-f]{4}(\.[0-9A-Fa-f]{4}){2}$'))
 MODELS = ('e1000', 'e1000e', 'igb', 'ne2k_pci', 'pcnet', 'rtl8139', 'virtio')
-RESERVED_MASQUERADE_MAC = '02:00:00:00:00:00'
-NETWORK_DATA_LIMIT = 2048
+RESERVED_MASQUERADE_MAC = '02:00:00:00:00:00'  # compared as written (link.IsReserved)
+STATES = ('', 'absent', 'down', 'up')
+PCI_ADDRESS = re.compile(r'^[0-9a-fA-F]{4}:[0-9a-fA-F]{2}:[0-9a-fA-F]{2}\.[0-7]$')
+PORT_NAME = re.compile(r'^[-a-z0-9]+$')
+CLOUD_INIT_LIMIT = 2048  # userData and networkData, each
+DNS_POLICIES = ('ClusterFirstWithHostNet', 'ClusterFirst', 'Default', 'None', '')
+MAX_NAMESERVERS, MAX_SEARCHES, MAX_SEARCH_CHARS = 3, 6, 256
 
 
 def kubevirt_webhook_name(kind):
     return '%s-validator.kubevirt.io' % kind.lower()
 
 
-def kubevirt_causes(res, obj):
-    """KubeVirt's network admission rules (upstream-facts.md section d) for a VM or a VMI."""
+def kubevirt_causes(res, obj, old=None, config=None):
+    """KubeVirt's admission for a VM or a VMI (``config``: the cluster's ``kubevirt.Config``).
+
+    A VM is refused at the first stage that fails, as virt-api answers: on creation the discontinued
+    bindings (with KubeVirt's ``spec.domain...`` field paths), then the VM spec with its template.
+    """
     if res.group != KUBEVIRT_GROUP or res.kind not in ('VirtualMachine', 'VirtualMachineInstance') \
             or obj['metadata'].get('deletionTimestamp'):
         return []
+    config = config or kubevirt.Config()
     spec = obj.get('spec') or {}
+    if res.kind == 'VirtualMachineInstance':
+        return discontinued_causes(spec, 'spec') + network_causes(spec, 'spec', config) + vmi_spec_causes(spec, 'spec')
+    template = (spec.get('template') or {}).get('spec') or {}
+    if old is None:
+        causes = discontinued_causes(template, 'spec')  # sic: virt-api validates the template at path "spec" here
+        if causes:
+            return causes
+    prefix = 'spec.template.spec'
+    causes = network_causes(template, prefix, config) + vmi_spec_causes(template, prefix)
+    if spec.get('running') is not None and spec.get('runStrategy') is not None:
+        causes.append(invalid('spec.running', spec['running'], 'running and runStrategy are mutually exclusive'))
+    if spec.get('running') is None and spec.get('runStrategy') is None:
+        causes.append(invalid('spec.running', None, 'a runStrategy must be given'))
+    if spec.get('runStrategy') == 'WaitAsReceiver' and not config.gate('DecentralizedLiveMigration'):
+        causes.append(invalid('spec.runStrategy', 'WaitAsReceiver', 'needs the DecentralizedLiveMigration feature gate'))
+    return causes
+
+
+def discontinued_causes(vmi_spec, prefix):
     causes = []
-    if res.kind == 'VirtualMachine':
-        if spec.get('running') is not None and spec.get('runStrategy') is not None:
-            causes.append(invalid('spec.running', spec['running'], 'running and runStrategy are mutually exclusive'))
-        if spec.get('running') is None and spec.get('runStrategy') is None:
-            causes.append(cause('FieldValueRequired', 'spec.runStrategy', 'Required value: one of running or runStrategy'))
-        prefix, vmi_spec = 'spec.template.spec', ((spec.get('template') or {}).get('spec') or {})
-    else:
-        prefix, vmi_spec = 'spec', spec
-    return causes + network_causes(vmi_spec, prefix)
+    for index, iface in enumerate(_interfaces(vmi_spec)):
+        for binding in DISCONTINUED:
+            if iface.get(binding) is not None:
+                causes.append(invalid('%s.domain.devices.interfaces[%d].%s' % (prefix, index, binding), iface.get('name'),
+                                      'the %s binding is discontinued since KubeVirt v1.3' % binding))
+    return causes
 
 
-def network_causes(vmi_spec, prefix):
+def _interfaces(vmi_spec):
+    return ((vmi_spec.get('domain') or {}).get('devices') or {}).get('interfaces') or []
+
+
+def _default_network(networks):
+    """LookUpDefaultNetwork: the pod network, or the Multus network marked default."""
+    return next((n for n in networks if n.get('pod') is not None or (n.get('multus') or {}).get('default')), None)
+
+
+def network_causes(vmi_spec, prefix, config):
+    """pkg/network/admitter Validator.Validate, in its order."""
     causes = []
     networks = vmi_spec.get('networks') or []
-    interfaces = ((vmi_spec.get('domain') or {}).get('devices') or {}).get('interfaces') or []
-    by_name, pods, defaults = {}, [], []
-    for index, network in enumerate(networks):
-        where = '%s.networks[%d]' % (prefix, index)
-        name = network.get('name')
-        if name in by_name:
-            causes.append(cause('FieldValueDuplicate', where + '.name', 'Duplicate value: "%s"' % name))
-        by_name[name] = network
-        sources = [key for key in ('pod', 'multus', 'resourceClaim') if network.get(key) is not None]
-        if len(sources) != 1:
-            causes.append(invalid(where, name, 'should have exactly one network source (found %d)' % len(sources)))
-        if 'pod' in sources:
-            pods.append(name)
-        if 'multus' in sources:
-            if not (network['multus'] or {}).get('networkName'):
-                causes.append(cause('FieldValueRequired', where + '.multus.networkName', 'Required value'))
-            if (network['multus'] or {}).get('default'):
-                defaults.append(name)
+    interfaces = _interfaces(vmi_spec)
+    ifaces = prefix + '.domain.devices.interfaces'
+    pods = [n for n in networks if n.get('pod') is not None]
+    defaults = [n for n in networks if (n.get('multus') or {}).get('default')]
     if len(pods) > 1:
-        causes.append(invalid(prefix + '.networks', pods, 'more than one pod network'))
+        causes.append(cause('FieldValueDuplicate', prefix + '.interfaces', 'more than one interface is on a pod network'))
     if len(defaults) > 1:
-        causes.append(invalid(prefix + '.networks', defaults, 'more than one multus network marked default'))
+        causes.append(invalid(prefix + '.networks', [n.get('name') for n in defaults], 'more than one Multus network is marked default'))
     if pods and defaults:
-        causes.append(invalid(prefix + '.networks', pods + defaults, 'a pod network and a default multus network cannot coexist'))
-    causes += _interface_causes(interfaces, by_name, set(pods + defaults), prefix)
-    causes += _network_data_causes(vmi_spec, prefix)
-    return causes
-
-
-def _interface_causes(interfaces, networks, primaries, prefix):
-    causes, seen = [], set()
-    for index, iface in enumerate(interfaces):
-        where = '%s.domain.devices.interfaces[%d]' % (prefix, index)
-        name = iface.get('name')
-        if name in seen:
-            causes.append(cause('FieldValueDuplicate', where + '.name', 'Duplicate value: "%s"' % name))
-        seen.add(name)
-        if not isinstance(name, str) or not INTERFACE_NAME.match(name):
-            causes.append(invalid(where + '.name', name, 'must match ^[A-Za-z0-9-_]+$'))
-        network = networks.get(name)
-        if network is None:
-            causes.append(invalid(where + '.name', name, 'has no network of that name in %s.networks' % prefix))
-        bindings = [key for key in BINDINGS if iface.get(key) is not None]
-        if len(bindings) != 1:
-            causes.append(invalid(where, name, 'should have exactly one binding method (found %d)' % len(bindings)))
-        if 'masquerade' in bindings and network is not None and network.get('pod') is None:
-            causes.append(invalid(where + '.masquerade', name, 'masquerade is only allowed on a pod network'))
-        mac = iface.get('macAddress')
-        if mac is not None and not MAC.match(mac):
-            causes.append(invalid(where + '.macAddress', mac, 'not a valid MAC address'))
-        elif mac is not None and 'masquerade' in bindings and mac.replace('-', ':').lower() == RESERVED_MASQUERADE_MAC:
-            causes.append(invalid(where + '.macAddress', mac, 'reserved for masquerade'))
-        if iface.get('model') is not None and iface['model'] not in MODELS:
-            causes.append(cause('FieldValueNotSupported', where + '.model', 'Unsupported value: "%s": supported values: %s'
-                                % (iface['model'], ', '.join('"%s"' % m for m in MODELS))))
-        if iface.get('state') == 'absent' and ('bridge' not in bindings or name in primaries):
-            causes.append(invalid(where + '.state', 'absent', 'only a bridge interface on a secondary network can be absent'))
+        causes.append(invalid(prefix + '.networks', [n.get('name') for n in pods + defaults],
+                              'a pod network and a default Multus network cannot coexist'))
+    for index, network in enumerate(networks):
+        count = sum(1 for key in ('pod', 'multus', 'resourceClaim') if network.get(key) is not None)
+        if count != 1:
+            causes.append(cause('FieldValueRequired', '%s.networks[%d]' % (prefix, index),
+                                'Required value: exactly one network type (found %d)' % count))
+    for index, network in enumerate(networks):
+        if network.get('multus') is not None and not (network['multus'] or {}).get('networkName'):
+            causes.append(cause('FieldValueRequired', '%s.networks[%d]' % (prefix, index), 'Required value: multus needs a networkName'))
+            break
+    by_name = {n.get('name'): n for n in networks}
+    default = _default_network(networks)
+    for index, iface in enumerate(interfaces):  # interface state values
+        state, where = iface.get('state') or '', '%s[%d].state' % (ifaces, index)
+        if state not in STATES:
+            causes.append(invalid(where, state, 'supported values: absent, down, up'))
+        if iface.get('sriov') is not None and state in ('down', 'up'):
+            causes.append(invalid(where, state, 'not supported on SR-IOV interfaces'))
+        if state == 'absent' and iface.get('bridge') is None:
+            causes.append(invalid(where, state, 'only a bridge interface can be absent'))
+        if state == 'absent' and default is not None and default.get('name') == iface.get('name'):
+            causes.append(invalid(where, state, 'the default network\'s interface cannot be absent'))
+    for index, iface in enumerate(interfaces):  # bindings
+        where = '%s[%d]' % (ifaces, index)
+        network = by_name.get(iface.get('name')) or {}
+        count = sum(1 for key in BINDINGS if iface.get(key) is not None)
+        if count != 1:
+            causes.append(invalid(where, iface.get('name'), 'exactly one binding method or binding plugin (found %d)' % count))
+        if iface.get('masquerade') is not None and network.get('pod') is None:
+            causes.append(invalid(where + '.name', iface.get('name'), 'masquerade works on the pod network only'))
+        if iface.get('masquerade') is not None and iface.get('macAddress') == RESERVED_MASQUERADE_MAC:
+            causes.append(invalid(where + '.macAddress', iface.get('macAddress'), 'reserved for masquerade\'s in-pod bridge'))
+        if iface.get('bridge') is not None and network.get('pod') is not None and not config.permit_bridge_on_pod_network:
+            causes.append(invalid(where + '.name', iface.get('name'), 'bridge on the pod network is not permitted by the KubeVirt CR'))
+        if iface.get('passtBinding') is not None:
+            if not config.gate('PasstBinding'):
+                causes.append(invalid(where + '.name', iface.get('name'), 'the PasstBinding feature gate is not enabled'))
+            if network.get('pod') is None:
+                causes.append(invalid(where + '.name', iface.get('name'), 'passtBinding works on the pod network only'))
+    seen = set()
+    for index, network in enumerate(networks):
+        if network.get('name') in seen:
+            causes.append(cause('FieldValueDuplicate', '%s.networks[%d].name' % (prefix, index), 'Duplicate value: "%s"' % network.get('name')))
+        seen.add(network.get('name'))
     names = {iface.get('name') for iface in interfaces}
-    for index, name in enumerate(networks):
-        if name not in names:
-            causes.append(invalid('%s.networks[%d].name' % (prefix, index), name, 'has no interface of that name'))
+    for index, network in enumerate(networks):
+        if network.get('name') not in names:
+            causes.append(cause('FieldValueRequired', '%s.networks[%d].name' % (prefix, index),
+                                'Required value: network %s has no interface' % network.get('name')))
+    seen = set()
+    for index, iface in enumerate(interfaces):
+        if iface.get('name') in seen:
+            causes.append(cause('FieldValueDuplicate', '%s[%d].name' % (ifaces, index), 'Duplicate value: one interface per network'))
+        seen.add(iface.get('name'))
+    for index, iface in enumerate(interfaces):
+        if iface.get('name') not in by_name:
+            causes.append(invalid('%s[%d].name' % (ifaces, index), iface.get('name'), 'no network of that name'))
+    for index, iface in enumerate(interfaces):
+        causes += _interface_field_causes(iface, '%s[%d]' % (ifaces, index), by_name.get(iface.get('name')) or {}, config)
     return causes
 
 
-def _network_data_causes(vmi_spec, prefix):
+def _interface_field_causes(iface, where, network, config):
     causes = []
-    for index, volume in enumerate(vmi_spec.get('volumes') or []):
+    name = iface.get('name')
+    if not isinstance(name, str) or not INTERFACE_NAME.match(name):
+        causes.append(invalid(where + '.name', name, 'only letters, digits, "-" and "_"'))
+    if iface.get('model') not in (None, '') and iface['model'] not in MODELS:
+        causes.append(cause('FieldValueNotSupported', where + '.model', 'Unsupported value: "%s": supported values: %s'
+                            % (iface['model'], ', '.join('"%s"' % m for m in MODELS))))
+    mac = iface.get('macAddress')
+    if mac not in (None, '') and not any(form.match(str(mac)) for form in MAC_FORMS):
+        causes.append(invalid(where + '.macAddress', mac, 'not a MAC address of 6 bytes'))
+    if iface.get('pciAddress') not in (None, '') and not PCI_ADDRESS.match(str(iface['pciAddress'])):
+        causes.append(invalid(where + '.pciAddress', iface['pciAddress'], 'not a PCI address'))
+    if network.get('pod') is not None and iface.get('ports') is not None:
+        causes += _port_causes(iface['ports'], where + '.ports')
+    if iface.get('portRanges') is not None and not config.gate('PortRangesSpec'):
+        causes.append(invalid(where + '.name', name, 'portRanges needs the PortRangesSpec feature gate'))
+    return causes
+
+
+def valid_port_name(name):
+    """Kubernetes' IsValidPortName (IANA_SVC_NAME)."""
+    return (isinstance(name, str) and 0 < len(name) <= 15 and bool(PORT_NAME.match(name)) and '--' not in name
+            and not name.startswith('-') and not name.endswith('-') and any('a' <= c <= 'z' for c in name))
+
+
+def _port_causes(ports, where):
+    causes, names = [], set()
+    for index, port in enumerate(ports):
+        name = port.get('name') or ''
+        if name:
+            if name in names:
+                causes.append(cause('FieldValueDuplicate', '%s[%d].name' % (where, index), 'Duplicate value: "%s"' % name))
+            if not valid_port_name(name):
+                causes.append(invalid('%s[%d].name' % (where, index), name, 'not an IANA service name (at most 15 lower-case '
+                                      'letters, digits and single "-", with at least one letter)'))
+            names.add(name)
+    for index, port in enumerate(ports):
+        number = port.get('port') or 0
+        if number == 0:
+            causes.append(cause('FieldValueRequired', '%s[%d].port' % (where, index), 'Required value: the port'))
+        if not 0 <= number < 65536:
+            causes.append(invalid('%s[%d].port' % (where, index), number, 'must be in 1-65535'))
+        if port.get('protocol') not in (None, '', 'TCP', 'UDP'):
+            causes.append(invalid('%s[%d].protocol' % (where, index), port['protocol'], 'only TCP or UDP'))
+    return causes
+
+
+def vmi_spec_causes(vmi_spec, prefix):
+    """The rest of ValidateVirtualMachineInstanceSpec this emulator imitates: cloud-init data and DNS."""
+    return _cloud_init_causes(vmi_spec.get('volumes') or [], prefix + '.volumes') + _dns_causes(vmi_spec, prefix)
+
+
+def _decoded_length(text):
+    try:
+        return len(base64.b64decode(text, validate=True))
+    except (binascii.Error, ValueError, TypeError):
+        return None
+
+
+def _cloud_init_causes(volumes, where):
+    causes = []
+    for index, volume in enumerate(volumes):
         for source in ('cloudInitNoCloud', 'cloudInitConfigDrive'):
-            data = (volume.get(source) or {}).get('networkData')
-            if isinstance(data, str) and len(data.encode()) > NETWORK_DATA_LIMIT:
-                causes.append(invalid('%s.volumes[%d].%s.networkData' % (prefix, index, source), '<%d bytes>' % len(data),
-                                      'must be at most %d bytes' % NETWORK_DATA_LIMIT))
+            data = volume.get(source)
+            if not isinstance(data, dict):
+                continue
+            field = '%s[%d].%s' % (where, index, source)
+            found = 0
+            # KubeVirt's JSON names of the Secret references: user data's is plain "secretRef".
+            for kind, secret_ref in (('userData', 'secretRef'), ('networkData', 'networkDataSecretRef')):
+                count, length = 0, 0
+                if (data.get(secret_ref) or {}).get('name'):
+                    count += 1
+                if data.get(kind + 'Base64'):
+                    count += 1
+                    length = _decoded_length(data[kind + 'Base64'])
+                    if length is None:
+                        causes.append(invalid(field + '.' + kind + 'Base64', '<%d characters>' % len(data[kind + 'Base64']),
+                                              'not valid base64'))
+                        length = 0
+                if data.get(kind):
+                    count += 1
+                    length = len(data[kind].encode())
+                if count > 1:
+                    causes.append(invalid(field, kind, 'only one %s source may be set' % kind))
+                if length > CLOUD_INIT_LIMIT:
+                    causes.append(invalid(field, '<%d bytes>' % length, '%s exceeds the %d byte limit; use %s for larger data'
+                                          % (kind, CLOUD_INIT_LIMIT, secret_ref)))
+                found += count
+            if not found:
+                causes.append(invalid(field, source, 'needs user data or network data'))
+    return causes
+
+
+def _dns_causes(vmi_spec, prefix):
+    causes = []
+    policy, dns = vmi_spec.get('dnsPolicy') or '', vmi_spec.get('dnsConfig')
+    if policy not in DNS_POLICIES:
+        causes.append(cause('FieldValueNotSupported', prefix + '.dnsPolicy', 'Unsupported value: "%s"' % policy))
+    if policy == 'None' and not dns:
+        return causes + [cause('FieldValueRequired', prefix + '.dnsConfig', 'Required value: dnsConfig with dnsPolicy None')]
+    if policy == 'None' and not dns.get('nameservers'):
+        return causes + [cause('FieldValueRequired', 'nameservers', 'Required value: a nameserver with dnsPolicy None')]
+    if not dns:
+        return causes
+    servers, searches = dns.get('nameservers') or [], dns.get('searches') or []
+    if len(servers) > MAX_NAMESERVERS:
+        causes.append(invalid('nameservers', servers, 'at most %d nameservers' % MAX_NAMESERVERS))
+    for server in servers:
+        try:
+            ipaddress.ip_address(server)
+        except ValueError:
+            causes.append(invalid('nameservers', server, 'not an IP address'))
+    if len(searches) > MAX_SEARCHES:
+        causes.append(invalid('searchDomains', searches, 'at most %d search paths' % MAX_SEARCHES))
+    if len(' '.join(searches)) > MAX_SEARCH_CHARS:
+        causes.append(invalid('searchDomains', searches, 'at most %d characters in the search list' % MAX_SEARCH_CHARS))
+    for search in searches:
+        if len(search) > 253 or not DNS1123_SUBDOMAIN.match(search):
+            causes.append(invalid('searchDomains', search, 'must be a DNS-1123 subdomain'))
     return causes
 
 

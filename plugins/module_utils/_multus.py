@@ -269,6 +269,11 @@ def _validate_ovs(ovs):
         if isinstance(low, int) and isinstance(high, int) and high < low:
             errors.append(problem(field + '.max_id', high, 'must be greater than or equal to min_id %d (webhook rule: '
                                                            'trunk maxID >= minID)' % low))
+    vlan = ovs.get('vlan')
+    if ovs.get('trunk') and isinstance(vlan, int) and not isinstance(vlan, bool) and vlan != 0:
+        # ovs-cni (ParseOvsPortConfig): a trunk list makes a trunk port and the VLAN tag is dropped without a word.
+        errors.append(problem('ovs.vlan', vlan, 'cannot be combined with ovs.trunk (ovs-cni makes a trunk port when trunk is set '
+                                                'and ignores the VLAN): use vlan for an access port or trunk for a trunk port'))
     device = ovs.get('device_id')
     if device and not (isinstance(device, str) and re.match(r'^([0-9a-fA-F]{4}:)?[0-9a-fA-F]{2}:[0-9a-fA-F]{2}\.[0-7]\Z', device)):
         errors.append(problem('ovs.device_id', device, 'must be a PCI address like 0000:af:00.1 (the VF\'s deviceID)'))

@@ -105,7 +105,8 @@ def resolve_multus_cr(ref, facts):
         nad_name = ((smc['metadata'].get('annotations') or {}).get(CR_NAME_ANNOTATION)) or smc['metadata']['name']
         ippools = (spec.get('ovs') or {}).get('ippools') or {}
         return {'kind': 'SpiderMultusConfig', 'cni_type': spec.get('cniType') or 'custom', 'nad': '%s/%s' % (namespace, nad_name),
-                'default_pools': dict((f, list(ippools[f])) for f in ('ipv4', 'ipv6') if ippools.get(f))}
+                'default_pools': dict((f, list(ippools[f])) for f in ('ipv4', 'ipv6') if ippools.get(f)),
+                'bridge': (spec.get('ovs') or {}).get('bridge')}
     nad = facts.nads.get(ref)
     if nad is not None:
         plugins = _nad_plugins(nad)
@@ -117,7 +118,8 @@ def resolve_multus_cr(ref, facts):
         for family, key in (('ipv4', 'default_ipv4_ippool'), ('ipv6', 'default_ipv6_ippool')):
             if ipam.get(key):
                 pools[family] = list(ipam[key])
-        return {'kind': 'NetworkAttachmentDefinition', 'cni_type': main.get('type') or 'unknown', 'nad': ref, 'default_pools': pools}
+        return {'kind': 'NetworkAttachmentDefinition', 'cni_type': main.get('type') or 'unknown', 'nad': ref, 'default_pools': pools,
+                'bridge': main.get('bridge')}
     return None
 
 

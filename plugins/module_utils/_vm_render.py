@@ -5,9 +5,12 @@
 Masquerade writes the ``masquerade`` binding explicitly on the pod network (KubeVirt would
 otherwise default to ``bridge``). Bridge makes the first NIC the VM's default network through
 Multus (``multus.default: true``, no pod network) and writes the pools chosen by hand as
-Spiderpool's ``ipam.spidernet.io/ippools`` template annotation: one item per active NIC in
-the order of the VM's networks, without interface names (KubeVirt names the pod interfaces
-itself, so Spiderpool maps items by order).
+Spiderpool's ``ipam.spidernet.io/ippools`` template annotation: one item per active NIC, each
+naming the pod interface KubeVirt gives that NIC (``eth0`` for the default network; for the
+others ``pod`` + 11 hex characters of the SHA-256 of the network name since KubeVirt v1.0,
+``net1``, ``net2``... before). Spiderpool then matches items by interface, not by order, so a
+NIC added later can never take another NIC's pools (an interface missing from the list makes
+Spiderpool refuse the pod instead).
 """
 
 from __future__ import absolute_import, division, print_function
@@ -15,10 +18,12 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import base64
+import binascii
 import copy
 import json
 import re
 
+from ansible_collections.vmnet.kubevirt.plugins.module_utils._spiderpool_ipam import PRIMARY_INTERFACE, hashed_interface_name
 from ansible_collections.vmnet.kubevirt.plugins.module_utils._vm_spec import normalize_mac
 
 API_VERSION = 'kubevirt.io/v1'
@@ -29,6 +34,10 @@ TEMPLATE_VM_LABEL = 'kubevirt.io/vm'
 ROOT_DISK = 'rootdisk'
 CLOUD_INIT_DISK = 'cloudinitdisk'
 NETWORK_DATA_LIMIT = 2048  # KubeVirt's admission limit for cloud-init networkData
+USER_DATA_LIMIT = 2048  # and for userData (vmi-create-admitter: cloudInitUserMaxLen)
+CLOUD_INIT_SOURCES = ('cloudInitNoCloud', 'cloudInitConfigDrive')
+# KubeVirt's field names of the Secret references: user data is "secretRef" (Go: UserDataSecretRef), network data its own.
+SECRET_REF_FIELDS = {'userData': 'secretRef', 'networkData': 'networkDataSecretRef'}
 # The Secret that holds a VM's user data: KubeVirt's cloudInitNoCloud.secretRef (Go: UserDataSecretRef) reads key "userdata".
 USER_DATA_SECRET_SUFFIX = '-cloudinit'
 USER_DATA_KEY = 'userdata'
@@ -93,6 +102,55 @@ def user_data(cloud_init):
         lines.append('ssh_authorized_keys:')
         lines.extend('  - %s' % json.dumps(key) for key in cloud_init['ssh_authorized_keys'])
     return '\n'.join(lines) + '\n'
+
+
+def _data_length(data, key, field, problems):
+    """Bytes of one cloud-init data source (base64 decoded), or None when the source is not set."""
+    value = data.get(key)
+    if not value:
+        return None
+    if key.endswith('Base64'):
+        try:
+            return len(base64.b64decode(value, validate=True))
+        except (binascii.Error, ValueError, TypeError):
+            problems.append('%s: %r is not valid base64: the rule is KubeVirt\'s admission (standard base64)' % (field, value[:40]))
+            return 0
+    return len(value.encode('utf-8')) if isinstance(value, str) else 0
+
+
+def cloud_init_problems(template_spec, path, own_volume=None):
+    """KubeVirt's cloud-init admission rules (vmi-create-admitter) over the final template's volumes.
+
+    User data and network data: each at most one source (inline, base64 or a Secret reference),
+    at least one of them, inline or base64 at most 2048 bytes. ``own_volume`` is the volume this
+    module rendered, whose fields are named after the module's options in messages.
+    """
+    problems = []
+    for index, volume in enumerate(template_spec.get('volumes') or []):
+        for source in CLOUD_INIT_SOURCES:
+            data = volume.get(source) if isinstance(volume, dict) else None
+            if not isinstance(data, dict):
+                continue
+            prefix = '%sspec.template.spec.volumes[%d].%s.' % (path, index, source)
+            found = 0
+            for kind, limit, option in (('userData', USER_DATA_LIMIT, 'user_data'), ('networkData', NETWORK_DATA_LIMIT, 'network_data')):
+                field = ('%scloud_init.%s' % (path, option)) if volume is own_volume else prefix + kind
+                keys = [k for k in (kind, kind + 'Base64') if data.get(k)]
+                secret_ref = SECRET_REF_FIELDS[kind]
+                if (data.get(secret_ref) or {}).get('name'):
+                    keys.append(secret_ref)
+                found += len(keys)
+                if len(keys) > 1:
+                    problems.append('%s: %s are all set: the rule is one %s source (KubeVirt\'s admission)' % (field, ', '.join(keys), kind))
+                for key in keys:
+                    size = _data_length(data, key, prefix + key, problems) if key != secret_ref else None
+                    if size is not None and size > limit:
+                        problems.append('%s: %d bytes is too long: the rule is KubeVirt\'s limit of %d bytes for cloud-init %s (larger data '
+                                        'goes in a Secret, %s)' % (field, size, limit, kind, secret_ref))
+            if not found:
+                problems.append('%s: %r has no user data and no network data: the rule is at least one of them (KubeVirt\'s admission)'
+                                % (prefix[:-1], data))
+    return problems
 
 
 def _interface(entry, nic):
@@ -186,22 +244,38 @@ def _reconcile_nics(entry, existing, warnings):
     return nics, kept_absent
 
 
-def pools_items(entry, nics, default_pools):
-    """The ippools annotation items (or None when every NIC uses its CR's default pools)."""
+def naming_for_version(version):
+    """KubeVirt's pod interface naming for secondary networks: ``ordinal`` (net1, net2...) before v1.0, ``hashed``
+    since (also when the version is not known: the collection supports KubeVirt 1.0 and later)."""
+    found = re.match(r'^v?(\d+)\.(\d+)', version or '')
+    if found and int(found.group(1)) < 1:
+        return 'ordinal'
+    return 'hashed'
+
+
+def pod_interface_name(index, network_name, naming='hashed'):
+    """The pod interface KubeVirt gives the ``index``-th active NIC: eth0 for the first (the default network)."""
+    if index == 0:
+        return PRIMARY_INTERFACE
+    return 'net%d' % index if naming == 'ordinal' else hashed_interface_name(network_name)
+
+
+def pools_items(entry, nics, default_pools, naming='hashed'):
+    """The ippools annotation items, each with its pod ``interface`` (or None when every NIC uses its CR's default pools)."""
     if entry['mode'] != 'bridge' or all(n['use_default_ip_pool'] for n in nics):
         return None
     items = []
-    for nic in nics:
+    for index, nic in enumerate(nics):
         if nic['use_default_ip_pool']:
             pools = (default_pools or {}).get(nic['multus_cr'])
             if pools is None:
-                raise RenderError('%sip_pools: %r uses the default pools of %s while another NIC picks pools by hand; Spiderpool maps the '
-                                  'ippools annotation to NICs by order, so that CR\'s default pools must be read from the cluster: the rule is '
-                                  'preflight on (not render_only) or ip_pools given for every NIC'
+                raise RenderError('%sip_pools: %r uses the default pools of %s while another NIC picks pools by hand; Spiderpool then needs '
+                                  'every pod interface in the ippools annotation, so that CR\'s default pools must be read from the cluster: the '
+                                  'rule is preflight on (not render_only) or ip_pools given for every NIC'
                                   % (nic['path'], None, nic['multus_cr']))
         else:
             pools = nic['ip_pools']
-        item = {}
+        item = {'interface': pod_interface_name(index, nic['name'], naming)}
         for family in ('ipv4', 'ipv6'):
             if pools.get(family):
                 item[family] = list(pools[family])
@@ -209,7 +283,40 @@ def pools_items(entry, nics, default_pools):
     return items
 
 
-def render_vm(entry, existing=None, nad_refs=None, default_pools=None):
+def guest_ip_families(mode, pools):
+    """The IP families the guest of a NIC gets from Spiderpool: KubeVirt's bridge binding serves DHCPv4 only
+    (pkg/network/dhcp), so a pool's IPv6 address stays on the pod interface. None: not known (no pools read)
+    or not a Spiderpool NIC (masquerade: the guest gets KubeVirt's NAT addresses)."""
+    if mode != 'bridge' or not pools:
+        return None
+    return ['ipv4'] if pools.get('ipv4') else []
+
+
+def guest_address_warnings(entry, nic_name, pools):
+    if entry['mode'] != 'bridge' or not pools.get('ipv6'):
+        return []
+    where = '%s/%s: NIC %s' % (entry['namespace'], entry['name'], nic_name)
+    why = ('KubeVirt\'s bridge binding hands the guest IPv4 by DHCPv4 and no IPv6 (a guest may autoconfigure an address of its own from '
+           'router advertisements on the VLAN, which Spiderpool does not know); configure the IPv6 address in the guest '
+           '(cloud_init.network_data) if it needs it')
+    if pools.get('ipv4'):
+        return ['%s: the IPv6 address from %s goes to the pod interface only: %s' % (where, ', '.join(pools['ipv6']), why)]
+    return ['%s: an IPv6-only NIC gets no address from Spiderpool in the guest (pools %s): %s'
+            % (where, ', '.join(pools['ipv6']), why)]
+
+
+def dns_warnings(entry, spec):
+    """KubeVirt's DHCP gives a Bridge guest the pod's DNS servers: the cluster DNS Service, which OVS underlay NICs
+    cannot reach (Spiderpool: ovs-cni has no clusterIP access), unless the pod's DNS is set."""
+    tspec = (spec.get('template') or {}).get('spec') or {}
+    if entry['mode'] != 'bridge' or ((tspec.get('dnsConfig') or {}).get('nameservers') and tspec.get('dnsPolicy') == 'None'):
+        return []
+    return ['%s/%s: the guest\'s DNS server from KubeVirt\'s DHCP is the cluster DNS Service IP, which a VM on an OVS underlay '
+            'network usually cannot reach (Service IPs are not routed on the VLAN); give the DNS servers of that network with '
+            'dns.servers' % (entry['namespace'], entry['name'])]
+
+
+def render_vm(entry, existing=None, nad_refs=None, default_pools=None, naming='hashed'):
     """Return ``(manifest, body, nics, warnings)``.
 
     ``manifest`` is the VirtualMachine to show the user; ``body`` is what to send (for an
@@ -222,7 +329,7 @@ def render_vm(entry, existing=None, nad_refs=None, default_pools=None):
     nics, kept_absent = _reconcile_nics(entry, existing, warnings)
     interfaces = [_interface(entry, nic) for nic in nics] + [iface for iface, _net in kept_absent]
     networks = [_network(entry, nic, index, nad_refs) for index, nic in enumerate(nics)] + [net for _iface, net in kept_absent]
-    items = pools_items(entry, nics, default_pools)
+    items = pools_items(entry, nics, default_pools, naming)
 
     disks, volumes, dv_templates = _disk_parts(entry)
     cloud_init = entry['cloud_init']
@@ -236,7 +343,10 @@ def render_vm(entry, existing=None, nad_refs=None, default_pools=None):
             source = {'secretRef': {'name': user_data_secret_name(name)}, 'networkData': net_data}
         else:
             source = {'userData': user_data(cloud_init), 'networkData': net_data}
-        volumes.append({'name': CLOUD_INIT_DISK, 'cloudInitNoCloud': source})
+        own_volume = {'name': CLOUD_INIT_DISK, 'cloudInitNoCloud': source}
+        volumes.append(own_volume)
+    else:
+        own_volume = None
 
     template_meta = {'labels': dict(entry['labels'], **{TEMPLATE_VM_LABEL: name})}
     template_annotations = dict(entry['annotations'])
@@ -252,10 +362,19 @@ def render_vm(entry, existing=None, nad_refs=None, default_pools=None):
     template_spec = {'domain': domain, 'networks': networks}
     if volumes:
         template_spec['volumes'] = volumes
+    if entry.get('dns'):
+        # KubeVirt's DHCP hands the guest the virt-launcher pod's resolv.conf: give the pod these servers.
+        template_spec['dnsPolicy'] = 'None'
+        template_spec['dnsConfig'] = {'nameservers': list(entry['dns']['servers'])}
+        if entry['dns']['search']:
+            template_spec['dnsConfig']['searches'] = list(entry['dns']['search'])
     spec = {'runStrategy': entry['run_strategy'], 'template': {'metadata': template_meta, 'spec': template_spec}}
     if dv_templates:
         spec['dataVolumeTemplates'] = dv_templates
     spec = deep_merge(spec, entry['spec'])
+    found = cloud_init_problems((spec.get('template') or {}).get('spec') or {}, entry['path'], own_volume)
+    if found:
+        raise RenderError('; '.join(found))
     if 'running' in spec:
         raise RenderError('%sspec.running: %r is deprecated and conflicts with runStrategy: the rule is run_strategy (spec.runStrategy)'
                           % (entry['path'], spec['running']))
@@ -272,16 +391,21 @@ def render_vm(entry, existing=None, nad_refs=None, default_pools=None):
     for index, nic in enumerate(nics):
         if entry['mode'] == 'bridge':
             pools = items[index] if items is not None else (default_pools or {}).get(nic['multus_cr']) or {}
+            pools = dict((f, list(pools[f])) for f in ('ipv4', 'ipv6') if pools.get(f))
         else:
             pools = {}
+        families = guest_ip_families(entry['mode'], pools)
+        warnings.extend(guest_address_warnings(entry, nic['name'], pools))
         nic_results.append({'name': nic['name'], 'mode': entry['mode'], 'multus_cr': nic['multus_cr'],
                             'use_default_ip_pool': nic['use_default_ip_pool'] if entry['mode'] == 'bridge' else None,
-                            'ip_pools': pools, 'mac_address': nic['mac_address'], 'fixed_ip': entry['mode'] == 'bridge',
-                            'ip_addresses': [], 'state': 'up'})
+                            'ip_pools': pools, 'mac_address': nic['mac_address'],
+                            'fixed_ip': entry['mode'] == 'bridge' and (families is None or 'ipv4' in families),
+                            'guest_ip_families': families, 'ip_addresses': [], 'state': 'up'})
+    warnings.extend(dns_warnings(entry, spec))
     for iface, net in kept_absent:
         nic_results.append({'name': iface['name'], 'mode': 'bridge', 'multus_cr': (net.get('multus') or {}).get('networkName'),
                             'use_default_ip_pool': None, 'ip_pools': {}, 'mac_address': iface.get('macAddress'), 'fixed_ip': True,
-                            'ip_addresses': [], 'state': 'absent'})
+                            'guest_ip_families': None, 'ip_addresses': [], 'state': 'absent'})
     return manifest, body, nic_results, warnings
 
 

@@ -13,9 +13,11 @@ __metaclass__ = type
 
 from ansible_collections.vmnet.kubevirt.plugins.module_utils._k8s import KubeApiError
 from ansible_collections.vmnet.kubevirt.plugins.module_utils import _spiderpool_ipam
+from ansible_collections.vmnet.kubevirt.plugins.module_utils import _vm_lifecycle
 from ansible_collections.vmnet.kubevirt.plugins.module_utils import _vm_preflight as preflight
 from ansible_collections.vmnet.kubevirt.plugins.module_utils._vm_render import (
-    API_VERSION, KIND, MANAGED_BY, RenderError, hide_inline_secrets, hide_secret_data, render_vm, user_data_secret, user_data_secret_name,
+    API_VERSION, KIND, MANAGED_BY, RenderError, hide_inline_secrets, hide_secret_data, naming_for_version, render_vm, user_data_secret,
+    user_data_secret_name,
 )
 from ansible_collections.vmnet.kubevirt.plugins.module_utils._vm_spec import holds_secret, normalize_request
 from ansible_collections.vmnet.kubevirt.plugins.module_utils._vm_status import vmi_addresses
@@ -70,10 +72,13 @@ def gather_facts(api, entries, spiderpool_namespace):
         except KubeApiError as err:
             if err.status not in (403, 404):  # not allowed to read claims: the verdict notes the unknown access mode
                 raise
-    return preflight.ClusterFacts(vm_served=vm_served, spiderpool_served=spider_served, nad_served=nad_served, smcs=smcs, nads=nads,
-                                  pools=pools, namespaces=namespaces, existing_vms=existing, spiderpool_namespace=spiderpool_namespace,
-                                  pvc_access_modes=claims, reserved_ips=reserved, secrets=secrets, foreign_secrets=foreign,
-                                  unreadable_secrets=unreadable)
+    facts = preflight.ClusterFacts(vm_served=vm_served, spiderpool_served=spider_served, nad_served=nad_served, smcs=smcs, nads=nads,
+                                   pools=pools, namespaces=namespaces, existing_vms=existing, spiderpool_namespace=spiderpool_namespace,
+                                   pvc_access_modes=claims, reserved_ips=reserved, secrets=secrets, foreign_secrets=foreign,
+                                   unreadable_secrets=unreadable)
+    # What a change to an existing VM will do: the KubeVirt CR, the running VMIs and the SpiderEndpoints.
+    facts.lifecycle = _vm_lifecycle.read_facts(api, entries, existing) if vm_served else None
+    return facts
 
 
 def read_existing(api, entries):
@@ -87,6 +92,12 @@ def read_existing(api, entries):
         for vm in api.list(API_VERSION, KIND, namespace=namespace):
             existing[(namespace, vm['metadata']['name'])] = vm
     return existing
+
+
+def _naming(facts):
+    """KubeVirt's pod interface naming, from the version the KubeVirt CR reports (KubeVirt 1.0+ when unknown)."""
+    lifecycle = getattr(facts, 'lifecycle', None) if facts else None
+    return naming_for_version(lifecycle['kubevirt'].version if lifecycle else None)
 
 
 def _uses_secret(entry):
@@ -136,17 +147,49 @@ def _render_all(entries, facts, nad_refs, default_pools, problems):
             continue
         existing = facts.existing_vms.get((entry['namespace'], entry['name'])) if facts else None
         try:
-            rendered.append(render_vm(entry, existing=existing, nad_refs=nad_refs, default_pools=default_pools))
+            rendered.append(render_vm(entry, existing=existing, nad_refs=nad_refs, default_pools=default_pools, naming=_naming(facts)))
         except RenderError as err:
             problems.append(str(err))
             rendered.append(None)
     return rendered
 
 
+def _judge_change(entry, result, facts, judged, problems, warnings):
+    """What the change does to the VM as it exists (``_vm_lifecycle``): refusals, restart, when each NIC takes effect."""
+    lifecycle = getattr(facts, 'lifecycle', None) if facts else None
+    if lifecycle is None:
+        for nic in result['nics']:
+            nic['takes_effect'] = None  # no cluster read (render_only)
+        return
+    key = (entry['namespace'], entry['name'])
+    existing = facts.existing_vms.get(key)
+    if existing is not None and entry['mode'] == 'bridge' and facts.spiderpool_served \
+            and entry['namespace'] not in lifecycle['endpoint_namespaces']:
+        warnings.append('%s/%s: the SpiderEndpoints of namespace %s could not be read, so a change of NICs or pools was not checked '
+                        'against the addresses Spiderpool keeps for the VM' % (key + (entry['namespace'],)))
+    assessed = _vm_lifecycle.assess(entry, result['manifest'], result['nics'], existing, lifecycle['vmis'].get(key),
+                                    lifecycle['endpoints'].get(key), lifecycle['kubevirt'], judged, _naming(facts))
+    problems.extend(assessed['problems'])
+    warnings.extend(assessed['warnings'])
+    result['warnings'].extend(assessed['warnings'])
+    result.update(restart_required=assessed['restart_required'], pending_changes=assessed['pending_changes'])
+    for nic in result['nics']:
+        nic['takes_effect'] = assessed['takes_effect'].get(nic['name'])
+
+
+def _bridges_of(entry, facts):
+    """The OVS bridges the entry's Multus CRs name (as far as preflight read them)."""
+    if facts is None:
+        return ()
+    found = (preflight.resolve_multus_cr(nic['multus_cr'], facts) for nic in entry['nics'] if nic.get('multus_cr'))
+    return sorted(set(info['bridge'] for info in found if info and info.get('bridge')))
+
+
 def _base_result(entry):
     return {'name': entry['name'], 'namespace': entry['namespace'], 'state': entry['state'], 'changed': False, 'failed': False,
-            'action': None, 'manifest': None, 'nics': [], 'live_migratable': None, 'live_migration_blockers': [],
-            'live_migration_notes': [], 'warnings': []}
+            'action': None, 'manifest': None, 'nics': [], 'live_migratable': None, 'live_migration_verdict': None,
+            'live_migration_blockers': [],
+            'live_migration_notes': [], 'restart_required': None, 'pending_changes': [], 'warnings': []}
 
 
 def run(params, connect, check_mode=False, want_diff=False):
@@ -173,18 +216,20 @@ def run(params, connect, check_mode=False, want_diff=False):
         result = _base_result(entry)
         if output is not None:
             manifest, _body, nics, vm_warnings = output
-            migratable, blockers, notes = verdict(manifest, facts.claims_of(entry['namespace']) if facts else None)
-            result.update(manifest=hide_inline_secrets(manifest, holds_secret(entry['cloud_init'])), nics=nics, live_migratable=migratable,
-                          live_migration_blockers=blockers,
-                          live_migration_notes=notes, warnings=vm_warnings)
+            judged, blockers, notes = verdict(manifest, facts.claims_of(entry['namespace']) if facts else None,
+                                              bridges=_bridges_of(entry, facts))
+            result.update(manifest=hide_inline_secrets(manifest, holds_secret(entry['cloud_init'])), nics=nics,
+                          live_migratable=judged == 'yes', live_migration_verdict=judged,
+                          live_migration_blockers=blockers, live_migration_notes=notes, warnings=vm_warnings)
             warnings.extend(vm_warnings)
-            if not migratable and entry['live_migration'] == 'required':
+            if judged == 'no' and entry['live_migration'] == 'required':
                 problems.append('%slive_migration: %r but %s/%s is not live-migratable: %s: the rule is no blockers when live migration is required'
                                 % (entry['path'], 'required', entry['namespace'], entry['name'], '; '.join(blockers)))
-            elif not migratable and entry['live_migration'] == 'preferred':
+            elif judged == 'no' and entry['live_migration'] == 'preferred':
                 warnings.append('%s/%s is not live-migratable: %s' % (entry['namespace'], entry['name'], '; '.join(blockers)))
             elif notes and entry['live_migration'] == 'required':
-                warnings.append('%s/%s live migration: %s' % (entry['namespace'], entry['name'], '; '.join(notes)))
+                warnings.append('%s/%s live migration is %s: %s' % (entry['namespace'], entry['name'], judged, '; '.join(notes)))
+            _judge_change(entry, result, facts, judged, problems, warnings)
         results.append(result)
     if problems:
         out = _fail(problems, results)

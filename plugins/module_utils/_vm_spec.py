@@ -16,6 +16,7 @@ __metaclass__ = type
 import hashlib
 import re
 
+from ansible_collections.vmnet.kubevirt.plugins.module_utils import _ipmath
 from ansible_collections.vmnet.kubevirt.plugins.module_utils import _k8s_names as names
 
 MODES = ('masquerade', 'bridge')
@@ -23,7 +24,8 @@ STATES = ('present', 'absent')
 RUN_STRATEGIES = ('Always', 'Halted', 'Manual', 'RerunOnFailure', 'Once')
 LIVE_MIGRATION = ('required', 'preferred', 'ignore')
 NIC_MODELS = ('e1000', 'e1000e', 'igb', 'ne2k_pci', 'pcnet', 'rtl8139', 'virtio')
-PORT_PROTOCOLS = ('TCP', 'UDP', 'SCTP')
+# KubeVirt's admission (pkg/network/admitter, validateForwardPortProtocol) takes TCP and UDP only.
+PORT_PROTOCOLS = ('TCP', 'UDP')
 DISK_TYPES = ('container_disk', 'pvc', 'data_volume')
 DISK_BUSES = ('virtio', 'sata', 'scsi', 'usb')
 ACCESS_MODES = ('ReadWriteOnce', 'ReadOnlyMany', 'ReadWriteMany', 'ReadWriteOncePod')
@@ -38,7 +40,9 @@ USER_DATA_PLACES = ('auto', 'secret', 'inline')
 
 # Per-VM options: given at the top level they are defaults for every entry of ``vms``.
 VM_OPTIONS = ('name', 'namespace', 'state', 'network_mode', 'nics', 'ports', 'live_migration', 'run_strategy',
-              'cpu_cores', 'memory', 'disk', 'cloud_init', 'labels', 'annotations', 'spec')
+              'cpu_cores', 'memory', 'disk', 'cloud_init', 'labels', 'annotations', 'spec', 'dns')
+# KubeVirt's admission limits for the VMI's dnsConfig (vmi-create-admitter: maxDNSNameservers and friends).
+MAX_DNS_SERVERS, MAX_DNS_SEARCHES, MAX_DNS_SEARCH_CHARS = 3, 6, 256
 DEFAULTS = {'state': 'present', 'network_mode': 'masquerade', 'live_migration': 'preferred', 'run_strategy': 'Always',
             'cpu_cores': 1, 'memory': '1Gi'}
 
@@ -241,6 +245,7 @@ def normalize_vm(raw, path, problems):
     entry['disk'] = _normalize_disk(raw.get('disk'), path + 'disk', problems)
     entry['cloud_init'] = _normalize_cloud_init(raw.get('cloud_init'), path + 'cloud_init', problems)
     entry['ports'] = _normalize_ports(raw.get('ports'), mode, path + 'ports', problems)
+    entry['dns'] = _normalize_dns(raw.get('dns'), path + 'dns', problems)
     entry['nics'] = _normalize_nics(raw.get('nics'), mode, entry, path, problems)
     return entry
 
@@ -366,6 +371,7 @@ def _normalize_ports(ports, mode, field, problems):
         return []
     result = []
     seen = {}
+    names = {}
     for index, port in enumerate(ports):
         pfield = '%s[%d]' % (field, index)
         if isinstance(port, int) and not isinstance(port, bool):
@@ -384,12 +390,18 @@ def _normalize_ports(ports, mode, field, problems):
             problems.add(pfield + '.port', number, 'is reserved for live migration: the rule is never 49152 or 49153')
             ok = False
         if protocol not in PORT_PROTOCOLS:
-            problems.add(pfield + '.protocol', protocol, 'is not allowed: the rule is one of %s' % ', '.join(PORT_PROTOCOLS))
+            problems.add(pfield + '.protocol', protocol, 'is not allowed: the rule is one of %s (KubeVirt\'s masquerade forwards TCP and '
+                         'UDP only)' % ', '.join(PORT_PROTOCOLS))
             ok = False
-        if name is not None and (not isinstance(name, str) or len(name) > 15 or not PORT_NAME.match(name) or '--' in name):
+        if name is not None and not valid_port_name(name):
             problems.add(pfield + '.name', name, 'is not a valid port name: the rule is an IANA service name (at most 15 lower-case letters, '
-                         'digits and single "-")')
+                         'digits and single "-", with at least one letter)')
             ok = False
+        elif name is not None and name in names:
+            problems.add(pfield + '.name', name, 'repeats ports[%d].name: the rule is unique port names (KubeVirt\'s admission)' % names[name])
+            ok = False
+        elif name is not None:
+            names[name] = index
         if ok:
             key = (number, protocol)
             if key in seen:
@@ -401,6 +413,46 @@ def _normalize_ports(ports, mode, field, problems):
                 item['name'] = name
             result.append(item)
     return result
+
+
+def _normalize_dns(dns, field, problems):
+    """``{servers, search}`` for the VMI's dnsConfig (dnsPolicy None), or None when not given."""
+    if dns is None:
+        return None
+    if not isinstance(dns, dict):
+        problems.add(field, dns, 'is not a mapping: the rule is {servers: [IP, ...], search: [domain, ...]}')
+        return None
+    for key in dns:
+        if key not in ('servers', 'search'):
+            problems.add(field, key, 'is not an option: the rule is servers and search')
+    servers = dns.get('servers')
+    if not isinstance(servers, list) or not servers:
+        problems.add(field + '.servers', servers, 'is required: the rule is one to three DNS server IPs')
+        servers = []
+    elif len(servers) > MAX_DNS_SERVERS:
+        problems.add(field + '.servers', servers, 'has %d entries: the rule is at most %d (KubeVirt\'s admission)' % (len(servers), MAX_DNS_SERVERS))
+    clean = []
+    for index, server in enumerate(servers):
+        try:
+            clean.append(str(_ipmath.parse_address(server)))
+        except (_ipmath.IPMathError, TypeError, ValueError):
+            problems.add('%s.servers[%d]' % (field, index), server, 'is not an IP address: the rule is an IPv4 or IPv6 address')
+    search = dns.get('search') or []
+    if not isinstance(search, list):
+        problems.add(field + '.search', search, 'is not a list: the rule is a list of DNS domains')
+        search = []
+    elif len(search) > MAX_DNS_SEARCHES or len(' '.join(str(d) for d in search)) > MAX_DNS_SEARCH_CHARS:
+        problems.add(field + '.search', search, 'is too long: the rule is at most %d domains and %d characters (KubeVirt\'s admission)'
+                     % (MAX_DNS_SEARCHES, MAX_DNS_SEARCH_CHARS))
+    for index, domain in enumerate(search):
+        _check_subdomain(problems, '%s.search[%d]' % (field, index), domain, 'search domain')
+    return {'servers': clean, 'search': [d for d in search if isinstance(d, str)]}
+
+
+def valid_port_name(name):
+    """Kubernetes' IsValidPortName (IANA_SVC_NAME), which KubeVirt applies to masquerade ports."""
+    return (isinstance(name, str) and 0 < len(name) <= 15 and bool(PORT_NAME.match(name)) and '--' not in name
+            and any('a' <= c <= 'z' for c in name))
 
 
 def _normalize_disk(disk, field, problems):

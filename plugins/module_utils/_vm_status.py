@@ -8,8 +8,8 @@ __metaclass__ = type
 
 import json
 
-from ansible_collections.vmnet.kubevirt.plugins.module_utils._spiderpool_ipam import nic_fixed_ips
-from ansible_collections.vmnet.kubevirt.plugins.module_utils._vm_render import POOLS_ANNOTATION
+from ansible_collections.vmnet.kubevirt.plugins.module_utils._spiderpool_ipam import nic_fixed_ips, pod_interface_names
+from ansible_collections.vmnet.kubevirt.plugins.module_utils._vm_render import POOLS_ANNOTATION, guest_ip_families
 from ansible_collections.vmnet.kubevirt.plugins.module_utils._vm_verdict import verdict
 
 BINDINGS = ('masquerade', 'bridge', 'sriov', 'passtBinding', 'binding', 'slirp', 'macvtap', 'passt')
@@ -79,6 +79,8 @@ def describe_vm(vm, vmi=None, pvc_access_modes=None, default_pools=None, endpoin
     items = _pool_items(template)
     addresses = vmi_addresses(vmi)
     kept = nic_fixed_ips(tspec, endpoint, vmi) if endpoint is not False else {}
+    named = dict((i['interface'], i) for i in items or [] if isinstance(i, dict) and i.get('interface'))
+    candidates = pod_interface_names(tspec, vmi) if named else {}
     nics = []
     multus_index = 0
     for iface in ((tspec.get('domain') or {}).get('devices') or {}).get('interfaces') or []:
@@ -89,9 +91,11 @@ def describe_vm(vm, vmi=None, pvc_access_modes=None, default_pools=None, endpoin
         pools = {}
         use_default = None
         if multus is not None and state != 'absent':
-            # Spiderpool maps the annotation's items to the active Multus networks by order.
-            if items is not None and multus_index < len(items) and isinstance(items[multus_index], dict):
-                pools = dict((f, items[multus_index][f]) for f in ('ipv4', 'ipv6') if items[multus_index].get(f))
+            # Spiderpool matches named items by pod interface, unnamed ones by the order of the active Multus networks.
+            item = next((named[c] for c in candidates.get(name) or [] if c in named), None) if named else \
+                (items[multus_index] if items is not None and multus_index < len(items) else None)
+            if isinstance(item, dict):
+                pools = dict((f, item[f]) for f in ('ipv4', 'ipv6') if item.get(f))
                 use_default = False
             else:
                 pools = dict((default_pools or {}).get(qualified_network(multus.get('networkName'), vm)) or {})
@@ -101,15 +105,21 @@ def describe_vm(vm, vmi=None, pvc_access_modes=None, default_pools=None, endpoin
         mode = 'masquerade' if binding == 'masquerade' else 'bridge' if binding == 'bridge' else binding
         seen = addresses.get(name) or {}
         fixed = kept.get(name) or {}
+        # Bridge binding hands the guest the pod NIC's IPv4 by DHCPv4 only: a kept IPv6 address never reaches the guest.
+        families = guest_ip_families(mode, dict(pools, **dict((f, [p]) for f, p in (fixed.get('pools') or {}).items())))
+        guest_kept = [a for a in fixed.get('ip_addresses') or [] if mode != 'bridge' or ':' not in a]
         nics.append({'name': name, 'mode': mode, 'multus_cr': (multus or {}).get('networkName'), 'ip_pools': pools,
                      'use_default_ip_pool': use_default,
                      'mac_address': iface.get('macAddress') or seen.get('mac'),
-                     'fixed_ip': None if endpoint is False else bool(fixed.get('ip_addresses')),
+                     'fixed_ip': None if endpoint is False else bool(guest_kept), 'guest_ip_families': families,
                      'fixed_ip_addresses': fixed.get('ip_addresses') or [], 'allocated_from': fixed.get('pools') or {},
                      'ip_addresses': seen.get('ip_addresses') or [], 'state': state, 'model': iface.get('model')})
-    migratable, blockers, notes = verdict(vm, pvc_access_modes, vmi)
+    judged, blockers, notes = verdict(vm, pvc_access_modes, vmi)
     status = vm.get('status') or {}
     return {'name': vm['metadata']['name'], 'namespace': vm['metadata'].get('namespace'), 'network_mode': vm_network_mode(nics),
             'nics': nics, 'run_strategy': (vm.get('spec') or {}).get('runStrategy'), 'printable_status': status.get('printableStatus'),
-            'ready': bool(status.get('ready')), 'live_migratable': migratable, 'live_migration_blockers': blockers,
+            'ready': bool(status.get('ready')),
+            'restart_required': any(c.get('type') == 'RestartRequired' and str(c.get('status')) == 'True' for c in status.get('conditions') or []),
+            'live_migratable': judged == 'yes', 'live_migration_verdict': judged,
+            'live_migration_blockers': blockers,
             'live_migration_notes': notes}

@@ -4,10 +4,12 @@
 
 KubeVirt checks only the pod-network interface (it must be masquerade, passt, a bridge with
 the allow-pod-bridge-network-live-migration annotation, or a binding plugin that declares
-migration); Multus-only VMs are not blocked on the network side. Storage must be shared
-(ReadWriteMany), host devices pin a VM to its node. Bridge + OVS migration is disputed
+migration); Multus-only VMs are not blocked on the network side. Every PVC and DataVolume
+must be shared (ReadWriteMany), a hostDisk must be marked ``shared``, host devices pin a VM to
+its node (virt-handler ``checkVolumesForMigration``). Bridge + OVS migration is disputed
 upstream (KubeVirt does not block it and Spiderpool keeps the IP, but Spiderpool's docs say
-it is not available), so the verdict carries that doubt as a note instead of hiding it.
+it is not available), so the verdict value itself says ``disputed``: a yes/no reader of
+``live_migratable`` sees true only when nothing blocks and nothing is in doubt.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -20,20 +22,36 @@ HARMLESS_VOLUMES = ('containerDisk', 'cloudInitNoCloud', 'cloudInitConfigDrive',
                     'downwardAPI', 'downwardMetrics', 'emptyDisk', 'ephemeral', 'sysprep')
 BRIDGE_DOUBT = ('bridge binding on OVS through Multus: KubeVirt does not block the migration and Spiderpool keeps the IP for the '
                 'target pod, but Spiderpool\'s docs say live migration is not available with bridge + ovs-cni; test it on your cluster')
+TARGET_BRIDGE = ('the migration target node needs the same OVS bridge%s with the same VLANs on its uplink, as every node that may run '
+                 'this VM does')
+# The verdict values: yes (nothing blocks, nothing in doubt), no (a blocker), disputed (nothing blocks, but upstream disagrees
+# whether it works: bridge on OVS), unchecked (nothing blocks, but something could not be checked).
+VERDICTS = ('yes', 'no', 'disputed', 'unchecked')
 
 
 def _template(vm):
     return ((vm or {}).get('spec') or {}).get('template') or {}
 
 
-def verdict(vm, pvc_access_modes=None, vmi=None):
-    """Return ``(live_migratable, blockers, notes)`` for a VirtualMachine dict.
+def verdict_value(blockers, disputed, unchecked):
+    """One of VERDICTS: blockers decide first, then the upstream dispute, then what could not be checked."""
+    if blockers:
+        return 'no'
+    if disputed:
+        return 'disputed'
+    return 'unchecked' if unchecked else 'yes'
+
+
+def verdict(vm, pvc_access_modes=None, vmi=None, bridges=None):
+    """Return ``(verdict, blockers, notes)`` for a VirtualMachine dict; ``verdict`` is one of VERDICTS.
 
     ``pvc_access_modes`` maps claim names (and DataVolume names) to their access modes when the
-    caller could read them; ``vmi`` adds KubeVirt's own LiveMigratable condition when running.
+    caller could read them; ``vmi`` adds KubeVirt's own LiveMigratable condition when running;
+    ``bridges`` (the OVS bridges the VM's Multus CRs name, when known) go into the target-node note.
     """
     pvc_access_modes = pvc_access_modes or {}
     blockers, notes = [], []
+    unchecked = False
     template = _template(vm)
     tspec = template.get('spec') or {}
     annotations = (template.get('metadata') or {}).get('annotations') or {}
@@ -52,6 +70,7 @@ def verdict(vm, pvc_access_modes=None, vmi=None):
                     blockers.append('interface %s: bridge binding on the pod network blocks live migration unless the template has the '
                                     'annotation %s' % (iface.get('name'), ALLOW_POD_BRIDGE_ANNOTATION))
             elif 'binding' in iface:
+                unchecked = True
                 notes.append('interface %s: binding plugin %s migrates only if the plugin declares migration support'
                              % (iface.get('name'), (iface.get('binding') or {}).get('name')))
             else:
@@ -63,6 +82,8 @@ def verdict(vm, pvc_access_modes=None, vmi=None):
             bridge_on_multus = True
     if bridge_on_multus:
         notes.append(BRIDGE_DOUBT)
+        names = sorted(set(bridges or ()))
+        notes.append(TARGET_BRIDGE % ((' (%s)' % ', '.join(names)) if names else ''))
     for kind in ('hostDevices', 'gpus'):
         if devices.get(kind):
             blockers.append('devices.%s: host devices pin the VM to its node' % kind)
@@ -76,7 +97,10 @@ def verdict(vm, pvc_access_modes=None, vmi=None):
         if any(key in volume for key in HARMLESS_VOLUMES):
             continue
         if 'hostDisk' in volume:
-            blockers.append('volume %s: hostDisk lives on one node' % name)
+            if not (volume.get('hostDisk') or {}).get('shared'):
+                blockers.append('volume %s: a hostDisk not marked shared lives on one node' % name)
+            else:
+                notes.append('volume %s: hostDisk marked shared: its path must be on storage every node mounts' % name)
             continue
         claim = None
         modes = None
@@ -87,13 +111,15 @@ def verdict(vm, pvc_access_modes=None, vmi=None):
             claim = volume['dataVolume'].get('name')
             modes = dv_modes.get(claim) or pvc_access_modes.get(claim)
         else:
+            unchecked = True
             notes.append('volume %s: its type is not checked for live migration' % name)
             continue
         if modes is None:
+            unchecked = True
             notes.append('volume %s: access mode of %s unknown (it must be ReadWriteMany for live migration)' % (name, claim))
         elif 'ReadWriteMany' not in modes:
             blockers.append('volume %s: %s is %s, live migration needs ReadWriteMany' % (name, claim, ', '.join(modes)))
     for cond in ((vmi or {}).get('status') or {}).get('conditions') or []:
         if cond.get('type') == 'LiveMigratable' and str(cond.get('status')) == 'False':
             blockers.append('KubeVirt reports LiveMigratable=False: %s %s' % (cond.get('reason') or '', cond.get('message') or ''))
-    return not blockers, blockers, notes
+    return verdict_value(blockers, bridge_on_multus, unchecked), blockers, notes

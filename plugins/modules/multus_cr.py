@@ -61,7 +61,7 @@ options:
         description: OVS bridge on the nodes (a Linux interface name, at most 15 characters).
         type: str
       vlan:
-        description: Access VLAN, 0-4094 (0 = untagged).
+        description: Access VLAN, 0-4094 (0 = untagged). Not with O(ovs.trunk), which makes a trunk port (ovs-cni ignores the VLAN then).
         type: int
       trunk:
         description: Trunk VLANs; each entry sets O(ovs.trunk[].id) or both O(ovs.trunk[].min_id) and O(ovs.trunk[].max_id).

@@ -27,8 +27,15 @@ description:
     the guest by DHCP.
   - A preflight (O(preflight)) reads the cluster in bulk before anything is written and reports all problems at
     once; every input problem is reported before any write, naming the field, the value and the rule.
-  - Adding a NIC to an existing Bridge VM updates its template (hot-plugged by KubeVirt with the LiveUpdate
-    rollout strategy); removing one sets C(state=absent) on the interface so KubeVirt unplugs it.
+  - Adding a NIC to an existing Bridge VM updates its template; removing one sets C(state=absent) on the interface so
+    KubeVirt unplugs it. What reaches a running VM and when is returned per NIC (RV(vms[].nics[].takes_effect)),
+    with what waits for its next start (RV(vms[].pending_changes)); see the notes.
+  - A change Spiderpool would not carry out is refused before any write, naming the SpiderEndpoint to release. Spiderpool
+    keeps a VM's IPs per pod interface while the VM exists, so a NIC moved to other pools or another Multus CR, or a NIC
+    that takes over the first NIC's place, would get the old addresses.
+  - Pools chosen by hand are written as C(ipam.spidernet.io/ippools) items with the pod interface each NIC gets from
+    KubeVirt (C(eth0), then C(pod) + 11 hex characters of the SHA-256 of the NIC name; C(net1), C(net2)... before KubeVirt
+    v1.0, read from the KubeVirt CR's C(status.observedKubeVirtVersion), v1.0 or later when it cannot be read).
   - Top-level per-VM options (and O(defaults)) are defaults for every entry of O(vms).
 author:
   - vmnet.kubevirt developers (!UNKNOWN)
@@ -115,12 +122,12 @@ options:
         type: int
         required: true
       protocol:
-        description: Protocol.
+        description: Protocol (KubeVirt's masquerade binding forwards TCP and UDP only).
         type: str
-        choices: [TCP, UDP, SCTP]
+        choices: [TCP, UDP]
         default: TCP
       name:
-        description: Port name (IANA service name).
+        description: Port name, unique within the VM (IANA service name, with at least one letter).
         type: str
   live_migration:
     description:
@@ -188,7 +195,7 @@ options:
         type: bool
         default: true
       user_data:
-        description: Your own user data (instead of the generated one). Treated as a secret.
+        description: Your own user data (instead of the generated one); at most 2048 bytes (KubeVirt's limit). Treated as a secret.
         type: str
       network_data:
         description: Your own network data (instead of the generated one); at most 2048 bytes.
@@ -223,6 +230,24 @@ options:
     description:
       - Free-form C(VirtualMachine.spec) fragment merged last (dicts merge, lists replace).
     type: dict
+  dns:
+    description:
+      - DNS for the guest. KubeVirt's DHCP hands the guest the DNS servers of its virt-launcher pod, by default the
+        cluster DNS Service IP, which a Bridge VM on an OVS underlay network usually cannot reach (Service IPs are not
+        routed on the VLAN); without O(dns) a Bridge VM gets a warning.
+      - Written as the template's C(dnsPolicy=None) and C(dnsConfig), so the pod, and through KubeVirt's DHCP the guest,
+        use these servers. A change on a running VM applies at its next start.
+    type: dict
+    suboptions: &dns
+      servers:
+        description: One to three DNS server IPs (KubeVirt's limit).
+        type: list
+        elements: str
+        required: true
+      search:
+        description: Search domains, at most six (KubeVirt's limit).
+        type: list
+        elements: str
   render_only:
     description:
       - Return the manifests without contacting any cluster (no kubeconfig needed).
@@ -276,6 +301,10 @@ options:
         description: See O(disk).
         type: dict
         suboptions: *disk
+      dns:
+        description: See O(dns).
+        type: dict
+        suboptions: *dns
       labels:
         description: See O(labels).
         type: dict
@@ -339,6 +368,10 @@ options:
         description: See O(disk).
         type: dict
         suboptions: *disk
+      dns:
+        description: See O(dns).
+        type: dict
+        suboptions: *dns
       labels:
         description: See O(labels).
         type: dict
@@ -386,8 +419,15 @@ attributes:
     details: Returns one diff per VM, the VirtualMachine before and after.
 notes:
   - Check mode sends every write as a server-side dry run. Diff mode returns one diff per VM.
-  - In-place NIC hot-plug needs Multus thick and KubeVirt's dynamic networks controller; Spiderpool installs Multus
-    thin, so KubeVirt hot-plugs by live migration (C(vmRolloutStrategy=LiveUpdate)).
+  - NIC hot-plug from the template needs KubeVirt v1.4 or later (v1.1 to v1.3 with the C(HotplugNICs) feature gate; v1.0
+    hot-plugs only through its C(addinterface) API). In-place hot-plug needs Multus thick and KubeVirt's dynamic networks
+    controller; Spiderpool installs Multus thin, so the NIC reaches the guest by a live migration, which KubeVirt starts
+    itself only from v1.6, with C(vmRolloutStrategy=LiveUpdate) (the default since v1.6) and C(LiveMigrate) among the
+    KubeVirt CR's C(workloadUpdateMethods), for a VM that can migrate. The preflight reads the KubeVirt CR to say which.
+  - Template labels and annotations, and every template change other than a NIC hot-plug, a NIC's Multus CR (KubeVirt v1.9,
+    v1.8 with C(LiveUpdateNADRef)) and under LiveUpdate CPU sockets, memory, node selector, affinity and tolerations, reach
+    a running VM only at its next start. The generated cloud-init network data changes with the NICs, so adding or
+    removing a NIC on a running VM also leaves it C(RestartRequired).
 seealso:
   - module: vmnet.kubevirt.vm_network_info
   - module: vmnet.kubevirt.multus_cr
@@ -522,8 +562,17 @@ vms:
           description: The NIC's MAC.
           type: str
         fixed_ip:
-          description: Whether the NIC keeps its IP across restarts and migration (Spiderpool KubeVirt static IP).
+          description:
+            - Whether the guest gets a fixed IP on this NIC (Spiderpool KubeVirt static IP, handed over KubeVirt's DHCPv4).
+              False in masquerade mode and for a Bridge NIC with IPv6 pools only.
           type: bool
+        guest_ip_families:
+          description:
+            - The IP families the guest gets from Spiderpool on this Bridge NIC. KubeVirt's bridge binding serves DHCPv4
+              only, so this is V(ipv4) at most; an IPv6 pool's address stays on the pod interface. Null when the pools are
+              not known (O(render_only)) and in masquerade mode.
+          type: list
+          elements: str
         ip_addresses:
           description: IPs the VMI status reports for this NIC (empty when the VM is not running).
           type: list
@@ -531,9 +580,38 @@ vms:
         state:
           description: C(up), or C(absent) for a NIC being unplugged.
           type: str
-    live_migratable:
-      description: The live-migration verdict.
+        takes_effect:
+          description:
+            - When this NIC as rendered is what the VM runs with. V(at_start) for a VM that is not running (everything
+              applies when it starts), V(in_force) for a running VM whose NIC does not change, V(hotplug) when KubeVirt
+              hot-plugs or unplugs it by a live migration it starts itself, V(after_migration) when KubeVirt adds it to the
+              running VMI but it reaches the guest only after a live migration someone starts, V(next_start) when it waits
+              for the next start of the VM. Null with O(render_only).
+          type: str
+          choices: [at_start, in_force, hotplug, after_migration, next_start]
+    restart_required:
+      description:
+        - Whether the change waits for the next start of the running VM (KubeVirt sets the condition C(RestartRequired)
+          for it, or already reports it). Null with O(render_only).
       type: bool
+    pending_changes:
+      description:
+        - What reaches the running VM only at its next start, for instance a changed NIC, other template fields, or the
+          C(ipam.spidernet.io/ippools) annotation, which KubeVirt never copies onto a running VMI.
+      type: list
+      elements: str
+    live_migratable:
+      description:
+        - True only when nothing blocks live migration and nothing about it is in doubt (RV(vms[].live_migration_verdict=yes)).
+          A disputed or unchecked verdict is false here, so a yes/no reader never sees an unqualified yes.
+      type: bool
+    live_migration_verdict:
+      description:
+        - V(yes) (nothing blocks, nothing in doubt), V(no) (see RV(vms[].live_migration_blockers)), V(disputed) (nothing
+          blocks, but upstream disagrees whether it works, as for bridge binding on OVS), V(unchecked) (nothing blocks, but
+          something could not be checked, see RV(vms[].live_migration_notes)).
+      type: str
+      choices: ["yes", "no", disputed, unchecked]
     live_migration_blockers:
       description: Why the VM cannot live-migrate (empty when it can).
       type: list
@@ -577,7 +655,7 @@ NIC_SPEC = dict(
     mac_address=dict(type='str'),
     model=dict(type='str', choices=['e1000', 'e1000e', 'igb', 'ne2k_pci', 'pcnet', 'rtl8139', 'virtio']),
 )
-PORT_SPEC = dict(port=dict(type='int', required=True), protocol=dict(type='str', choices=['TCP', 'UDP', 'SCTP'], default='TCP'),
+PORT_SPEC = dict(port=dict(type='int', required=True), protocol=dict(type='str', choices=['TCP', 'UDP'], default='TCP'),
                  name=dict(type='str'))
 DISK_SPEC = dict(
     type=dict(type='str', choices=['container_disk', 'pvc', 'data_volume']),
@@ -586,6 +664,7 @@ DISK_SPEC = dict(
     access_modes=dict(type='list', elements='str', choices=['ReadWriteOnce', 'ReadOnlyMany', 'ReadWriteMany', 'ReadWriteOncePod']),
     bus=dict(type='str', choices=['virtio', 'sata', 'scsi', 'usb'], default='virtio'),
 )
+DNS_SPEC = dict(servers=dict(type='list', elements='str', required=True), search=dict(type='list', elements='str'))
 # user_data and password are secrets wherever they are given (top level, defaults or a vms entry): AnsibleModule
 # hides them from its invocation log, the result and the diff because every place has this real suboption spec.
 CLOUD_INIT_SPEC = dict(
@@ -613,6 +692,7 @@ def vm_options(in_vms):
         ports=dict(type='list', elements='dict', options=copy.deepcopy(PORT_SPEC)),
         disk=dict(type='dict', options=copy.deepcopy(DISK_SPEC)),
         cloud_init=dict(type='dict', options=copy.deepcopy(CLOUD_INIT_SPEC)),
+        dns=dict(type='dict', options=copy.deepcopy(DNS_SPEC)),
     )
 
 

@@ -125,6 +125,12 @@ vms:
               (C(ipam.enableKubevirtStaticIP) off, where the endpoint belongs to the pod and goes with it).
             - Null when SpiderEndpoints cannot be read (not served, or not allowed).
           type: bool
+        guest_ip_families:
+          description:
+            - The IP families the guest gets from Spiderpool on a Bridge NIC; KubeVirt's bridge binding serves DHCPv4
+              only, so V(ipv4) at most. A kept IPv6 address stays on the pod interface and makes no RV(vms[].nics[].fixed_ip).
+          type: list
+          elements: str
         fixed_ip_addresses:
           description: The IPs the VM's SpiderEndpoint keeps for this NIC, also while the VM is stopped.
           type: list
@@ -142,9 +148,23 @@ vms:
         model:
           description: NIC model, when set.
           type: str
-    live_migratable:
-      description: The live-migration verdict.
+    restart_required:
+      description:
+        - Whether KubeVirt reports the VM condition C(RestartRequired) (a template change that reaches the running VM only at its
+          next start).
       type: bool
+    live_migratable:
+      description:
+        - True only when nothing blocks live migration and nothing about it is in doubt (RV(vms[].live_migration_verdict=yes)).
+          A disputed or unchecked verdict is false here, so a yes/no reader never sees an unqualified yes.
+      type: bool
+    live_migration_verdict:
+      description:
+        - V(yes) (nothing blocks, nothing in doubt), V(no) (see RV(vms[].live_migration_blockers)), V(disputed) (nothing
+          blocks, but upstream disagrees whether it works, as for bridge binding on OVS), V(unchecked) (nothing blocks, but
+          something could not be checked, see RV(vms[].live_migration_notes)).
+      type: str
+      choices: ["yes", "no", disputed, unchecked]
     live_migration_blockers:
       description: Why the VM cannot live-migrate.
       type: list

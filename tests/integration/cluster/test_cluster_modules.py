@@ -170,8 +170,9 @@ def test_v09_crds_serve_vlan_and_lack_veth_mtu(tmp_path, upstream_crds):
             {POOL: {'name': 'old-vlan', 'subnet': '10.9.0.0/16', 'ips': ['10.9.0.10'], 'vlan': 9}},
             {SUBNET: {'name': 'old-vlan', 'subnet': '10.9.0.0/16', 'ips': ['10.9.0.1-10.9.0.99'], 'vlan': 9}},
             {MULTUS: {'name': 'ovs-mtu', 'ovs': {'bridge': 'br1'}, 'coordinator': {'veth_mtu': 1400}}},
-            {MULTUS: {'name': 'ovs-v09', 'ovs': {'bridge': 'br1', 'vlan': 9, 'trunk': [{'min_id': 100, 'max_id': 110}]},
+            {MULTUS: {'name': 'ovs-v09', 'ovs': {'bridge': 'br1', 'vlan': 9},
                       'default_ip_pools': {'ipv4': ['old-vlan']}, 'coordinator': {'mode': 'underlay'}}},
+            {MULTUS: {'name': 'ovs-v09-trunk', 'ovs': {'bridge': 'br1', 'trunk': [{'min_id': 100, 'max_id': 110}]}}},
         ])
         assert results[0]['changed'] and results[1]['changed'], results
         stored = api.get(SPIDERPOOL, 'SpiderIPPool', 'old-vlan')
@@ -183,6 +184,9 @@ def test_v09_crds_serve_vlan_and_lack_veth_mtu(tmp_path, upstream_crds):
         assert api.get(SPIDERPOOL, 'SpiderMultusConfig', 'ovs-mtu', 'kube-system') is None
         assert results[3]['changed'], results[3]
         assert_valid(api.get(SPIDERPOOL, 'SpiderMultusConfig', 'ovs-v09', 'kube-system'),
+                     crd_schema(upstream_crds, 'spiderpool-v0.9.13', 'spidermultusconfigs'))
+        assert results[4]['changed'], results[4]
+        assert_valid(api.get(SPIDERPOOL, 'SpiderMultusConfig', 'ovs-v09-trunk', 'kube-system'),
                      crd_schema(upstream_crds, 'spiderpool-v0.9.13', 'spidermultusconfigs'))
 
 

@@ -117,7 +117,7 @@ def test_run_strategy_and_template_annotations_are_strict():
 def test_preloaded_sets_hold_the_expected_kinds():
     kinds = {doc['spec']['names']['kind'] for doc in crdgen.load_set('spiderpool-v0.9')}
     assert kinds == {'SpiderIPPool', 'SpiderSubnet', 'SpiderMultusConfig', 'SpiderEndpoint', 'SpiderCoordinator',
-                     'SpiderReservedIP', 'NetworkAttachmentDefinition', 'VirtualMachine', 'VirtualMachineInstance'}
+                     'SpiderReservedIP', 'NetworkAttachmentDefinition', 'VirtualMachine', 'VirtualMachineInstance', 'KubeVirt'}
     assert crdgen.load_set('none') == []
     with pytest.raises(ValueError):
         crdgen.load_set('spiderpool-v9')

@@ -109,6 +109,80 @@ def test_running_vm_gets_a_vmi_with_interfaces_and_halting_removes_it(kubeapi):
     assert kubeapi.client().resources.get(api_version='v1', kind='Pod').get(namespace='default').items == []
 
 
+def _conditions(kubeapi, name):
+    return {c['type']: c for c in kubeapi.get(KV, 'VirtualMachine', name, 'default')['status'].get('conditions') or []}
+
+
+def _restart(kubeapi, name):
+    status, _body = kubeapi.http('PUT', '/apis/subresources.kubevirt.io/v1/namespaces/default/virtualmachines/%s/restart' % name)
+    assert status == 202
+
+
+def test_running_vmi_keeps_its_template_until_restart_and_restart_required_says_so(kubeapi):
+    kubeapi.simulate('vm-vmi')
+    kubeapi.apply(vm('life', 'Always', {'ipam.spidernet.io/ippools': '[{"ipv4":["a"]}]'}))
+    started = kubeapi.get(KV, 'VirtualMachineInstance', 'life', 'default')
+    # template metadata never reaches a running VMI, and is no reason to restart
+    kubeapi.apply(vm('life', 'Always', {'ipam.spidernet.io/ippools': '[{"ipv4":["b"]}]'}))
+    vmi = kubeapi.get(KV, 'VirtualMachineInstance', 'life', 'default')
+    assert vmi['metadata']['annotations']['ipam.spidernet.io/ippools'] == '[{"ipv4":["a"]}]'
+    assert vmi['spec'] == started['spec'] and 'RestartRequired' not in _conditions(kubeapi, 'life')
+    # a non-live-updatable template change: RestartRequired, the VMI unchanged
+    grown = vm('life', 'Always', {'ipam.spidernet.io/ippools': '[{"ipv4":["b"]}]'})
+    grown['spec']['template']['spec']['domain']['devices']['interfaces'][1]['model'] = 'e1000'
+    kubeapi.apply(grown)
+    assert kubeapi.get(KV, 'VirtualMachineInstance', 'life', 'default')['spec'] == started['spec']
+    condition = _conditions(kubeapi, 'life')['RestartRequired']
+    assert condition['status'] == 'True' and 'non-live-updatable' in condition['message']
+    # the restart makes a new VMI from the template: annotation and model in force, the condition gone
+    _restart(kubeapi, 'life')
+    vmi = kubeapi.get(KV, 'VirtualMachineInstance', 'life', 'default')
+    assert vmi['metadata']['uid'] != started['metadata']['uid']
+    assert vmi['metadata']['annotations']['ipam.spidernet.io/ippools'] == '[{"ipv4":["b"]}]'
+    assert vmi['spec']['domain']['devices']['interfaces'][1]['model'] == 'e1000'
+    assert 'RestartRequired' not in _conditions(kubeapi, 'life')
+
+
+def test_nic_hotplug_reaches_the_vmi_by_migration_only_where_kubevirt_migrates(kubeapi):
+    kubeapi.simulate('vm-vmi')
+    kubeapi.apply(vm('hot', 'Always'))
+
+    def pod_names():
+        return sorted(p['metadata']['name'] for p in kubeapi.client().resources.get(
+            api_version='v1', kind='Pod').get(namespace='default').to_dict()['items'])
+    first_pod = pod_names()
+    added = vm('hot', 'Always')
+    added['spec']['template']['spec']['domain']['devices']['interfaces'].append({'name': 'ovs2', 'bridge': {}})
+    added['spec']['template']['spec']['networks'].append({'name': 'ovs2', 'multus': {'networkName': 'kube-system/ovs-vlan40'}})
+    kubeapi.apply(added)
+    vmi = kubeapi.get(KV, 'VirtualMachineInstance', 'hot', 'default')
+    assert [i['name'] for i in vmi['spec']['domain']['devices']['interfaces']] == ['default', 'ovs1', 'ovs2']
+    assert [i['name'] for i in vmi['status']['interfaces']] == ['default', 'ovs1', 'ovs2']
+    assert pod_names() != first_pod and 'RestartRequired' not in _conditions(kubeapi, 'hot')  # a new pod: the migration
+    # unplug: absent in the template, then gone from the VMI and (KubeVirt's VM controller) from the template
+    added['spec']['template']['spec']['domain']['devices']['interfaces'][2]['state'] = 'absent'
+    kubeapi.apply(added)
+    assert [i['name'] for i in kubeapi.get(KV, 'VirtualMachineInstance', 'hot', 'default')['status']['interfaces']] == ['default', 'ovs1']
+    template = kubeapi.get(KV, 'VirtualMachine', 'hot', 'default')['spec']['template']['spec']
+    assert [i['name'] for i in template['domain']['devices']['interfaces']] == ['default', 'ovs1']
+    assert [n['name'] for n in template['networks']] == ['default', 'ovs1']
+    # without LiveMigrate among the workload update methods nothing migrates: the NIC waits in the VMI spec
+    kubeapi.apply({'apiVersion': KV, 'kind': 'KubeVirt', 'metadata': {'name': 'kubevirt', 'namespace': 'default'},
+                   'spec': {'workloadUpdateStrategy': {'workloadUpdateMethods': []}}})
+    pods_before = pod_names()
+    added['spec']['template']['spec']['domain']['devices']['interfaces'][2].pop('state')
+    kubeapi.apply(added)
+    vmi = kubeapi.get(KV, 'VirtualMachineInstance', 'hot', 'default')
+    assert [i['name'] for i in vmi['spec']['domain']['devices']['interfaces']] == ['default', 'ovs1', 'ovs2']
+    assert [i['name'] for i in vmi['status']['interfaces']] == ['default', 'ovs1'] and pod_names() == pods_before
+    # removing an interface outright (not absent) cannot be done live
+    removed = vm('hot', 'Always')
+    del removed['spec']['template']['spec']['domain']['devices']['interfaces'][1]
+    del removed['spec']['template']['spec']['networks'][1]
+    kubeapi.apply(removed)
+    assert _conditions(kubeapi, 'hot')['RestartRequired']['status'] == 'True'
+
+
 def test_reset_switches_simulations_off(kubeapi):
     kubeapi.simulate('vm-vmi')
     kubeapi.reset()
@@ -197,10 +271,41 @@ def test_kubevirt_webhook_network_rules(kubeapi):
     assert status == 422 and body['message'].startswith('admission webhook "virtualmachine-validator.kubevirt.io" denied')
     fields = [c['field'] for c in body['details']['causes']]
     devices = 'spec.template.spec.domain.devices.interfaces'
-    assert fields == ['spec.running', 'spec.template.spec.networks', 'spec.template.spec.networks',
-                      devices + '[0].macAddress', devices + '[1].masquerade', devices + '[2].name', devices + '[2]',
-                      devices + '[3].state']
+    # KubeVirt's own cause order and field paths (pkg/network/admitter), the pod-network count included
+    assert fields == ['spec.template.spec.interfaces', 'spec.template.spec.networks', devices + '[3].state',
+                      devices + '[0].macAddress', devices + '[1].name', devices + '[2]', devices + '[2].name', 'spec.running']
     assert kubeapi.get(KV, 'VirtualMachine', 'bad', 'default') is None
+
+
+def test_kubevirt_webhook_ports_cloud_init_dns_and_discontinued_bindings(kubeapi):
+    kubeapi.simulate('kubevirt-webhook')
+    body = vm('ports', 'Always')
+    template = body['spec']['template']['spec']
+    template['domain']['devices']['interfaces'][0]['ports'] = [
+        {'port': 9999, 'protocol': 'SCTP'}, {'port': 8080, 'name': '8080'}, {'port': 22, 'name': 'ssh'}, {'port': 2222, 'name': 'ssh'}]
+    template['volumes'] = [{'name': 'cloudinitdisk', 'cloudInitNoCloud': {'userData': '#cloud-config\n' + 'x' * 2100}}]
+    template['dnsPolicy'] = 'None'
+    status, answer = kubeapi.http('POST', '/apis/%s/namespaces/default/virtualmachines' % KV, body)
+    assert status == 422, answer
+    ports = 'spec.template.spec.domain.devices.interfaces[0].ports'
+    assert [c['field'] for c in answer['details']['causes']] == [
+        ports + '[1].name', ports + '[3].name', ports + '[0].protocol', 'spec.template.spec.volumes[0].cloudInitNoCloud',
+        'spec.template.spec.dnsConfig']
+    assert 'userData exceeds the 2048 byte limit' in answer['message']
+    # discontinued bindings are refused on creation first, at KubeVirt's "spec.domain..." path
+    old = vm('old', 'Always')
+    old['spec']['template']['spec']['domain']['devices']['interfaces'][0] = {'name': 'default', 'slirp': {}}
+    status, answer = kubeapi.http('POST', '/apis/%s/namespaces/default/virtualmachines' % KV, old)
+    assert status == 422 and [c['field'] for c in answer['details']['causes']] == ['spec.domain.devices.interfaces[0].slirp']
+    # a bridge NIC on the pod network is refused only where the KubeVirt CR says so
+    bridged = vm('bridged', 'Always')
+    bridged['spec']['template']['spec']['domain']['devices']['interfaces'][0] = {'name': 'default', 'bridge': {}}
+    assert kubeapi.apply(bridged)['metadata']['name'] == 'bridged'
+    kubeapi.apply({'apiVersion': KV, 'kind': 'KubeVirt', 'metadata': {'name': 'kubevirt', 'namespace': 'default'},
+                   'spec': {'configuration': {'network': {'permitBridgeInterfaceOnPodNetwork': False}}}})
+    bridged['metadata']['name'] = 'bridged2'
+    status, answer = kubeapi.http('POST', '/apis/%s/namespaces/default/virtualmachines' % KV, bridged)
+    assert status == 422 and [c['field'] for c in answer['details']['causes']] == ['spec.template.spec.domain.devices.interfaces[0].name']
 
 
 def test_kubevirt_webhook_requires_a_run_strategy_and_matching_names(kubeapi):
@@ -210,7 +315,7 @@ def test_kubevirt_webhook_requires_a_run_strategy_and_matching_names(kubeapi):
     body['spec']['template']['spec']['networks'].append({'name': 'extra', 'multus': {'networkName': 'x'}})
     status, answer = kubeapi.http('POST', '/apis/%s/namespaces/default/virtualmachines' % KV, body)
     assert status == 422
-    assert [c['field'] for c in answer['details']['causes']] == ['spec.runStrategy', 'spec.template.spec.networks[2].name']
+    assert [c['field'] for c in answer['details']['causes']] == ['spec.template.spec.networks[2].name', 'spec.running']
 
 
 def test_kubevirt_webhook_warns_about_running(kubeapi):

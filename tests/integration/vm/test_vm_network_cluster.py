@@ -1,11 +1,13 @@
 """vm_network and vm_network_info through ansible-playbook against the kubeapi emulator."""
+import hashlib
 import json
 
-from vm_playbook import ROOT, bridge_world, namespace, run_tasks
+from vm_playbook import ROOT, bridge_world, kubevirt_cr, namespace, run_tasks
 
 KV = ('kubevirt.io/v1', 'VirtualMachine')
 MOD = 'vmnet.kubevirt.vm_network'
 INFO = 'vmnet.kubevirt.vm_network_info'
+BACK_IF = 'pod' + hashlib.sha256(b'back').hexdigest()[:11]  # KubeVirt's pod interface name for the network "back"
 TWO_NICS = [{'name': 'front', 'multus_cr': 'kube-system/ovs-vlan30', 'use_default_ip_pool': False, 'ip_pools': {'ipv4': ['v30']}},
             {'name': 'back', 'multus_cr': 'kube-system/ovs-vlan40', 'use_default_ip_pool': False, 'ip_pools': {'ipv4': ['v40']}}]
 
@@ -82,7 +84,7 @@ def test_bridge_batch_with_manual_pools_check_mode_diff_and_rerun(kubeapi, tmp_p
     assert first['changed'] is True and len(vm_writes(kubeapi)) == 6
     stored = kubeapi.get(*KV, name='app5', namespace='vms')
     annotation = stored['spec']['template']['metadata']['annotations']['ipam.spidernet.io/ippools']
-    assert json.loads(annotation) == [{'ipv4': ['v30']}, {'ipv4': ['v40']}]
+    assert json.loads(annotation) == [{'interface': 'eth0', 'ipv4': ['v30']}, {'interface': BACK_IF, 'ipv4': ['v40']}]
     kubeapi.clear_requests()
     (again,), _out = run_tasks(tmp_path, [(MOD, args)], env=kubeapi.env(), name='again')
     assert again['changed'] is False and module_writes(kubeapi) == []
@@ -94,41 +96,78 @@ def test_bridge_batch_with_manual_pools_check_mode_diff_and_rerun(kubeapi, tmp_p
 
 def test_nic_add_then_remove_on_a_live_vm(kubeapi, tmp_path):
     bridge_world(kubeapi)
+    kubeapi.apply(namespace('kubevirt'))
+    kubevirt_cr(kubeapi)
     kubeapi.simulate('vm-vmi')
     kubeapi.simulate('spiderpool-ipam')
-    base = {'name': 'app', 'namespace': 'vms', 'network_mode': 'bridge', 'nics': TWO_NICS[:1]}
+    base = {'name': 'app', 'namespace': 'vms', 'network_mode': 'bridge', 'nics': TWO_NICS[:1], 'cloud_init': {'enabled': False}}
     grown = dict(base, nics=TWO_NICS)
     info = (INFO, {'namespace': 'vms'})
-    (created, added, seen, removed, removed_again), _out = run_tasks(
-        tmp_path, [(MOD, base), (MOD, grown), info, (MOD, base), (MOD, base)], env=kubeapi.env())
+    (created, added, seen), _out = run_tasks(tmp_path, [(MOD, base), (MOD, grown), info], env=kubeapi.env())
+    assert created['vms'][0]['action'] == 'created' and [n['takes_effect'] for n in created['vms'][0]['nics']] == ['at_start']
     annotations = kubeapi.get(*KV, name='app', namespace='vms')['spec']['template']['metadata']['annotations']
-    assert json.loads(annotations['ipam.spidernet.io/ippools']) == [{'ipv4': ['v30']}]  # active NICs only
-    assert created['vms'][0]['action'] == 'created'
-    assert added['vms'][0]['action'] == 'updated'
-    assert removed['vms'][0]['action'] == 'updated'
+    expected = [{'interface': 'eth0', 'ipv4': ['v30']}, {'interface': BACK_IF, 'ipv4': ['v40']}]
+    assert json.loads(annotations['ipam.spidernet.io/ippools']) == expected
+    # The running VMI keeps the pools annotation it started with (KubeVirt never copies template annotations onto it), which
+    # does not name the new NIC's pod interface: Spiderpool refuses the migration target, so the NIC waits for the next start,
+    # and vm_network says so instead of reporting the new pools as in force.
+    result = added['vms'][0]
+    assert result['action'] == 'updated' and [n['takes_effect'] for n in result['nics']] == ['in_force', 'next_start']
+    assert any('does not give pod interface %s' % BACK_IF in w for w in result['warnings'])
+    assert any('ipam.spidernet.io/ippools annotation reaches the pod at the next start' in p for p in result['pending_changes'])
+    view = seen['vms'][0]
+    assert [(n['name'], n['ip_addresses']) for n in view['nics']] == [('front', ['10.30.1.1']), ('back', [])]
+    events = kubeapi.http('GET', '/api/v1/namespaces/vms/events')[1]['items']
+    assert any('interface %s must be specified' % BACK_IF in e['message'] for e in events)
+    # the next start makes a new VMI from the template: both NICs, each from its own pools, the first one's IP kept
+    status, _body = kubeapi.http('PUT', '/apis/subresources.kubevirt.io/v1/namespaces/vms/virtualmachines/app/restart')
+    assert status == 202
+    (restarted, same, removed, removed_again), _out = run_tasks(tmp_path, [info, (MOD, grown), (MOD, base), (MOD, base)],
+                                                                env=kubeapi.env(), name='restarted')
+    assert [(n['name'], n['ip_addresses']) for n in restarted['vms'][0]['nics']] == [('front', ['10.30.1.1']), ('back', ['10.40.1.1'])]
+    assert same['changed'] is False and [n['takes_effect'] for n in same['vms'][0]['nics']] == ['in_force', 'in_force']
+    assert [(n['name'], n['ip_pools']) for n in restarted['vms'][0]['nics']] == [('front', {'ipv4': ['v30']}), ('back', {'ipv4': ['v40']})]
+    # unplug: state absent, hot-unplugged by a migration, then KubeVirt drops the NIC from the template itself
+    assert removed['vms'][0]['action'] == 'updated' and [n['state'] for n in removed['vms'][0]['nics']] == ['up', 'absent']
+    assert [n['takes_effect'] for n in removed['vms'][0]['nics']] == ['in_force', 'hotplug']
     assert removed_again['changed'] is False
     stored = kubeapi.get(*KV, name='app', namespace='vms')
     ifaces = stored['spec']['template']['spec']['domain']['devices']['interfaces']
-    assert [(i['name'], i.get('state')) for i in ifaces] == [('front', None), ('back', 'absent')]
-    assert [n['name'] for n in stored['spec']['template']['spec']['networks']] == ['front', 'back']
-    # the MAC of the kept NIC never changed
-    assert ifaces[0]['macAddress'] == created['vms'][0]['nics'][0]['mac_address']
-    assert [n['state'] for n in removed['vms'][0]['nics']] == ['up', 'absent']
-    # vm_network_info: both NICs with their pools, MACs and the IPs the (simulated) VMI reports
-    view = seen['vms'][0]
-    assert [n['use_default_ip_pool'] for n in view['nics']] == [False, False]
-    assert [(n['name'], n['multus_cr'], n['ip_pools']) for n in view['nics']] == [
-        ('front', 'kube-system/ovs-vlan30', {'ipv4': ['v30']}), ('back', 'kube-system/ovs-vlan40', {'ipv4': ['v40']})]
-    assert view['nics'][0]['ip_addresses'] == ['10.30.1.1'] and view['nics'][1]['ip_addresses'] == ['10.40.1.1']
-    assert [n['mac_address'] for n in view['nics']] == [n['mac_address'] for n in added['vms'][0]['nics']]
-    assert removed['vms'][0]['nics'][0]['ip_addresses'] == ['10.30.1.1']
-    # back to the CR's default pool: the pools annotation is removed (merge patch with null)
+    assert [(i['name'], i.get('state')) for i in ifaces] == [('front', None)]
+    assert ifaces[0]['macAddress'] == created['vms'][0]['nics'][0]['mac_address']  # the MAC of the kept NIC never changed
+    vmi = kubeapi.get('kubevirt.io/v1', 'VirtualMachineInstance', 'app', 'vms')
+    assert [i['name'] for i in vmi['status']['interfaces']] == ['front']
+    # back to the CR's default pool: the pools annotation is removed (merge patch with null); the kept IP is from v30,
+    # the CR's default pool, so Spiderpool's binding allows it
     on_default = dict(base, nics=[{'name': 'front', 'multus_cr': 'kube-system/ovs-vlan30'}])
     (switched,), _out = run_tasks(tmp_path, [(MOD, on_default)], env=kubeapi.env(), name='default')
-    assert switched['vms'][0]['action'] == 'updated'
+    assert switched['vms'][0]['action'] == 'updated', switched.get('msg')
     template = kubeapi.get(*KV, name='app', namespace='vms')['spec']['template']
     assert 'ipam.spidernet.io/ippools' not in (template['metadata'].get('annotations') or {})
-    assert [i.get('state') for i in template['spec']['domain']['devices']['interfaces']] == [None, 'absent']
+
+
+def test_a_nic_moved_to_another_pool_is_refused_while_spiderpool_keeps_its_address(kubeapi, tmp_path):
+    bridge_world(kubeapi)
+    kubeapi.simulate('vm-vmi')
+    kubeapi.simulate('spiderpool-ipam')
+    base = {'name': 'app', 'namespace': 'vms', 'network_mode': 'bridge', 'nics': TWO_NICS, 'cloud_init': {'enabled': False}}
+    moved = dict(base, nics=[TWO_NICS[0], dict(TWO_NICS[1], multus_cr='kube-system/ovs-vlan30', ip_pools={'ipv4': ['v30']})])
+    dropped_first = dict(base, nics=TWO_NICS[1:])
+    (created, refused, refused_too), _out = run_tasks(tmp_path, [(MOD, base), (MOD, moved), (MOD, dropped_first)], env=kubeapi.env())
+    assert created['vms'][0]['action'] == 'created'
+    kubeapi.clear_requests()
+    assert refused['failed'] and 'nothing was written' in refused['msg']
+    assert "nics[1].name: 'back' would get 10.40.1.1 again" in refused['msg'] and 'SpiderEndpoint vms/app' in refused['msg']
+    assert "'back' would get 10.30.1.1: it becomes pod interface eth0" in refused_too['msg']
+    assert module_writes(kubeapi) == []
+    stored = kubeapi.get(*KV, name='app', namespace='vms')
+    assert [n['multus']['networkName'] for n in stored['spec']['template']['spec']['networks']] == ['kube-system/ovs-vlan30',
+                                                                                                    'kube-system/ovs-vlan40']
+    # one of the ways the message names: delete and recreate the VM, so Spiderpool releases what it kept
+    (deleted, recreated, seen), _out = run_tasks(tmp_path, [(MOD, dict(base, state='absent')), (MOD, moved), (INFO, {'namespace': 'vms'})],
+                                                 env=kubeapi.env(), name='redo')
+    assert deleted['vms'][0]['action'] == 'deleted' and recreated['vms'][0]['action'] == 'created', recreated.get('msg')
+    assert [(n['name'], n['allocated_from']) for n in seen['vms'][0]['nics']] == [('front', {'ipv4': 'v30'}), ('back', {'ipv4': 'v30'})]
 
 
 def test_preflight_reports_every_problem_and_writes_nothing(kubeapi, tmp_path):

@@ -41,7 +41,7 @@ def test_vms_playbook_check_then_apply_then_idempotent(kubeapi, tmp_path):
         vm = kubeapi.get('kubevirt.io/v1', 'VirtualMachine', name, namespace)
         assert vm is not None, (namespace, name)
         assert vm['spec']['template']['spec']['domain']['memory'] == {'guest': '2Gi'}
-    assert 'apps/web: created' in out and 'live-migratable True' in out
+    assert 'apps/web: created' in out and 'live migration yes' in out
 
     code, out = run_vms_playbook(tmp_path, kubeapi, extra)
     assert code == 0 and 'changed=0' in out, out[-3000:]

@@ -137,6 +137,6 @@ def test_misspelt_keys_in_entries_and_defaults_are_named(kubeapi, monkeypatch):
         'vms[1] (b).cloud_init: unknown option pasword (did you mean password?); the options allowed there are: enabled, network_data, '
         'password, ssh_authorized_keys, user, user_data, user_data_in',
         'defaults: unknown option memroy (did you mean memory?); the options allowed there are: annotations, cloud_init, cpu_cores, '
-        'disk, labels, live_migration, memory, namespace, network_mode, nics, ports, run_strategy, spec, state'], result
+        'disk, dns, labels, live_migration, memory, namespace, network_mode, nics, ports, run_strategy, spec, state'], result
     assert PASSWORD not in json.dumps(result)
     assert [w for w in kubeapi.writes() if w.get('field_manager') != 'lab-fixture'] == []

@@ -53,6 +53,14 @@ def ippool(name, subnet, ips, **spec):
     return {'apiVersion': SPIDER, 'kind': 'SpiderIPPool', 'metadata': {'name': name}, 'spec': body}
 
 
+def kubevirt_cr(kubeapi, version='v1.9.0', methods=('LiveMigrate',)):
+    """The cluster's KubeVirt CR as virt-operator keeps it: the workload update methods, the version it runs."""
+    kubeapi.apply({'apiVersion': 'kubevirt.io/v1', 'kind': 'KubeVirt', 'metadata': {'name': 'kubevirt', 'namespace': 'kubevirt'},
+                   'spec': {'workloadUpdateStrategy': {'workloadUpdateMethods': list(methods)}}})
+    kubeapi.http('PATCH', '/apis/kubevirt.io/v1/namespaces/kubevirt/kubevirts/kubevirt/status',
+                 {'status': {'observedKubeVirtVersion': version, 'phase': 'Deployed'}}, content_type='application/merge-patch+json')
+
+
 def bridge_world(kubeapi, size=50):
     """Namespace vms, SMCs ovs-vlan30 (default pool v30) and ovs-vlan40, pools v30 and v40."""
     kubeapi.simulate('spidermultusconfig-nad')

@@ -294,6 +294,9 @@ MULTUS_CASES = [
     (dict(ovs=dict(bridge='br1', trunk=[dict(id=5000)])), 'ovs.trunk[0].id: 5000 must be between 0 and 4094 (webhook rule: trunk IDs)'),
     (dict(ovs=dict(bridge='br1', trunk=[dict(min_id=10)])),
      'ovs.trunk[0]: {"min_id": 10} must set id, or both min_id and max_id (a trunk entry names VLANs)'),
+    (dict(ovs=dict(bridge='br1', vlan=30, trunk=[dict(id=40)])),
+     'ovs.vlan: 30 cannot be combined with ovs.trunk (ovs-cni makes a trunk port when trunk is set and ignores the VLAN): '
+     'use vlan for an access port or trunk for a trunk port'),
     (dict(ovs=dict(bridge='br1', device_id='zz')), 'ovs.device_id: "zz" must be a PCI address like 0000:af:00.1 (the VF\'s deviceID)'),
     (dict(macvlan=dict(master=['eth0'])),
      'macvlan: {"master": ["eth0"]} must not be set with cni_type ovs (webhook rule: no other CNI block may be present)'),

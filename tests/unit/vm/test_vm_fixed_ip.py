@@ -30,3 +30,15 @@ def test_kept_ips_map_to_nics_and_only_a_vms_own_endpoint_counts():
     owned_by_pod = endpoint(kept['status']['current']['ips'], ownerReferences=[{'kind': 'Pod', 'name': 'virt-launcher-db-x'}])
     assert ipam.nic_fixed_ips(SPEC, owned_by_pod) == {} and ipam.nic_fixed_ips(SPEC, None) == {}
     assert ipam.nic_fixed_ips(SPEC, endpoint(kept['status']['current']['ips'], owner='Pod')) == {}
+
+
+def test_a_kept_ipv6_address_is_no_fixed_ip_of_a_bridge_guest():
+    from ansible_collections.vmnet.kubevirt.plugins.module_utils._vm_status import describe_vm
+    vm = {'metadata': {'name': 'db', 'namespace': 'vms'}, 'spec': {'template': {'spec': {
+        'domain': {'devices': {'interfaces': [{'name': 'lan', 'bridge': {}}, {'name': 'back', 'bridge': {}}]}},
+        'networks': SPEC['networks'][:2]}}}}
+    kept = endpoint([{'interface': 'eth0', 'ipv4': '10.30.0.10/24', 'ipv4Pool': 'v30', 'ipv6': 'fd00::10/64', 'ipv6Pool': 'v6'},
+                     {'interface': HASHED, 'ipv6': 'fd00:40::3/64', 'ipv6Pool': 'v40-6'}])
+    lan, back = describe_vm(vm, endpoint=kept)['nics']
+    assert (lan['fixed_ip'], lan['guest_ip_families']) == (True, ['ipv4'])
+    assert (back['fixed_ip'], back['guest_ip_families'], back['fixed_ip_addresses']) == (False, [], ['fd00:40::3'])

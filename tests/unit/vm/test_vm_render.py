@@ -1,6 +1,7 @@
 """Rendering: the seed's table rows, KubeVirt's OpenAPI, NIC add/remove, idempotent re-render."""
 import base64
 import copy
+import hashlib
 import json
 
 import pytest
@@ -87,15 +88,27 @@ def test_bridge_many_nics_manual_pools_row():
     assert [n['multus'].get('default', False) for n in spec['networks']] == [True, False, False]
     assert [n['multus']['networkName'] for n in spec['networks']] == ['kube-system/ovs-vlan30', 'kube-system/ovs-vlan40', 'storage/ovs-store']
     items = json.loads(manifest['spec']['template']['metadata']['annotations'][POOLS_ANNOTATION])
-    assert items == [{'ipv4': ['vlan30-v4'], 'ipv6': ['vlan30-v6']}, {'ipv4': ['vlan40-v4']}, {'ipv4': ['a', 'b']}]
-    assert all('interface' not in item for item in items)
+    # every item names its pod interface: eth0 for the default network, KubeVirt's hashed name for the others (v1.0+)
+    assert items == [{'interface': 'eth0', 'ipv4': ['vlan30-v4'], 'ipv6': ['vlan30-v6']},
+                     {'interface': 'pod' + hashlib.sha256(b'back').hexdigest()[:11], 'ipv4': ['vlan40-v4']},
+                     {'interface': 'pod' + hashlib.sha256(b'store').hexdigest()[:11], 'ipv4': ['a', 'b']}]
     assert manifest['spec']['runStrategy'] == 'Halted'
     assert spec['domain']['cpu'] == {'cores': 2} and spec['domain']['memory'] == {'guest': '4Gi'}
     assert spec['domain']['devices']['interfaces'][2]['model'] == 'e1000'
     dvt = manifest['spec']['dataVolumeTemplates'][0]
     assert dvt['spec']['source'] == {'registry': {'url': 'docker://quay.io/containerdisks/fedora:41'}}
     assert dvt['spec']['storage']['accessModes'] == ['ReadWriteMany'] and dvt['spec']['storage']['storageClassName'] == 'ceph'
-    assert [n['ip_pools'] for n in nics] == items
+    assert [n['ip_pools'] for n in nics] == [dict((k, v) for k, v in item.items() if k != 'interface') for item in items]
+
+
+def test_pools_annotation_uses_ordinal_pod_interface_names_before_kubevirt_1_0():
+    entries, problems = normalize_request(BRIDGE_MANY)
+    assert not problems
+    manifest = render_vm(entries[0], naming='ordinal')[0]
+    items = json.loads(manifest['spec']['template']['metadata']['annotations'][POOLS_ANNOTATION])
+    assert [item['interface'] for item in items] == ['eth0', 'net1', 'net2']
+    assert _vm_render.naming_for_version('v0.59.2') == 'ordinal' and _vm_render.naming_for_version('v1.9.0') == 'hashed'
+    assert _vm_render.naming_for_version(None) == 'hashed'  # unknown: the KubeVirt 1.0+ this collection supports
 
 
 def test_cloud_init_configures_every_nic_by_mac_with_dhcp():
@@ -111,11 +124,11 @@ def test_cloud_init_configures_every_nic_by_mac_with_dhcp():
 def test_mixed_default_and_manual_pools_need_the_crs_default_pools():
     params = copy.deepcopy(BRIDGE_MANY)
     params['nics'][1] = {'name': 'back', 'multus_cr': 'kube-system/ovs-vlan40'}
-    with pytest.raises(RenderError, match=r'nics\[1\]\.ip_pools.*default pools of kube-system/ovs-vlan40.*by order'):
+    with pytest.raises(RenderError, match=r'nics\[1\]\.ip_pools.*default pools of kube-system/ovs-vlan40.*every pod interface'):
         render(params)
     manifest = render(params, default_pools={'kube-system/ovs-vlan40': {'ipv4': ['v40-default']}})[0]
     items = json.loads(manifest['spec']['template']['metadata']['annotations'][POOLS_ANNOTATION])
-    assert items[1] == {'ipv4': ['v40-default']}
+    assert items[1] == {'interface': 'pod' + hashlib.sha256(b'back').hexdigest()[:11], 'ipv4': ['v40-default']}
 
 
 def test_render_is_deterministic():
@@ -142,8 +155,8 @@ class TestNicAddRemove:
         assert names == ['front', 'back', 'store', 'extra']
         assert tspec(manifest)['networks'][3] == {'name': 'extra', 'multus': {'networkName': 'kube-system/ovs-vlan50'}}
         items = json.loads(manifest['spec']['template']['metadata']['annotations'][POOLS_ANNOTATION])
-        assert items[3] == {'ipv4': ['v50']}
-        assert warnings == []
+        assert items[3] == {'interface': 'pod' + hashlib.sha256(b'extra').hexdigest()[:11], 'ipv4': ['v50']}
+        assert not [w for w in warnings if 'restart' in w or 'extra' in w]  # only the IPv6 and DNS notes of every run
         assert [n['state'] for n in nics] == ['up'] * 4
 
     def test_removing_a_nic_sets_state_absent_instead_of_deleting(self):
@@ -153,9 +166,10 @@ class TestNicAddRemove:
         ifaces = tspec(manifest)['domain']['devices']['interfaces']
         assert [(i['name'], i.get('state')) for i in ifaces] == [('front', None), ('store', None), ('back', 'absent')]
         assert 'back' in [n['name'] for n in tspec(manifest)['networks']]
-        # the annotation covers the active NICs only, in their order
+        # the annotation covers the active NICs only, each by its pod interface
         items = json.loads(manifest['spec']['template']['metadata']['annotations'][POOLS_ANNOTATION])
-        assert items == [{'ipv4': ['vlan30-v4'], 'ipv6': ['vlan30-v6']}, {'ipv4': ['a', 'b']}]
+        assert items == [{'interface': 'eth0', 'ipv4': ['vlan30-v4'], 'ipv6': ['vlan30-v6']},
+                         {'interface': 'pod' + hashlib.sha256(b'store').hexdigest()[:11], 'ipv4': ['a', 'b']}]
         assert [n['state'] for n in nics] == ['up', 'up', 'absent']
 
     @pytest.mark.upstream
@@ -281,6 +295,52 @@ def test_vms_of_one_batch_share_nothing_of_the_user_spec():
     assert shared_spec['template']['spec']['nodeSelector'] == {'zone': 'a'}
 
 
+def test_bridge_nic_reports_what_the_guest_gets_ipv4_only():
+    dual = copy.deepcopy(BRIDGE_MANY)  # front: ipv4 + ipv6 pools
+    v6_only = {'name': 'v6', 'multus_cr': 'kube-system/ovs-vlan60', 'use_default_ip_pool': False, 'ip_pools': {'ipv6': ['vlan60-v6']}}
+    dual['nics'].append(v6_only)
+    _manifest, _body, nics, warnings = render(dual)
+    by_name = dict((n['name'], n) for n in nics)
+    assert by_name['front']['guest_ip_families'] == ['ipv4'] and by_name['front']['fixed_ip'] is True
+    assert by_name['v6']['guest_ip_families'] == [] and by_name['v6']['fixed_ip'] is False
+    assert any('NIC front' in w and 'IPv6' in w and 'DHCPv4' in w for w in warnings)
+    assert any('NIC v6' in w and 'no address from Spiderpool' in w for w in warnings)
+    masq = render(MASQ)[2][0]
+    assert masq['guest_ip_families'] is None and masq['fixed_ip'] is False
+
+
+def test_dns_servers_go_to_the_pod_dns_config_that_kubevirts_dhcp_hands_the_guest():
+    manifest, _body, _nics, warnings = render(dict(BRIDGE_ONE, dns={'servers': ['10.10.0.53', '10.10.0.54'], 'search': ['lab.example']}))
+    spec = tspec(manifest)
+    assert spec['dnsPolicy'] == 'None'
+    assert spec['dnsConfig'] == {'nameservers': ['10.10.0.53', '10.10.0.54'], 'searches': ['lab.example']}
+    assert not any('DNS' in w for w in warnings)
+    _manifest, _body, _nics, warnings = render(BRIDGE_ONE)
+    assert any('cluster DNS Service' in w and 'dns.servers' in w for w in warnings)
+    assert not any('DNS' in w for w in render(MASQ)[3])  # the pod network reaches the cluster DNS
+
+
+@pytest.mark.upstream
+def test_dns_config_validates_against_kubevirt_openapi():
+    manifest = render(dict(BRIDGE_ONE, dns={'servers': ['10.10.0.53'], 'search': ['lab.example']}))[0]
+    assert validate(manifest, load_swagger()) == []
+
+
+@pytest.mark.parametrize('params', [MASQ, BRIDGE_ONE, BRIDGE_MANY, dict(BRIDGE_ONE, dns={'servers': ['10.10.0.53'], 'search': ['lab.example']})],
+                         ids=['masquerade', 'bridge-default-pool', 'bridge-manual-pools', 'bridge-dns'])
+def test_rendered_vm_passes_kubevirts_admission_rules(params):
+    from lab.kubeapi import kubevirt, webhooks  # the emulator's port of virt-api's rules
+
+    class VirtualMachines:  # pylint: disable=too-few-public-methods
+        group, kind = 'kubevirt.io', 'VirtualMachine'
+    manifest = render(params)[0]
+    assert webhooks.kubevirt_causes(VirtualMachines, manifest, None, kubevirt.Config()) == []
+    bad = copy.deepcopy(manifest)
+    tspec(bad)['domain']['devices']['interfaces'][0]['ports'] = [{'port': 9999, 'protocol': 'SCTP'}]
+    if params is MASQ:
+        assert webhooks.kubevirt_causes(VirtualMachines, bad, None, kubevirt.Config())  # the check can fail
+
+
 class TestUserDataSecrets:
     def cloud_volume(self, manifest):
         return [v for v in tspec(manifest)['volumes'] if 'cloudInitNoCloud' in v][0]['cloudInitNoCloud']
@@ -323,3 +383,19 @@ class TestUserDataSecrets:
         old = {'spec': {'template': {'spec': {'volumes': [{'name': 'c', 'cloudInitNoCloud': {'userData': '#cloud-config\nchpasswd:\n  list: x'}}]}}}}
         assert _vm_render.hide_inline_secrets(old)['spec']['template']['spec']['volumes'][0]['cloudInitNoCloud']['userData'] == \
             _vm_render.HIDDEN
+
+
+def test_user_data_secret_reference_counts_as_a_user_data_source_as_kubevirt_names_it():
+    """KubeVirt's user-data Secret field is plain ``secretRef``: with inline user data beside it, both are refused."""
+    from lab.kubeapi import kubevirt, webhooks  # the emulator's port of virt-api's rules
+
+    class VirtualMachines:  # pylint: disable=too-few-public-methods
+        group, kind = 'kubevirt.io', 'VirtualMachine'
+    entries, problems = _vm_spec.normalize_request(dict(MASQ, cloud_init={'user': 'fedora', 'password': 'pw-1-secret'}))
+    assert not problems, problems.items
+    manifest = _vm_render.render_vm(entries[0])[0]
+    assert webhooks.kubevirt_causes(VirtualMachines, manifest, None, kubevirt.Config()) == []
+    volume = [v for v in tspec(manifest)['volumes'] if 'cloudInitNoCloud' in v][0]['cloudInitNoCloud']
+    volume['userData'] = '#cloud-config\n{}\n'
+    assert _vm_render.cloud_init_problems(tspec(manifest), '')  # two user-data sources
+    assert webhooks.kubevirt_causes(VirtualMachines, manifest, None, kubevirt.Config())

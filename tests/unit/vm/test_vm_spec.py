@@ -44,6 +44,25 @@ def test_network_data_over_kubevirt_limit_is_refused():
     assert result['failed'] and 'cloud_init.network_data' in result['msg'] and '2048 bytes' in result['msg']
 
 
+def test_user_data_over_kubevirt_limit_is_refused_inline_and_goes_to_the_secret_by_default():
+    big = '#cloud-config\n' + '# padding\n' * 300
+    result = run(masq(cloud_init={'user_data': big, 'user_data_in': 'inline'}, render_only=True), no_cluster)
+    assert result['failed'] and 'cloud_init.user_data' in result['msg'] and '2048 bytes' in result['msg']
+    in_secret = run(masq(cloud_init={'user_data': big}, render_only=True), no_cluster)  # auto: own user data goes to the Secret
+    assert not in_secret.get('failed'), in_secret.get('msg')
+    generated = run(masq(cloud_init={'ssh_authorized_keys': ['ssh-ed25519 %s k%d' % ('A' * 68, i) for i in range(30)]},
+                         render_only=True), no_cluster)
+    assert generated['failed'] and 'cloud_init.user_data' in generated['msg'], generated.get('msg')
+    fits = run(masq(cloud_init={'user_data': '#cloud-config\n' + 'x' * 2000}, render_only=True), no_cluster)
+    assert not fits.get('failed'), fits.get('msg')
+
+
+def test_spec_merged_cloud_init_is_held_to_kubevirts_limits_too():
+    volume = {'name': 'cloudinitdisk', 'cloudInitNoCloud': {'userDataBase64': 'not base64!'}}
+    result = run(masq(spec={'template': {'spec': {'volumes': [volume]}}}, render_only=True), no_cluster)
+    assert result['failed'] and 'userDataBase64' in result['msg'] and 'base64' in result['msg']
+
+
 def test_top_level_options_are_defaults_for_vms_entries():
     params = {'namespace': 'vms', 'network_mode': 'bridge', 'nics': [dict(BRIDGE_NIC)], 'memory': '2Gi',
               'vms': [{'name': 'a'}, {'name': 'b', 'memory': '4Gi', 'namespace': 'other'}]}

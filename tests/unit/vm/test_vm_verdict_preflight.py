@@ -31,40 +31,63 @@ BRIDGE = {'name': 'db', 'namespace': 'vms', 'network_mode': 'bridge',
 
 class TestVerdict:
     def test_masquerade_with_container_disk_migrates(self):
-        assert verdict(manifest_of(MASQ)) == (True, [], [])
+        assert verdict(manifest_of(MASQ)) == ('yes', [], [])
 
-    def test_bridge_on_multus_is_not_blocked_but_carries_the_upstream_doubt(self):
-        ok, blockers, notes = verdict(manifest_of(BRIDGE))
-        assert ok and blockers == []
+    def test_bridge_on_multus_is_not_blocked_but_the_verdict_value_carries_the_upstream_doubt(self):
+        judged, blockers, notes = verdict(manifest_of(BRIDGE), bridges=['br1'])
+        assert judged == 'disputed' and blockers == []
         assert any('Spiderpool' in n and 'not available' in n for n in notes)
+        assert any('target node needs the same OVS bridge (br1)' in n for n in notes)
+
+    def test_a_yes_no_reader_never_sees_an_unqualified_yes_for_bridge_over_ovs(self):
+        from ansible_collections.vmnet.kubevirt.plugins.module_utils._vm_run import run
+        one_nic = dict(BRIDGE, nics=BRIDGE['nics'][:1])
+        result = run(dict(one_nic, render_only=True), None)
+        vm = result['vms'][0]
+        assert vm['live_migration_verdict'] == 'disputed' and vm['live_migratable'] is False
+        assert vm['live_migration_blockers'] == []
+        masq = run(dict(MASQ, render_only=True), None)['vms'][0]
+        assert masq['live_migration_verdict'] == 'yes' and masq['live_migratable'] is True
+
+    def test_a_shared_host_disk_is_no_blocker_an_unshared_one_is(self):
+        def with_host_disk(shared):
+            disk = {'path': '/mnt/shared/root.img', 'type': 'DiskOrCreate', 'capacity': '1Gi'}
+            if shared is not None:
+                disk['shared'] = shared
+            return manifest_of(dict(MASQ, disk=None, spec={'template': {'spec': {'volumes': [{'name': 'root', 'hostDisk': disk}]}}}))
+        judged, blockers, notes = verdict(with_host_disk(True))
+        assert judged == 'yes' and blockers == [] and any('shared' in n for n in notes)
+        for unshared in (False, None):
+            judged, blockers, _notes = verdict(with_host_disk(unshared))
+            assert judged == 'no' and 'not marked shared' in blockers[0]
 
     def test_bridge_on_pod_network_is_blocked_without_the_annotation(self):
         vm = manifest_of(dict(MASQ, spec={'template': {'spec': {'domain': {'devices': {'interfaces': [{'name': 'default', 'bridge': {}}]}}}}}))
-        ok, blockers, _notes = verdict(vm)
-        assert not ok and 'allow-pod-bridge-network-live-migration' in blockers[0]
+        judged, blockers, _notes = verdict(vm)
+        assert judged == 'no' and 'allow-pod-bridge-network-live-migration' in blockers[0]
         vm['spec']['template']['metadata']['annotations'] = {'kubevirt.io/allow-pod-bridge-network-live-migration': ''}
-        assert verdict(vm)[0] is True
+        assert verdict(vm)[0] == 'yes'
 
     def test_rwo_data_volume_blocks_and_rwx_does_not(self):
         rwo = dict(MASQ, disk={'source_url': 'docker://x/y', 'size': '1Gi', 'access_modes': ['ReadWriteOnce']})
-        ok, blockers, _n = verdict(manifest_of(rwo))
-        assert not ok and 'ReadWriteMany' in blockers[0]
+        judged, blockers, _n = verdict(manifest_of(rwo))
+        assert judged == 'no' and 'ReadWriteMany' in blockers[0]
         rwx = dict(MASQ, disk={'source_url': 'docker://x/y', 'size': '1Gi', 'access_modes': ['ReadWriteMany']})
-        assert verdict(manifest_of(rwx))[0] is True
+        assert verdict(manifest_of(rwx))[0] == 'yes'
 
     def test_pvc_access_mode_known_or_noted(self):
         vm = manifest_of(dict(MASQ, disk={'claim_name': 'root'}))
-        ok, blockers, notes = verdict(vm)
-        assert ok and any('unknown' in n for n in notes)
-        ok, blockers, notes = verdict(vm, {'root': ['ReadWriteOnce']})
-        assert not ok and 'root is ReadWriteOnce' in blockers[0]
+        judged, blockers, notes = verdict(vm)
+        assert judged == 'unchecked' and any('unknown' in n for n in notes)
+        judged, blockers, notes = verdict(vm, {'root': ['ReadWriteOnce']})
+        assert judged == 'no' and 'root is ReadWriteOnce' in blockers[0]
 
     def test_host_devices_and_vmi_condition_block(self):
         vm = manifest_of(dict(MASQ, spec={'template': {'spec': {'domain': {'devices': {'gpus': [{'name': 'g', 'deviceName': 'x'}]}}}}}))
-        assert not verdict(vm)[0]
+        assert verdict(vm)[0] == 'no'
         vmi = {'status': {'conditions': [{'type': 'LiveMigratable', 'status': 'False', 'reason': 'DisksNotLiveMigratable'}]}}
-        ok, blockers, _n = verdict(manifest_of(MASQ), vmi=vmi)
-        assert not ok and 'DisksNotLiveMigratable' in blockers[0]
+        judged, blockers, _n = verdict(manifest_of(MASQ), vmi=vmi)
+        assert judged == 'no' and 'DisksNotLiveMigratable' in blockers[0]
 
     def test_required_live_migration_fails_before_writing(self):
         from ansible_collections.vmnet.kubevirt.plugins.module_utils._vm_run import run
@@ -177,7 +200,7 @@ class TestPreflight:
         assert judged['problems'] == []
         # and the ippools annotation (NIC b picks by hand) names the cluster default pool for NIC a, never an empty item
         vm = render_vm(entries_of(BRIDGE)[0], default_pools=judged['default_pools'])[0]
-        assert json.loads(vm['spec']['template']['metadata']['annotations']['ipam.spidernet.io/ippools'])[0] == {'ipv4': ['cluster-def']}
+        assert json.loads(vm['spec']['template']['metadata']['annotations']['ipam.spidernet.io/ippools'])[0] == {'interface': 'eth0', 'ipv4': ['cluster-def']}
 
     def test_nad_default_pools_and_cr_name_annotation(self):
         f = facts(smcs=[smc('kube-system', 'ovs30', {'ipv4': ['p30']}, annotations={pf.CR_NAME_ANNOTATION: 'ovs30-nad'})],
@@ -208,7 +231,7 @@ def test_describe_vm_reads_back_nics_pools_and_vmi_ips():
     assert view['network_mode'] == 'bridge'
     assert [(n['name'], n['multus_cr'], n['ip_pools'], n['ip_addresses']) for n in view['nics']] == [
         ('a', 'kube-system/ovs30', {'ipv4': ['p30']}, ['10.30.0.10']), ('b', 'kube-system/ovs40', {'ipv4': ['p40']}, ['10.40.0.10'])]
-    assert view['live_migratable'] is True and view['live_migration_notes']
+    assert view['live_migration_verdict'] == 'disputed' and view['live_migratable'] is False and view['live_migration_notes']
 
 
 def test_missing_namespace_is_only_a_warning_in_check_mode():
