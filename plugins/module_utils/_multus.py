@@ -15,6 +15,7 @@ import json
 import re
 
 from ansible_collections.vmnet.kubevirt.plugins.module_utils import _k8s_names as names
+from ansible_collections.vmnet.kubevirt.plugins.module_utils._iface_names import IFNAME_RULE, valid_ifname
 from ansible_collections.vmnet.kubevirt.plugins.module_utils._spiderpool import (
     API_VERSION, DNS1123_SUBDOMAIN, problem,
 )
@@ -31,9 +32,6 @@ RESOURCE_NAME_ANNOTATION = 'k8s.v1.cni.cncf.io/resourceName'
 FORBIDDEN_OVS_ANNOTATIONS = ('cni.spidernet.io/rdma-resource-inject', 'cni.spidernet.io/network-resource-inject')
 CNI_VERSIONS = ('0.3.0', '0.3.1', '0.4.0', '1.0.0')
 DEFAULT_CNI_VERSION = '0.3.1'
-# Interface names: at most 15 bytes (Linux IFNAMSIZ). The kernel takes nearly any byte, but a name that reaches
-# a CNI plugin, ovs-vsctl or a node's configuration is held to letters, digits, "_", "-" and "." (not first).
-IFNAME = re.compile(r'^[A-Za-z0-9_][A-Za-z0-9_.-]{0,14}\Z')
 
 # coordinator option -> SMC field; the last column: only in v1.x CRDs.
 COORDINATOR_FIELDS = (
@@ -51,7 +49,6 @@ POD_MAC_PREFIX = re.compile(r'^0[02468aceACE]:[0-9a-fA-F]{2}\Z')
 LINK_LOCAL_V4 = ipaddress.ip_network('169.254.0.0/16')
 # Linux routing tables the kernel reserves: 0 (unspec), 253 (default), 254 (main), 255 (local).
 RESERVED_ROUTE_TABLES = (0, 253, 254, 255)
-IFNAME_RULE = 'must be a Linux interface name (1-15 letters, digits, "_", "-" and ".", not starting with "-" or ".")'
 
 
 def nad_name(params):
@@ -228,7 +225,7 @@ def validate(params, kind, served_fields=None):
         if not masters:
             errors.append(problem('%s.master' % cni_type, masters, 'is required for cni_type %s (webhook rule)' % cni_type))
         for index, master in enumerate(masters):
-            if not isinstance(master, str) or not IFNAME.match(master):
+            if not valid_ifname(master):
                 errors.append(problem('%s.master[%d]' % (cni_type, index), master, IFNAME_RULE))
         errors.extend(_vlan_problem('%s.vlan_id' % cni_type, block.get('vlan_id'), 'webhook rule: vlanID'))
     else:
@@ -255,7 +252,7 @@ def _validate_ovs(ovs):
     bridge = ovs.get('bridge')
     if not bridge:
         errors.append(problem('ovs.bridge', bridge, 'is required (webhook rule: ovs.bridge)'))
-    elif not isinstance(bridge, str) or not IFNAME.match(bridge):
+    elif not valid_ifname(bridge):
         errors.append(problem('ovs.bridge', bridge, IFNAME_RULE + ', as OVS bridges are'))
     errors.extend(_vlan_problem('ovs.vlan', ovs.get('vlan'), 'webhook rule: ovs.vlan'))
     for index, item in enumerate(ovs.get('trunk') or []):
@@ -346,7 +343,7 @@ def _validate_coordinator(params, served_fields):
                                      'vethLinkAddress), or empty')
     if 'pod_default_route_nic' in given:
         nic = given['pod_default_route_nic']
-        if not isinstance(nic, str) or (nic and not IFNAME.match(nic)):
+        if not isinstance(nic, str) or (nic and not valid_ifname(nic)):
             bad('pod_default_route_nic', IFNAME_RULE + ' (the pod NIC that takes the default route), or empty')
     if 'pod_rp_filter' in given:
         value = given['pod_rp_filter']

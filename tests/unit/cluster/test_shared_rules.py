@@ -1,0 +1,34 @@
+"""One rule per piece of shared knowledge: the former call sites of each rule now agree.
+
+Interface names: multus_cr's ovs.bridge and ovs_bridge's name. Before the rule was shared,
+multus_cr took "_br0" (a leading "_"), a bridge that ovs_bridge refuses to create.
+"""
+import pytest
+
+from ansible_collections.vmnet.kubevirt.plugins.module_utils import _multus as mc
+from ansible_collections.vmnet.kubevirt.plugins.module_utils._ovs_validate import OvsSpecError, normalize_spec
+
+NAMES = ['br0', 'br-vlan.30', 'a', 'A' * 15, '_br0', '-br0', '.br0', 'br 0', 'br/0', 'br0\n', 'A' * 16, 'bré', '']
+
+
+def multus_accepts_bridge(name):
+    problems = mc.validate({'name': 'net', 'namespace': 'kube-system', 'cni_type': 'ovs', 'ovs': {'bridge': name}}, mc.SMC_KIND)
+    return not [p for p in problems if p.startswith('ovs.bridge:')]
+
+
+def ovs_bridge_accepts(name):
+    try:
+        normalize_spec({'name': name})
+    except OvsSpecError as err:
+        return not [e for e in err.errors if e.startswith('name:')]
+    return True
+
+
+@pytest.mark.parametrize('name', NAMES)
+def test_multus_cr_and_ovs_bridge_agree_on_bridge_names(name):
+    assert multus_accepts_bridge(name) == ovs_bridge_accepts(name)
+
+
+def test_a_leading_underscore_is_refused_by_both():
+    assert not multus_accepts_bridge('_br0') and not ovs_bridge_accepts('_br0')
+    assert multus_accepts_bridge('br_0') and ovs_bridge_accepts('br_0')
