@@ -17,7 +17,7 @@ import re
 from ansible_collections.vmnet.kubevirt.plugins.module_utils import _k8s_names as names
 from ansible_collections.vmnet.kubevirt.plugins.module_utils._iface_names import IFNAME_RULE, valid_ifname
 from ansible_collections.vmnet.kubevirt.plugins.module_utils._spiderpool import (
-    API_VERSION, DNS1123_SUBDOMAIN, problem,
+    API_VERSION, problem,
 )
 
 __metaclass__ = type  # pylint: disable=invalid-name
@@ -199,7 +199,7 @@ def validate(params, kind, served_fields=None):
     """
     errors = []
     name, namespace = params.get('name'), params.get('namespace')
-    if not isinstance(name, str) or len(name) > 253 or not DNS1123_SUBDOMAIN.match(name):
+    if not names.is_dns1123_subdomain(name):
         errors.append(problem('name', name, 'must be a DNS-1123 subdomain (lower-case alphanumerics, "-" and ".")'))
     if not names.is_dns1123_label(namespace):
         errors.append(problem('namespace', namespace, 'must be a DNS-1123 label'))
@@ -276,7 +276,7 @@ def _validate_annotations(params, cni_type):
     errors = []
     notes = params.get('annotations') or {}
     cr_name = params.get('nad_name') or notes.get(CR_NAME_ANNOTATION)
-    if cr_name is not None and (not isinstance(cr_name, str) or len(cr_name) > 253 or not DNS1123_SUBDOMAIN.match(cr_name)):
+    if cr_name is not None and not names.is_dns1123_subdomain(cr_name):
         errors.append(problem('nad_name', cr_name, 'must be a DNS-1123 subdomain (webhook rule: annotation %s)'
                               % CR_NAME_ANNOTATION))
     version = params.get('cni_version') or notes.get(CNI_VERSION_ANNOTATION)
@@ -294,7 +294,7 @@ def _validate_pools_names(pools):
     errors = []
     for family in ('ipv4', 'ipv6'):
         for index, pool in enumerate(pools.get(family) or []):
-            if not isinstance(pool, str) or len(pool) > 253 or not DNS1123_SUBDOMAIN.match(pool):
+            if not names.is_dns1123_subdomain(pool):
                 field = 'default_ip_pools.%s[%d]' % (family, index)
                 errors.append(problem(field, pool, 'must be a SpiderIPPool name (DNS-1123 subdomain)'))
     return errors

@@ -40,8 +40,6 @@ SUBNET_FIELDS = (
     ('gateway', 'gateway'), ('routes', 'routes'), ('vlan', 'vlan'),
 )
 SELECTOR_OPERATORS = ('In', 'NotIn', 'Exists', 'DoesNotExist')
-DNS1123_SUBDOMAIN = names.DNS1123_SUBDOMAIN
-DNS1123_LABEL = names.DNS1123_LABEL
 
 
 class SpecError(ValueError):
@@ -122,7 +120,7 @@ def _selector_to_crd(selector):
 # ---------------------------------------------------------------- single-object rules
 def validate_name(name):
     errors = []
-    if not isinstance(name, str) or len(name) > 253 or not DNS1123_SUBDOMAIN.match(name):
+    if not names.is_dns1123_subdomain(name):
         errors.append(problem('name', name, 'must be a DNS-1123 subdomain (lower-case alphanumerics, "-" and ".", '
                                             'at most 253 characters, starting and ending alphanumeric)'))
     return errors

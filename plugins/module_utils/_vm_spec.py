@@ -46,7 +46,6 @@ DNS1123_LABEL = names.DNS1123_LABEL
 DNS1123_SUBDOMAIN = names.DNS1123_SUBDOMAIN
 NIC_NAME = re.compile(r'^[A-Za-z0-9_-]+\Z')
 MAC = re.compile(r'^([0-9A-Fa-f]{2})([:-][0-9A-Fa-f]{2}){5}\Z')
-PORT_NAME = re.compile(r'^[a-z0-9]([-a-z0-9]*[a-z0-9])?\Z')
 QUANTITY = re.compile(r'^[0-9]+(\.[0-9]+)?(Ki|Mi|Gi|Ti|Pi|Ei|k|M|G|T|P|E)?\Z')
 
 
@@ -386,7 +385,7 @@ def _normalize_ports(ports, mode, field, problems):
         if protocol not in PORT_PROTOCOLS:
             problems.add(pfield + '.protocol', protocol, 'is not allowed: the rule is one of %s' % ', '.join(PORT_PROTOCOLS))
             ok = False
-        if name is not None and (not isinstance(name, str) or len(name) > 15 or not PORT_NAME.match(name) or '--' in name):
+        if name is not None and (not isinstance(name, str) or len(name) > 15 or not names.is_dns1123_label(name) or '--' in name):
             problems.add(pfield + '.name', name, 'is not a valid port name: the rule is an IANA service name (at most 15 lower-case letters, '
                          'digits and single "-")')
             ok = False
