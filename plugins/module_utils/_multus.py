@@ -16,16 +16,14 @@ import re
 
 from ansible_collections.vmnet.kubevirt.plugins.module_utils import _k8s_names as names
 from ansible_collections.vmnet.kubevirt.plugins.module_utils._iface_names import IFNAME_RULE, valid_ifname
-from ansible_collections.vmnet.kubevirt.plugins.module_utils._spiderpool import (
-    API_VERSION, problem,
+from ansible_collections.vmnet.kubevirt.plugins.module_utils import _spiderpool_model as model
+from ansible_collections.vmnet.kubevirt.plugins.module_utils._problems import problem
+from ansible_collections.vmnet.kubevirt.plugins.module_utils._spiderpool_model import (
+    API_VERSION, CR_NAME_ANNOTATION, NAD_API_VERSION, NAD_KIND, SMC_KIND, multus_names,
 )
 
 __metaclass__ = type  # pylint: disable=invalid-name
 
-SMC_KIND = 'SpiderMultusConfig'
-NAD_API_VERSION = 'k8s.cni.cncf.io/v1'
-NAD_KIND = 'NetworkAttachmentDefinition'
-CR_NAME_ANNOTATION = 'multus.spidernet.io/cr-name'
 CNI_VERSION_ANNOTATION = 'multus.spidernet.io/cni-version'
 CNI_CONFIG_NAME_ANNOTATION = 'cni.spidernet.io/cniconfig-name'
 RESOURCE_NAME_ANNOTATION = 'k8s.v1.cni.cncf.io/resourceName'
@@ -53,7 +51,7 @@ RESERVED_ROUTE_TABLES = (0, 253, 254, 255)
 
 def nad_name(params):
     """The NAD's name: the cr-name override, else the CR's name."""
-    return params.get('nad_name') or params['name']
+    return model.nad_name(params['name'], params.get('nad_name'))
 
 
 def _trunk(trunks):
@@ -432,11 +430,6 @@ def validate_against_pools(params, pools_by_name, spiderpool_namespace='kube-sys
     return errors
 
 
-def multus_names(entries, spiderpool_namespace):
-    """A pool's multusName as ``namespace/name`` (a bare name lives in Spiderpool's namespace)."""
-    return set(entry if '/' in entry else '%s/%s' % (spiderpool_namespace, entry) for entry in entries or [] if isinstance(entry, str))
-
-
 def validate_update(params, existing):
     """cr-name is immutable once set on an existing SMC."""
     if not existing:
@@ -451,13 +444,8 @@ def validate_update(params, existing):
 
 def served_smc_fields(crd):
     """What the served SMC CRD offers: cniType enum and coordinator fields."""
-    if not crd:
+    props = model.served_spec_properties(crd)
+    if props is None:
         return None
-    for version in (crd.get('spec') or {}).get('versions') or []:
-        if version.get('name') != 'v2beta1':
-            continue
-        spec = (((version.get('schema') or {}).get('openAPIV3Schema') or {}).get('properties') or {}).get('spec') or {}
-        props = spec.get('properties') or {}
-        return {'cni_types': set((props.get('cniType') or {}).get('enum') or []),
-                'coordinator': set(((props.get('coordinator') or {}).get('properties') or {}).keys())}
-    return None
+    return {'cni_types': set((props.get('cniType') or {}).get('enum') or []),
+            'coordinator': set(((props.get('coordinator') or {}).get('properties') or {}).keys())}
