@@ -4,10 +4,13 @@ Interface names: multus_cr's ovs.bridge and ovs_bridge's name. Before the rule w
 multus_cr took "_br0" (a leading "_"), a bridge that ovs_bridge refuses to create.
 Label names: vm_network's and the Spiderpool modules' labels. Free IPs: test_pool_usage.py.
 """
+import json
+
 import pytest
 
 from ansible_collections.vmnet.kubevirt.plugins.module_utils import _multus as mc
 from ansible_collections.vmnet.kubevirt.plugins.module_utils import _spiderpool as sp
+from ansible_collections.vmnet.kubevirt.plugins.module_utils import _vm_preflight as pf
 from ansible_collections.vmnet.kubevirt.plugins.module_utils import _vm_spec as vs
 from ansible_collections.vmnet.kubevirt.plugins.module_utils._ovs_validate import OvsSpecError, normalize_spec
 
@@ -65,3 +68,14 @@ def test_vm_network_and_spiderpool_agree_on_label_names(key):
 
 def test_the_empty_label_name_is_refused_everywhere():
     assert not vm_accepts_label('') and not pool_accepts_label('') and not selector_accepts_key('')
+
+
+# Allocated IPs of a pool: spiderpool_ippool's delete refusal and spiderpool_ippool_info's summary.
+# They once read a pool whose status count disagrees with its records differently (count vs records).
+def test_delete_refusal_and_info_summary_count_the_same_allocated_ips():
+    pool = {'metadata': {'name': 'busy'}, 'spec': {'subnet': '10.6.0.0/24', 'ips': ['10.6.0.10-10.6.0.19']},
+            'status': {'allocatedIPs': json.dumps({'10.6.0.10': {'pod': 'vms/a'}, '10.6.0.11': {'pod': 'vms/b'}}), 'allocatedIPCount': 5}}
+    summary = sp.summarize(pool)
+    assert summary['allocated_ip_count'] == 2 and summary['free_ip_count'] == 8
+    assert 'still has 2 allocated IP(s)' in sp.delete_refusal(sp.POOL_KIND, pool, force=False)
+    assert pf.pool_free_ips(pool) == summary['free_ip_count']
