@@ -15,25 +15,21 @@ import json
 import re
 
 from ansible_collections.vmnet.kubevirt.plugins.module_utils import _k8s_names as names
-from ansible_collections.vmnet.kubevirt.plugins.module_utils._spiderpool import (
-    API_VERSION, DNS1123_SUBDOMAIN, problem,
+from ansible_collections.vmnet.kubevirt.plugins.module_utils._iface_names import IFNAME_RULE, valid_ifname
+from ansible_collections.vmnet.kubevirt.plugins.module_utils import _spiderpool_model as model
+from ansible_collections.vmnet.kubevirt.plugins.module_utils._problems import problem
+from ansible_collections.vmnet.kubevirt.plugins.module_utils._spiderpool_model import (
+    API_VERSION, CR_NAME_ANNOTATION, NAD_API_VERSION, NAD_KIND, SMC_KIND, multus_names,
 )
 
 __metaclass__ = type  # pylint: disable=invalid-name
 
-SMC_KIND = 'SpiderMultusConfig'
-NAD_API_VERSION = 'k8s.cni.cncf.io/v1'
-NAD_KIND = 'NetworkAttachmentDefinition'
-CR_NAME_ANNOTATION = 'multus.spidernet.io/cr-name'
 CNI_VERSION_ANNOTATION = 'multus.spidernet.io/cni-version'
 CNI_CONFIG_NAME_ANNOTATION = 'cni.spidernet.io/cniconfig-name'
 RESOURCE_NAME_ANNOTATION = 'k8s.v1.cni.cncf.io/resourceName'
 FORBIDDEN_OVS_ANNOTATIONS = ('cni.spidernet.io/rdma-resource-inject', 'cni.spidernet.io/network-resource-inject')
 CNI_VERSIONS = ('0.3.0', '0.3.1', '0.4.0', '1.0.0')
 DEFAULT_CNI_VERSION = '0.3.1'
-# Interface names: at most 15 bytes (Linux IFNAMSIZ). The kernel takes nearly any byte, but a name that reaches
-# a CNI plugin, ovs-vsctl or a node's configuration is held to letters, digits, "_", "-" and "." (not first).
-IFNAME = re.compile(r'^[A-Za-z0-9_][A-Za-z0-9_.-]{0,14}\Z')
 
 # coordinator option -> SMC field; the last column: only in v1.x CRDs.
 COORDINATOR_FIELDS = (
@@ -51,12 +47,11 @@ POD_MAC_PREFIX = re.compile(r'^0[02468aceACE]:[0-9a-fA-F]{2}\Z')
 LINK_LOCAL_V4 = ipaddress.ip_network('169.254.0.0/16')
 # Linux routing tables the kernel reserves: 0 (unspec), 253 (default), 254 (main), 255 (local).
 RESERVED_ROUTE_TABLES = (0, 253, 254, 255)
-IFNAME_RULE = 'must be a Linux interface name (1-15 letters, digits, "_", "-" and ".", not starting with "-" or ".")'
 
 
 def nad_name(params):
     """The NAD's name: the cr-name override, else the CR's name."""
-    return params.get('nad_name') or params['name']
+    return model.nad_name(params['name'], params.get('nad_name'))
 
 
 def _trunk(trunks):
@@ -202,7 +197,7 @@ def validate(params, kind, served_fields=None):
     """
     errors = []
     name, namespace = params.get('name'), params.get('namespace')
-    if not isinstance(name, str) or len(name) > 253 or not DNS1123_SUBDOMAIN.match(name):
+    if not names.is_dns1123_subdomain(name):
         errors.append(problem('name', name, 'must be a DNS-1123 subdomain (lower-case alphanumerics, "-" and ".")'))
     if not names.is_dns1123_label(namespace):
         errors.append(problem('namespace', namespace, 'must be a DNS-1123 label'))
@@ -228,7 +223,7 @@ def validate(params, kind, served_fields=None):
         if not masters:
             errors.append(problem('%s.master' % cni_type, masters, 'is required for cni_type %s (webhook rule)' % cni_type))
         for index, master in enumerate(masters):
-            if not isinstance(master, str) or not IFNAME.match(master):
+            if not valid_ifname(master):
                 errors.append(problem('%s.master[%d]' % (cni_type, index), master, IFNAME_RULE))
         errors.extend(_vlan_problem('%s.vlan_id' % cni_type, block.get('vlan_id'), 'webhook rule: vlanID'))
     else:
@@ -255,7 +250,7 @@ def _validate_ovs(ovs):
     bridge = ovs.get('bridge')
     if not bridge:
         errors.append(problem('ovs.bridge', bridge, 'is required (webhook rule: ovs.bridge)'))
-    elif not isinstance(bridge, str) or not IFNAME.match(bridge):
+    elif not valid_ifname(bridge):
         errors.append(problem('ovs.bridge', bridge, IFNAME_RULE + ', as OVS bridges are'))
     errors.extend(_vlan_problem('ovs.vlan', ovs.get('vlan'), 'webhook rule: ovs.vlan'))
     for index, item in enumerate(ovs.get('trunk') or []):
@@ -284,7 +279,7 @@ def _validate_annotations(params, cni_type):
     errors = []
     notes = params.get('annotations') or {}
     cr_name = params.get('nad_name') or notes.get(CR_NAME_ANNOTATION)
-    if cr_name is not None and (not isinstance(cr_name, str) or len(cr_name) > 253 or not DNS1123_SUBDOMAIN.match(cr_name)):
+    if cr_name is not None and not names.is_dns1123_subdomain(cr_name):
         errors.append(problem('nad_name', cr_name, 'must be a DNS-1123 subdomain (webhook rule: annotation %s)'
                               % CR_NAME_ANNOTATION))
     version = params.get('cni_version') or notes.get(CNI_VERSION_ANNOTATION)
@@ -302,7 +297,7 @@ def _validate_pools_names(pools):
     errors = []
     for family in ('ipv4', 'ipv6'):
         for index, pool in enumerate(pools.get(family) or []):
-            if not isinstance(pool, str) or len(pool) > 253 or not DNS1123_SUBDOMAIN.match(pool):
+            if not names.is_dns1123_subdomain(pool):
                 field = 'default_ip_pools.%s[%d]' % (family, index)
                 errors.append(problem(field, pool, 'must be a SpiderIPPool name (DNS-1123 subdomain)'))
     return errors
@@ -351,7 +346,7 @@ def _validate_coordinator(params, served_fields):
                                      'vethLinkAddress), or empty')
     if 'pod_default_route_nic' in given:
         nic = given['pod_default_route_nic']
-        if not isinstance(nic, str) or (nic and not IFNAME.match(nic)):
+        if not isinstance(nic, str) or (nic and not valid_ifname(nic)):
             bad('pod_default_route_nic', IFNAME_RULE + ' (the pod NIC that takes the default route), or empty')
     if 'pod_rp_filter' in given:
         value = given['pod_rp_filter']
@@ -440,11 +435,6 @@ def validate_against_pools(params, pools_by_name, spiderpool_namespace='kube-sys
     return errors
 
 
-def multus_names(entries, spiderpool_namespace):
-    """A pool's multusName as ``namespace/name`` (a bare name lives in Spiderpool's namespace)."""
-    return set(entry if '/' in entry else '%s/%s' % (spiderpool_namespace, entry) for entry in entries or [] if isinstance(entry, str))
-
-
 def validate_update(params, existing):
     """cr-name is immutable once set on an existing SMC."""
     if not existing:
@@ -459,13 +449,8 @@ def validate_update(params, existing):
 
 def served_smc_fields(crd):
     """What the served SMC CRD offers: cniType enum and coordinator fields."""
-    if not crd:
+    props = model.served_spec_properties(crd)
+    if props is None:
         return None
-    for version in (crd.get('spec') or {}).get('versions') or []:
-        if version.get('name') != 'v2beta1':
-            continue
-        spec = (((version.get('schema') or {}).get('openAPIV3Schema') or {}).get('properties') or {}).get('spec') or {}
-        props = spec.get('properties') or {}
-        return {'cni_types': set((props.get('cniType') or {}).get('enum') or []),
-                'coordinator': set(((props.get('coordinator') or {}).get('properties') or {}).keys())}
-    return None
+    return {'cni_types': set((props.get('cniType') or {}).get('enum') or []),
+            'coordinator': set(((props.get('coordinator') or {}).get('properties') or {}).keys())}

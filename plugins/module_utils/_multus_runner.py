@@ -1,17 +1,21 @@
 # -*- coding: utf-8 -*-
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The flow of the multus_cr and multus_cr_info modules (rules first, then one write)."""
+"""The flow of the multus_cr and multus_cr_info modules (rules first, then one write).
+
+``run(params, api_factory, check_mode, diff) -> result dict`` like every module family's runner;
+``api_factory()`` returns the ``_k8s.KubeApi`` (a test passes its own).
+"""
 
 from __future__ import absolute_import, division, print_function
 
 import copy
-import json
 
 from ansible_collections.vmnet.kubevirt.plugins.module_utils import _multus as mc
 from ansible_collections.vmnet.kubevirt.plugins.module_utils import _spiderpool as sp
-from ansible_collections.vmnet.kubevirt.plugins.module_utils._k8s import KubeApi, KubeApiError, api_argument_spec, auth_argument_spec
+from ansible_collections.vmnet.kubevirt.plugins.module_utils import _spiderpool_model as model
+from ansible_collections.vmnet.kubevirt.plugins.module_utils._k8s import KubeApiError, api_argument_spec, auth_argument_spec
 from ansible_collections.vmnet.kubevirt.plugins.module_utils._options import entries, entries_option
-from ansible_collections.vmnet.kubevirt.plugins.module_utils._spiderpool_runner import CRD_API_VERSION, CRD_KIND
+from ansible_collections.vmnet.kubevirt.plugins.module_utils._problems import nothing_written
 
 __metaclass__ = type  # pylint: disable=invalid-name
 
@@ -95,16 +99,9 @@ def _resolve_kind(api, requested):
 
 def _served_fields(api):
     try:
-        return mc.served_smc_fields(api.get(CRD_API_VERSION, CRD_KIND, 'spidermultusconfigs.' + sp.GROUP))
+        return mc.served_smc_fields(api.get(model.CRD_API_VERSION, model.CRD_KIND, model.crd_name(mc.SMC_KIND)))
     except KubeApiError:
         return None
-
-
-def _owner_smc(nad):
-    for ref in ((nad or {}).get('metadata') or {}).get('ownerReferences') or []:
-        if ref.get('kind') == mc.SMC_KIND:
-            return ref.get('name')
-    return None
 
 
 def _requested_kind(params):
@@ -128,12 +125,16 @@ def _plan(params):
     return plans, errors
 
 
-def run(module):
-    params = dict(module.params)
+def _api_failure(err, **extra):
+    return dict(extra, failed=True, changed=False, msg=str(err), status=err.status, reason=err.reason)
+
+
+def run(params, api_factory, check_mode=False, diff=False):
+    """multus_cr: one Multus CR or a list, every rule checked before the first write."""
     bulk = params.get('multus_crs') is not None
     plans, errors = _plan(params)
     if errors:
-        module.fail_json(msg='; '.join(errors), errors=errors, changed=False)
+        return nothing_written(errors)
     if params.get('render_only'):
         results = []
         for plan in plans:
@@ -141,14 +142,14 @@ def run(module):
             manifest = (mc.smc_manifest if kind == mc.SMC_KIND else mc.nad_manifest)(plan['params']) if plan['state'] == 'present' else None
             results.append(_result(plan, kind, {'changed': False, 'action': 'rendered' if manifest else 'absent', 'after': manifest,
                                                 'diff': {}}))
-        _exit(module, None, results, bulk)
+        return _outcome(None, results, bulk, diff)
     try:
-        api = KubeApi.from_params(params, check_mode=module.check_mode)
+        api = api_factory()
         errors = _check_against_cluster(api, params, plans)
     except KubeApiError as err:
-        module.fail_json(msg=str(err), status=err.status, reason=err.reason, changed=False)
+        return _api_failure(err)
     if errors:
-        module.fail_json(msg='; '.join(errors), errors=errors, changed=False)
+        return nothing_written(errors)
     results = []
     for plan in plans:
         try:
@@ -161,11 +162,11 @@ def run(module):
             done = [r for r in results if not r.get('failed')]
             results.append(dict(_result(plan, plan['kind'], {'changed': False, 'action': 'failed', 'after': None, 'diff': {}}),
                                 failed=True, msg=str(err)))
-            module.fail_json(msg='%s%s' % ('%s (%s): ' % (plan['prefix'][:-1], plan['name']) if bulk else '', err),
-                             status=err.status, reason=err.reason, changed=any(r['changed'] for r in done),
-                             results=results if bulk else None, api_retries=api.retried)
+            return dict(_api_failure(err, results=results if bulk else None, api_retries=api.retried),
+                        msg='%s%s' % ('%s (%s): ' % (plan['prefix'][:-1], plan['name']) if bulk else '', err),
+                        changed=any(r['changed'] for r in done))
         results.append(_result(plan, plan['kind'], outcome))
-    _exit(module, api, results, bulk)
+    return _outcome(api, results, bulk, diff)
 
 
 def _check_against_cluster(api, params, plans):
@@ -186,10 +187,10 @@ def _check_against_cluster(api, params, plans):
         existing = plan['existing'] = api.get(api_version, kind, name, entry['namespace'])
         found = []
         if plan['state'] == 'absent':
-            if kind == mc.NAD_KIND and _owner_smc(existing):
+            if kind == mc.NAD_KIND and model.owner_smc(existing):
                 found.append(sp.problem('kind', kind, 'cannot delete NetworkAttachmentDefinition %s/%s: it is generated by '
                                                       'SpiderMultusConfig %s; delete that one instead (kind=SpiderMultusConfig)'
-                                        % (entry['namespace'], name, _owner_smc(existing))))
+                                        % (entry['namespace'], name, model.owner_smc(existing))))
             errors.extend(prefix + message for message in found)
             continue
         if kind == mc.SMC_KIND and 'fields' not in served:
@@ -209,10 +210,8 @@ def _check_against_cluster(api, params, plans):
 
 
 def _same_config(existing, definition):
-    try:
-        return json.loads(existing['spec']['config']) == json.loads(definition['spec']['config'])
-    except (KeyError, TypeError, ValueError):
-        return False
+    config = model.nad_config(existing)
+    return config is not None and config == model.nad_config(definition)
 
 
 def _wants_pools(entry):
@@ -235,15 +234,15 @@ def _cross_checks(api, params, entry, kind, existing, pools, nads):
             nads['served'] = api.is_served(mc.NAD_API_VERSION, mc.NAD_KIND)
         if nads['served']:
             nad = api.get(mc.NAD_API_VERSION, mc.NAD_KIND, nad_name, entry['namespace'])
-            owner = _owner_smc(nad)
+            owner = model.owner_smc(nad)
             if owner and owner != entry['name']:
                 errors.append(sp.problem('nad_name', nad_name, 'names NetworkAttachmentDefinition %s/%s, which is owned by '
                                                                'SpiderMultusConfig %s (webhook rule: an SMC never takes over '
                                                                'another SMC\'s NAD)' % (entry['namespace'], nad_name, owner)))
-    elif existing and _owner_smc(existing):
+    elif existing and model.owner_smc(existing):
         errors.append(sp.problem('name', mc.nad_name(entry), 'is a NetworkAttachmentDefinition generated by '
                                                              'SpiderMultusConfig %s; Spiderpool would overwrite changes. '
-                                                             'Manage the SpiderMultusConfig instead' % _owner_smc(existing)))
+                                                             'Manage the SpiderMultusConfig instead' % model.owner_smc(existing)))
     return errors
 
 
@@ -253,43 +252,39 @@ def _result(plan, kind, outcome):
             'diff': outcome.get('diff') or {}}
 
 
-def _exit(module, api, results, bulk):
+def _outcome(api, results, bulk, diff):
     retries = api.retried if api is not None else 0
     if bulk:
         out = dict(changed=any(r['changed'] for r in results), results=results, api_retries=retries)
-        if module._diff:  # pylint: disable=protected-access
+        if diff:
             out['diff'] = [dict(r['diff'], before_header='%s/%s' % (r['namespace'], r['name']),
                                 after_header='%s/%s' % (r['namespace'], r['name'])) for r in results if r['changed']]
         for result in results:
             result.pop('diff', None)
-        module.exit_json(**out)
+        return out
     result = results[0]
     out = dict(changed=result['changed'], action=result['action'], kind=result['kind'], result=result['result'], api_retries=retries)
-    if module._diff:  # pylint: disable=protected-access
+    if diff:
         out['diff'] = result['diff']
-    module.exit_json(**out)
+    return out
 
 
 def describe_nad(nad):
     """A NAD with its CNI config parsed (None when the config is not JSON)."""
-    try:
-        config = json.loads((nad.get('spec') or {}).get('config') or '')
-    except ValueError:
-        config = None
-    return {'name': sp._name(nad), 'namespace': (nad.get('metadata') or {}).get('namespace'), 'config': config,
-            'owner': _owner_smc(nad)}
+    return {'name': sp._name(nad), 'namespace': (nad.get('metadata') or {}).get('namespace'), 'config': model.nad_config(nad),
+            'owner': model.owner_smc(nad)}
 
 
-def run_info(module):
-    params = module.params
+def run_info(params, api_factory):
+    """multus_cr_info: the SMCs and NADs asked for, each NAD with its config parsed."""
     try:
-        api = KubeApi.from_params(params)
+        api = api_factory()
         smcs = []
         kind = params['kind']
         if kind in ('auto', mc.SMC_KIND) and api.is_served(sp.API_VERSION, mc.SMC_KIND):
             smcs = _read(api, sp.API_VERSION, mc.SMC_KIND, params)
         elif kind == mc.SMC_KIND:
-            module.fail_json(msg='SpiderMultusConfig %s is not served by this cluster' % sp.API_VERSION)
+            return {'failed': True, 'changed': False, 'msg': 'SpiderMultusConfig %s is not served by this cluster' % sp.API_VERSION}
         nads = []
         if api.is_served(mc.NAD_API_VERSION, mc.NAD_KIND):
             if kind == mc.NAD_KIND or (kind == 'auto' and not params.get('name')):
@@ -297,17 +292,15 @@ def run_info(module):
             else:
                 # The NADs generated from the SMCs found (named by cr-name or after the SMC).
                 for smc in smcs:
-                    meta = smc.get('metadata') or {}
-                    nad_name = (meta.get('annotations') or {}).get(mc.CR_NAME_ANNOTATION) or meta.get('name')
-                    nad = api.get(mc.NAD_API_VERSION, mc.NAD_KIND, nad_name, meta.get('namespace'))
+                    nad = api.get(mc.NAD_API_VERSION, mc.NAD_KIND, model.smc_nad_name(smc), (smc.get('metadata') or {}).get('namespace'))
                     if nad:
                         nads.append(nad)
                 if kind == 'auto' and params.get('name') and not smcs:
                     nads = _read(api, mc.NAD_API_VERSION, mc.NAD_KIND, params)
     except KubeApiError as err:
-        module.fail_json(msg=str(err), status=err.status)
-    module.exit_json(changed=False, multus_configs=smcs, network_attachment_definitions=nads,
-                     networks=[describe_nad(nad) for nad in nads])
+        return {'failed': True, 'changed': False, 'msg': str(err), 'status': err.status}
+    return {'changed': False, 'multus_configs': smcs, 'network_attachment_definitions': nads,
+            'networks': [describe_nad(nad) for nad in nads]}
 
 
 def _read(api, api_version, kind, params):

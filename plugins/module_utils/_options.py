@@ -21,6 +21,7 @@ import difflib
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.errors import UnsupportedError
+from ansible_collections.vmnet.kubevirt.plugins.module_utils._problems import nothing_written
 
 
 def entries_option(per_object, required=('name',)):
@@ -101,6 +102,7 @@ class StrictModule(AnsibleModule):
             problems = unknown_options(self.argument_spec, self.params)
             problems += [error.msg for error in errors if not isinstance(error, UnsupportedError)]
             if problems:
-                msg = '%d problem(s), nothing was written: %s' % (len(problems), '; '.join(problems))
-                kwargs['problems'] = problems
+                kwargs.update(nothing_written(problems))
+                kwargs.pop('failed')
+                msg = kwargs.pop('msg')
         super(StrictModule, self).fail_json(msg=msg, **kwargs)

@@ -13,11 +13,9 @@ __metaclass__ = type
 import ipaddress
 import re
 
-# Linux interface names: at most 15 bytes (IFNAMSIZ - 1), no '/', ':' or white space. We are
-# stricter (ASCII letters, digits, '_', '.', '-', starting with a letter or digit) so names are
-# also safe as ovs-vsctl, ip, ifupdown, netplan and keyfile tokens. Every rule here is matched
-# with fullmatch: '$' would let a trailing newline through.
-IFNAME_RE = re.compile(r'[A-Za-z0-9][A-Za-z0-9_.-]{0,14}')
+from ansible_collections.vmnet.kubevirt.plugins.module_utils._iface_names import valid_ifname  # noqa: F401 (the one interface-name rule)
+
+# Every rule here is matched with fullmatch: '$' would let a trailing newline through.
 MAP_KEY_RE = re.compile(r'[A-Za-z0-9][A-Za-z0-9_.:/-]{0,127}')
 # The one charset for values without a documented type, and for every token the persistence
 # files hold: no white space, quotes, backslash, '$', '`', '%', ';', '&', '|', '<', '>', '#',
@@ -126,10 +124,6 @@ class _Collector:
 
     def add(self, field, value, rule):
         self.errors.append('%s: %r %s' % (field, value, rule))
-
-
-def valid_ifname(name):
-    return isinstance(name, str) and bool(IFNAME_RE.fullmatch(name)) and name not in ('.', '..')
 
 
 def safe_value(value):

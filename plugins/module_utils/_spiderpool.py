@@ -14,16 +14,13 @@ import json
 import re
 
 from ansible_collections.vmnet.kubevirt.plugins.module_utils import _ipmath as ipm
-from ansible_collections.vmnet.kubevirt.plugins.module_utils import _spiderpool_ipam as spiderpool_ipam
 from ansible_collections.vmnet.kubevirt.plugins.module_utils import _k8s_names as names
+from ansible_collections.vmnet.kubevirt.plugins.module_utils import _spiderpool_model as model
+from ansible_collections.vmnet.kubevirt.plugins.module_utils._problems import problem
+from ansible_collections.vmnet.kubevirt.plugins.module_utils._spiderpool_model import API_VERSION, POOL_KIND, SUBNET_KIND
 
 __metaclass__ = type  # pylint: disable=invalid-name
 
-GROUP = 'spiderpool.spidernet.io'
-VERSION = 'v2beta1'
-API_VERSION = GROUP + '/' + VERSION
-POOL_KIND = 'SpiderIPPool'
-SUBNET_KIND = 'SpiderSubnet'
 OWNER_SUBNET_LABEL = 'ipam.spidernet.io/owner-spider-subnet'
 FINALIZER = 'spiderpool.spidernet.io'
 
@@ -40,8 +37,6 @@ SUBNET_FIELDS = (
     ('gateway', 'gateway'), ('routes', 'routes'), ('vlan', 'vlan'),
 )
 SELECTOR_OPERATORS = ('In', 'NotIn', 'Exists', 'DoesNotExist')
-DNS1123_SUBDOMAIN = names.DNS1123_SUBDOMAIN
-DNS1123_LABEL = names.DNS1123_LABEL
 
 
 class SpecError(ValueError):
@@ -50,20 +45,6 @@ class SpecError(ValueError):
     def __init__(self, errors):
         self.errors = list(errors)
         super(SpecError, self).__init__('; '.join(self.errors))
-
-
-def problem(field, value, rule):
-    """The one message format: field, the offending value and the rule it breaks."""
-    return '%s: %s %s' % (field, json.dumps(_compact(value), sort_keys=True), rule)
-
-
-def _compact(value):
-    """Unset suboptions (None) left out, so the value reads as the user wrote it."""
-    if isinstance(value, dict):
-        return dict((k, _compact(v)) for k, v in value.items() if v is not None)
-    if isinstance(value, list):
-        return [_compact(v) for v in value]
-    return value
 
 
 def option_names(kind):
@@ -122,7 +103,7 @@ def _selector_to_crd(selector):
 # ---------------------------------------------------------------- single-object rules
 def validate_name(name):
     errors = []
-    if not isinstance(name, str) or len(name) > 253 or not DNS1123_SUBDOMAIN.match(name):
+    if not names.is_dns1123_subdomain(name):
         errors.append(problem('name', name, 'must be a DNS-1123 subdomain (lower-case alphanumerics, "-" and ".", '
                                             'at most 253 characters, starting and ending alphanumeric)'))
     return errors
@@ -423,26 +404,6 @@ def validate_subnet_against_cluster(name, spec, subnets, pools, creating=True):
 
 
 # ---------------------------------------------------------------- update rules
-def allocated_ips(obj):
-    """The pool's allocated addresses, from ``status.allocatedIPs`` (a JSON string)."""
-    raw = ((obj or {}).get('status') or {}).get('allocatedIPs')
-    if not raw:
-        return {}
-    try:
-        value = json.loads(raw) if isinstance(raw, str) else raw
-    except ValueError:
-        return {}
-    return value if isinstance(value, dict) else {}
-
-
-def allocated_count(obj):
-    status = (obj or {}).get('status') or {}
-    count = status.get('allocatedIPCount')
-    if isinstance(count, int) and count > 0:
-        return count
-    return len(allocated_ips(obj))
-
-
 def validate_update(kind, existing, spec, controlled_pools=()):
     """Rules the webhook applies to an update of an existing object."""
     opt = option_names(kind)
@@ -463,7 +424,7 @@ def validate_update(kind, existing, spec, controlled_pools=()):
     except ipm.IPMathError:
         return errors  # reported by validate_spec
     if kind == POOL_KIND:
-        used = [ip for ip in allocated_ips(existing) if not _in(ip, new_effective)]
+        used = [ip for ip in model.allocation_records(existing) if not _in(ip, new_effective)]
         if used:
             errors.append(problem('ips', spec.get('ips'), 'would remove allocated IPs %s (webhook update rule: an '
                                                           'allocated IP cannot be removed)' % ', '.join(sorted(used))))
@@ -496,7 +457,7 @@ def controlled_pools(subnet_name, subnet_cidr, pools):
 
 def delete_refusal(kind, obj, force):
     """Why deleting ``obj`` is refused (None when allowed)."""
-    count = allocated_count(obj)
+    count = model.allocated_ip_count(obj)
     if count and not force:
         return problem('state', 'absent', 'refused: %s %s still has %d allocated IP(s); Spiderpool\'s finalizer would '
                                           'hold it until they are released. Release them or set force=true'
@@ -516,7 +477,7 @@ def manifest(kind, name, spec, labels=None, annotations=None):
 def summarize(obj, reserved_ips=()):
     """The _info modules' digest of a pool or subnet: counts computed, not trusted.
 
-    A pool's counts are the collection's one pool usage (``_spiderpool_ipam.pool_usage``,
+    A pool's counts are the collection's one pool usage (``_spiderpool_model.pool_usage``,
     which takes the SpiderReservedIPs into account); a subnet's free count is its addresses
     minus its status' allocated ones.
     """
@@ -527,13 +488,13 @@ def summarize(obj, reserved_ips=()):
         try:
             total = ipm.count_ips(spec.get('ips') or [], spec.get('excludeIPs') or [], version)
             free = ipm.free_ip_count(spec.get('ips') or [], spec.get('excludeIPs') or [],
-                                     list(allocated_ips(obj)), version)
+                                     list(model.allocation_records(obj)), version)
         except ipm.IPMathError:
             total = free = None
-        allocated = status.get('allocatedIPCount', len(allocated_ips(obj)))
+        allocated = status.get('allocatedIPCount', len(model.allocation_records(obj)))
         reserved = None
     else:
-        usage = spiderpool_ipam.pool_usage(obj, reserved_ips)
+        usage = model.pool_usage(obj, reserved_ips)
         total, free, allocated, reserved = (usage['total_ip_count'], usage['free_ip_count'], usage['allocated_ip_count'],
                                             usage['reserved_ip_count'])
     summary = {

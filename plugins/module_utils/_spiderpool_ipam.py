@@ -1,14 +1,10 @@
 # -*- coding: utf-8 -*-
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""What Spiderpool's IPAM keeps, read back: a pool's usage and the IPs a VM's SpiderEndpoint holds.
+"""What Spiderpool's IPAM keeps, read back: the SpiderReservedIPs and the IPs a VM's SpiderEndpoint holds.
 
-Pure code (standard library only) apart from the two readers, which take a ``_k8s.KubeApi``. The one place in the collection that says how many IPs a
-pool has left (``pool_usage`` / ``free_ip_count``, used by vm_network's preflight and the
-_info modules). It follows Spiderpool's allocator (v1.2, ``pkg/ippoolmanager``): an address of
-``spec.ips`` can be handed out when it is not in ``spec.excludeIPs``, not held by a
-SpiderReservedIP of the pool's IP version (terminating ones no longer hold) and not recorded in
-``status.allocatedIPs`` (a JSON string ``{ip: {"pod": "ns/name", "podUid": ...}}``). A status
-with a count but no records (written by another tool) is taken at its count.
+Pure code (standard library only) apart from the two readers, which take a ``_k8s.KubeApi``. A
+pool's usage (allocated, reserved and free IPs) is ``_spiderpool_model.pool_usage``, the
+collection's one count; it is named here too for the callers that read it from this module.
 
 A KubeVirt VM's SpiderEndpoint (Spiderpool with ``ipam.enableKubevirtStaticIP``) is named after
 the VMI, has no owner, and lists per pod interface the IPs kept while the VM exists. KubeVirt
@@ -21,14 +17,12 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import hashlib
-import json
 
-from ansible_collections.vmnet.kubevirt.plugins.module_utils import _ipmath
 from ansible_collections.vmnet.kubevirt.plugins.module_utils._k8s import KubeApiError
+from ansible_collections.vmnet.kubevirt.plugins.module_utils._spiderpool_model import (  # noqa: F401 (read from here too) pylint: disable=unused-import
+    API_VERSION, ENDPOINT_KIND, RESERVED_KIND, free_ip_count, pool_usage, pool_version,
+)
 
-API_VERSION = 'spiderpool.spidernet.io/v2beta1'
-ENDPOINT_KIND = 'SpiderEndpoint'
-RESERVED_KIND = 'SpiderReservedIP'
 VMI_KIND = 'VirtualMachineInstance'
 PRIMARY_INTERFACE = 'eth0'
 
@@ -49,88 +43,6 @@ def read_optional(api, kind, namespace=None):
 def read_reserved_ips(api):
     """The SpiderReservedIPs, whose addresses are never handed out."""
     return read_optional(api, RESERVED_KIND)
-
-
-# ---------------------------------------------------------------- pools
-def pool_version(pool):
-    """4 or 6 from spec.ipVersion, else from the subnet; None when neither says."""
-    spec = (pool or {}).get('spec') or {}
-    if spec.get('ipVersion') in (4, 6):
-        return spec['ipVersion']
-    try:
-        return _ipmath.ip_family(spec.get('subnet'))
-    except (_ipmath.IPMathError, TypeError):
-        return None
-
-
-def allocation_records(pool):
-    """``status.allocatedIPs`` as a dict (empty when absent or unreadable)."""
-    raw = ((pool or {}).get('status') or {}).get('allocatedIPs')
-    if not raw:
-        return {}
-    try:
-        value = json.loads(raw) if isinstance(raw, str) else raw
-    except ValueError:
-        return {}
-    return value if isinstance(value, dict) else {}
-
-
-def reserved_ranges(reserved_objects, version):
-    """Intervals held by the SpiderReservedIPs of ``version`` (unparsable entries hold nothing)."""
-    ranges = []
-    for obj in reserved_objects or ():
-        if ((obj.get('metadata') or {}).get('deletionTimestamp')):
-            continue
-        for entry in ((obj.get('spec') or {}).get('ips')) or []:
-            try:
-                first, last, family = _ipmath.parse_entry(entry)
-            except _ipmath.IPMathError:
-                continue
-            if family == version:
-                ranges.append((first, last))
-    return _ipmath.merge_ranges(ranges)
-
-
-def pool_usage(pool, reserved_objects=()):
-    """``{'total_ip_count', 'allocated_ip_count', 'reserved_ip_count', 'free_ip_count'}`` of one SpiderIPPool.
-
-    total: ips minus excludeIPs (Spiderpool's totalIPCount); allocated: the records of
-    status.allocatedIPs (else status.allocatedIPCount); reserved: usable addresses a
-    SpiderReservedIP holds and nobody has; free: what the allocator can still hand out.
-    Every count is None when the pool's addresses cannot be parsed.
-    """
-    spec = (pool or {}).get('spec') or {}
-    version = pool_version(pool)
-    unknown = {'total_ip_count': None, 'allocated_ip_count': None, 'reserved_ip_count': None, 'free_ip_count': None}
-    if version is None:
-        return unknown
-    try:
-        usable = _ipmath.effective_ranges(spec.get('ips') or [], spec.get('excludeIPs') or [], version)
-    except _ipmath.IPMathError:
-        return unknown
-    records = allocation_records(pool)
-    taken = []
-    for address in records:
-        try:
-            taken.append(_ipmath.parse_entry(address, version)[:2])
-        except _ipmath.IPMathError:
-            continue  # a record that is no address of this family holds nothing
-    unallocated = _ipmath.subtract_ranges(usable, taken)
-    reserved = _ipmath.count_ranges(_ipmath.intersect_ranges(unallocated, reserved_ranges(reserved_objects, version)))
-    free = _ipmath.count_ranges(unallocated) - reserved
-    if records:
-        allocated = len(records)
-    else:
-        count = ((pool.get('status') or {}).get('allocatedIPCount'))
-        allocated = count if isinstance(count, int) and count > 0 else 0
-        free = max(0, free - allocated)
-    return {'total_ip_count': _ipmath.count_ranges(usable), 'allocated_ip_count': allocated, 'reserved_ip_count': reserved,
-            'free_ip_count': free}
-
-
-def free_ip_count(pool, reserved_objects=()):
-    """How many more IPs the pool can hand out (0 when its addresses cannot be parsed)."""
-    return pool_usage(pool, reserved_objects)['free_ip_count'] or 0
 
 
 # ---------------------------------------------------------------- SpiderEndpoints of KubeVirt VMs

@@ -2,9 +2,10 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """The flow of the spiderpool_ippool / spiderpool_subnet modules and their _info modules.
 
-params -> spec -> single-object rules -> (reads: served CRD, existing objects) ->
-cross-object and update rules -> one write through _k8s.KubeApi -> result. Every rule runs
-before the write, so a rejected input never leaves anything behind.
+``run(params, api_factory, check_mode, diff, kind) -> result dict``: params -> spec ->
+single-object rules -> (reads: served CRD, existing objects) -> cross-object and update rules ->
+one write through _k8s.KubeApi -> result. Every rule runs before the write, so a rejected input
+never leaves anything behind. ``api_factory()`` returns the ``_k8s.KubeApi`` (a test passes its own).
 """
 
 from __future__ import absolute_import, division, print_function
@@ -13,15 +14,12 @@ import copy
 
 from ansible_collections.vmnet.kubevirt.plugins.module_utils import _spiderpool as sp
 from ansible_collections.vmnet.kubevirt.plugins.module_utils import _spiderpool_ipam as spiderpool_ipam
-from ansible_collections.vmnet.kubevirt.plugins.module_utils import _vm_preflight as preflight
-from ansible_collections.vmnet.kubevirt.plugins.module_utils._k8s import KubeApi, KubeApiError, api_argument_spec, auth_argument_spec
+from ansible_collections.vmnet.kubevirt.plugins.module_utils import _spiderpool_model as model
+from ansible_collections.vmnet.kubevirt.plugins.module_utils._k8s import KubeApiError, api_argument_spec, auth_argument_spec
 from ansible_collections.vmnet.kubevirt.plugins.module_utils._options import entries, entries_option
+from ansible_collections.vmnet.kubevirt.plugins.module_utils._problems import nothing_written
 
 __metaclass__ = type  # pylint: disable=invalid-name
-
-CRD_API_VERSION = 'apiextensions.k8s.io/v1'
-CRD_KIND = 'CustomResourceDefinition'
-PLURALS = {sp.POOL_KIND: 'spiderippools', sp.SUBNET_KIND: 'spidersubnets', 'SpiderMultusConfig': 'spidermultusconfigs'}
 
 ROUTE_SPEC = dict(type='list', elements='dict', options=dict(dst=dict(type='str', required=True), gw=dict(type='str', required=True)))
 SELECTOR_SPEC = dict(type='dict', options=dict(
@@ -100,19 +98,18 @@ def info_argument_spec():
     return spec
 
 
+def read_crd(api, kind):
+    """The served CRD of a Spiderpool kind (None when it cannot be read: version checks fall back to the server's)."""
+    try:
+        return api.get(model.CRD_API_VERSION, model.CRD_KIND, model.crd_name(kind))
+    except KubeApiError:
+        return None  # no right to read CRDs
+
+
 def served_spec_fields(api, kind):
     """Top-level spec fields of the served CRD (None when the CRD cannot be read)."""
-    try:
-        crd = api.get(CRD_API_VERSION, CRD_KIND, '%s.%s' % (PLURALS[kind], sp.GROUP))
-    except KubeApiError:
-        return None  # no right to read CRDs: version checks fall back to the server's
-    if not crd:
-        return None
-    for version in (crd.get('spec') or {}).get('versions') or []:
-        if version.get('name') == sp.VERSION:
-            schema = ((version.get('schema') or {}).get('openAPIV3Schema') or {}).get('properties') or {}
-            return set(((schema.get('spec') or {}).get('properties') or {}).keys())
-    return None
+    props = model.served_spec_properties(read_crd(api, kind))
+    return None if props is None else set(props)
 
 
 def _spiderpool_conf(api, namespace):
@@ -121,10 +118,6 @@ def _spiderpool_conf(api, namespace):
         return api.get('v1', 'ConfigMap', 'spiderpool-conf', namespace)
     except KubeApiError:
         return None
-
-
-def _fail(module, errors, **extra):
-    module.fail_json(msg='; '.join(errors), errors=errors, changed=False, **extra)
 
 
 def _plan(params, kind):
@@ -153,44 +146,47 @@ def _plan(params, kind):
     return plans, errors
 
 
-def run_address_module(module, kind):
+def _api_failure(err, **extra):
+    return dict(extra, failed=True, changed=False, msg=str(err), status=err.status, reason=err.reason)
+
+
+def run(params, api_factory, check_mode=False, diff=False, kind=sp.POOL_KIND):
     """spiderpool_ippool / spiderpool_subnet: one object or a list, every rule checked before the first write."""
-    params = module.params
     bulk = params.get(LIST_OPTIONS[kind]) is not None
     plans, errors = _plan(params, kind)
     if errors:
-        _fail(module, errors)
+        return nothing_written(errors)
     if params.get('render_only'):
         results = [_result(plan, {'changed': False, 'action': 'rendered' if plan['state'] == 'present' else 'absent',
                                   'after': _manifest(kind, plan) if plan['state'] == 'present' else None, 'diff': {}})
                    for plan in plans]
-        _exit(module, results, None, bulk)
+        return _outcome(results, None, bulk, diff)
     try:
-        api = KubeApi.from_params(params, check_mode=module.check_mode)
+        api = api_factory()
         if not api.is_served(sp.API_VERSION, kind):
-            _fail(module, ['%s %s is not served by this cluster: install Spiderpool first (role vmnet.kubevirt.spiderpool)'
-                           % (kind, sp.API_VERSION)])
+            return nothing_written(['%s %s is not served by this cluster: install Spiderpool first (role vmnet.kubevirt.spiderpool)'
+                                    % (kind, sp.API_VERSION)])
         errors = _check_against_cluster(api, params, kind, plans)
     except KubeApiError as err:
-        module.fail_json(msg=str(err), status=err.status, reason=err.reason, changed=False)
+        return _api_failure(err)
     if errors:
-        _fail(module, errors, **_refused_ips(plans))
-    results = []
+        return nothing_written(errors, **_refused_ips(plans))
+    results, warnings = [], []
     for plan in plans:
         try:
             if plan['state'] == 'absent':
-                outcome = _absent(module, api, kind, plan)
+                outcome = _absent(api, kind, plan, check_mode, warnings)
             else:
                 outcome = api.ensure(_manifest(kind, plan), existing=plan['existing'], prefetched=True)
         except KubeApiError as err:
             results.append(dict(_result(plan, {'changed': False, 'action': 'failed', 'after': None, 'diff': {}}), failed=True,
                                 msg=str(err)))
             done = [r for r in results if not r.get('failed')]
-            module.fail_json(msg='%s%s' % ('%s (%s): ' % (plan['prefix'][:-1], plan['name']) if bulk else '', err),
-                             status=err.status, reason=err.reason, changed=any(r['changed'] for r in done),
-                             results=results if bulk else None, api_retries=api.retried)
+            return dict(_api_failure(err, results=results if bulk else None, api_retries=api.retried, warnings=warnings),
+                        msg='%s%s' % ('%s (%s): ' % (plan['prefix'][:-1], plan['name']) if bulk else '', err),
+                        changed=any(r['changed'] for r in done))
         results.append(_result(plan, outcome))
-    _exit(module, results, api, bulk)
+    return dict(_outcome(results, api, bulk, diff), warnings=warnings)
 
 
 def _manifest(kind, plan):
@@ -218,7 +214,7 @@ def _check_against_cluster(api, params, kind, plans):
                 refusal = sp.delete_refusal(kind, existing, plan['params']['force'])
                 if refusal:
                     found.append(refusal)
-                    plan['refused_ips'] = sorted(sp.allocated_ips(existing))
+                    plan['refused_ips'] = sorted(model.allocation_records(existing))
                 mine.pop(name, None)
             errors.extend(prefix + message for message in found)
             continue
@@ -256,15 +252,19 @@ def _check_multus_names(api, params, spec, world, crs):
         ref = ref if '/' in ref else '%s/%s' % (namespace_default, ref)
         namespace = ref.split('/', 1)[0]
         if namespace not in crs:
-            smcs = api.list(sp.API_VERSION, 'SpiderMultusConfig', namespace=namespace) \
-                if api.is_served(sp.API_VERSION, 'SpiderMultusConfig') else []
-            nads = api.list(preflight.NAD_API, 'NetworkAttachmentDefinition', namespace=namespace) \
-                if api.is_served(preflight.NAD_API, 'NetworkAttachmentDefinition') else []
-            crs[namespace] = (smcs, nads)
-        facts = preflight.ClusterFacts(smcs=crs[namespace][0], nads=crs[namespace][1], spiderpool_namespace=namespace_default)
-        # multusName names the NAD; an SMC generates a NAD of its name unless cr-name says otherwise
-        info = preflight.resolve_multus_cr(ref, facts) or next(
-            (preflight.resolve_multus_cr(key, facts) for key in facts.smcs if preflight.resolve_multus_cr(key, facts)['nad'] == ref), None)
+            smcs = api.list(model.API_VERSION, model.SMC_KIND, namespace=namespace) if api.is_served(model.API_VERSION, model.SMC_KIND) else []
+            nads = api.list(model.NAD_API_VERSION, model.NAD_KIND, namespace=namespace) \
+                if api.is_served(model.NAD_API_VERSION, model.NAD_KIND) else []
+            # multusName names the NAD an SMC generates (its name unless cr-name says otherwise) or a plain NAD;
+            # a CR of exactly that name comes first, an SMC before a NAD, as Multus resolves it.
+            by_ref = crs[namespace] = {}
+            for smc in smcs:
+                by_ref[model.multus_cr_of_smc(smc)['nad']] = model.multus_cr_of_smc(smc)
+            for nad in nads:
+                by_ref['%s/%s' % (namespace, sp._name(nad))] = model.multus_cr_of_nad(nad)
+            for smc in smcs:
+                by_ref['%s/%s' % (namespace, sp._name(smc))] = model.multus_cr_of_smc(smc)
+        info = crs[namespace].get(ref)
         defaults = [name for name in (info or {}).get('default_pools', {}).get(family) or [] if name in world[sp.POOL_KIND]]
         subnets = sorted(set(sp._spec(world[sp.POOL_KIND][name]).get('subnet') for name in defaults))
         if subnets and spec['subnet'] not in subnets:
@@ -280,16 +280,16 @@ def _refused_ips(plans):
     return {'allocated_ips': refused} if refused else {}
 
 
-def _absent(module, api, kind, plan):
+def _absent(api, kind, plan, check_mode, warnings):
     existing = plan['existing']
     if existing is None:
         return {'changed': False, 'action': 'absent', 'after': None, 'diff': {'before': {}, 'after': {}}}
     outcome = api.delete(sp.API_VERSION, kind, plan['name'], existing=existing, prefetched=True)
-    if not module.check_mode:
+    if not check_mode:
         left = api.get(sp.API_VERSION, kind, plan['name'])
         if left is not None:
-            module.warn('%s %s is terminating but still held by finalizers %s (Spiderpool releases it once no IP is '
-                        'allocated from it)' % (kind, plan['name'], (left.get('metadata') or {}).get('finalizers')))
+            warnings.append('%s %s is terminating but still held by finalizers %s (Spiderpool releases it once no IP is '
+                            'allocated from it)' % (kind, plan['name'], (left.get('metadata') or {}).get('finalizers')))
     return outcome
 
 
@@ -298,28 +298,28 @@ def _result(plan, outcome):
             'result': outcome['after'] or {}, 'diff': outcome.get('diff') or {}}
 
 
-def _exit(module, results, api, bulk):
+def _outcome(results, api, bulk, diff):
     retries = api.retried if api is not None else 0
     if bulk:
         out = dict(changed=any(r['changed'] for r in results), results=results, api_retries=retries)
-        if module._diff:  # pylint: disable=protected-access
+        if diff:
             out['diff'] = [dict(r['diff'], before_header=r['name'], after_header=r['name']) for r in results if r['changed']]
         for result in results:
             result.pop('diff', None)
-        module.exit_json(**out)
+        return out
     result = results[0]
     out = dict(changed=result['changed'], action=result['action'], result=result['result'], api_retries=retries)
-    if module._diff:  # pylint: disable=protected-access
+    if diff:
         out['diff'] = result['diff']
-    module.exit_json(**out)
+    return out
 
 
-def run_info_module(module, kind):
-    params = module.params
+def run_info(params, api_factory, kind=sp.POOL_KIND):
+    """spiderpool_ippool_info / spiderpool_subnet_info: the objects and their computed usage."""
     try:
-        api = KubeApi.from_params(params)
+        api = api_factory()
         if not api.is_served(sp.API_VERSION, kind):
-            module.fail_json(msg='%s %s is not served by this cluster' % (kind, sp.API_VERSION))
+            return {'failed': True, 'changed': False, 'msg': '%s %s is not served by this cluster' % (kind, sp.API_VERSION)}
         if params.get('name'):
             found = api.get(sp.API_VERSION, kind, params['name'])
             resources = [found] if found else []
@@ -327,5 +327,5 @@ def run_info_module(module, kind):
             resources = api.list(sp.API_VERSION, kind, label_selector=','.join(params['label_selectors']) or None)
         reserved = spiderpool_ipam.read_reserved_ips(api) if kind == sp.POOL_KIND and resources else []
     except KubeApiError as err:
-        module.fail_json(msg=str(err), status=err.status)
-    module.exit_json(changed=False, resources=resources, summaries=[sp.summarize(obj, reserved) for obj in resources])
+        return {'failed': True, 'changed': False, 'msg': str(err), 'status': err.status}
+    return {'changed': False, 'resources': resources, 'summaries': [sp.summarize(obj, reserved) for obj in resources]}

@@ -12,16 +12,11 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import json
-
-from ansible_collections.vmnet.kubevirt.plugins.module_utils import _ipmath
-from ansible_collections.vmnet.kubevirt.plugins.module_utils import _spiderpool_ipam
+from ansible_collections.vmnet.kubevirt.plugins.module_utils import _spiderpool_model as model
+from ansible_collections.vmnet.kubevirt.plugins.module_utils._spiderpool_model import (  # noqa: F401 (read from here too) pylint: disable=unused-import
+    CR_NAME_ANNOTATION, FAMILIES, NAD_API_VERSION as NAD_API, API_VERSION as SPIDER_API,
+)
 from ansible_collections.vmnet.kubevirt.plugins.module_utils._vm_render import user_data_secret_name
-
-SPIDER_API = 'spiderpool.spidernet.io/v2beta1'
-NAD_API = 'k8s.cni.cncf.io/v1'
-CR_NAME_ANNOTATION = 'multus.spidernet.io/cr-name'
-FAMILIES = {'ipv4': 4, 'ipv6': 6}
 
 
 class ClusterFacts:
@@ -83,59 +78,22 @@ def selector_matches(selector, labels):
     return True
 
 
-def _nad_plugins(nad):
-    try:
-        config = json.loads((nad.get('spec') or {}).get('config') or '{}')
-    except ValueError:
-        return None
-    if not isinstance(config, dict):
-        return None
-    plugins = config.get('plugins')
-    if isinstance(plugins, list):
-        return [p for p in plugins if isinstance(p, dict)]
-    return [config]
-
-
 def resolve_multus_cr(ref, facts):
     """``{'kind', 'cni_type', 'nad', 'default_pools'}`` for a Multus CR ref, or None if missing."""
-    smc = facts.smcs.get(ref)
-    if smc is not None:
-        spec = smc.get('spec') or {}
-        namespace = smc['metadata'].get('namespace')
-        nad_name = ((smc['metadata'].get('annotations') or {}).get(CR_NAME_ANNOTATION)) or smc['metadata']['name']
-        ippools = (spec.get('ovs') or {}).get('ippools') or {}
-        return {'kind': 'SpiderMultusConfig', 'cni_type': spec.get('cniType') or 'custom', 'nad': '%s/%s' % (namespace, nad_name),
-                'default_pools': dict((f, list(ippools[f])) for f in ('ipv4', 'ipv6') if ippools.get(f)),
-                'bridge': (spec.get('ovs') or {}).get('bridge')}
-    nad = facts.nads.get(ref)
-    if nad is not None:
-        plugins = _nad_plugins(nad)
-        if plugins is None:
-            return {'kind': 'NetworkAttachmentDefinition', 'cni_type': 'unparsable', 'nad': ref, 'default_pools': {}}
-        main = next((p for p in plugins if p.get('type') == 'ovs'), plugins[0] if plugins else {})
-        ipam = main.get('ipam') or {}
-        pools = {}
-        for family, key in (('ipv4', 'default_ipv4_ippool'), ('ipv6', 'default_ipv6_ippool')):
-            if ipam.get(key):
-                pools[family] = list(ipam[key])
-        return {'kind': 'NetworkAttachmentDefinition', 'cni_type': main.get('type') or 'unknown', 'nad': ref, 'default_pools': pools,
-                'bridge': main.get('bridge')}
+    if ref in facts.smcs:
+        return model.multus_cr_of_smc(facts.smcs[ref])
+    if ref in facts.nads:
+        return model.multus_cr_of_nad(facts.nads[ref])
     return None
 
 
 def pool_family(pool):
-    spec = pool.get('spec') or {}
-    if spec.get('ipVersion') in (4, 6):
-        return spec['ipVersion']
-    try:
-        return _ipmath.ip_family(spec.get('subnet'))
-    except (ValueError, TypeError):
-        return None
+    return model.pool_version(pool)
 
 
 def pool_free_ips(pool, reserved_ips=()):
-    """IPs the pool can still hand out (the collection's one count: ``_spiderpool_ipam.free_ip_count``)."""
-    return _spiderpool_ipam.free_ip_count(pool, reserved_ips)
+    """IPs the pool can still hand out (the collection's one count: ``_spiderpool_model.free_ip_count``)."""
+    return model.free_ip_count(pool, reserved_ips)
 
 
 def _existing_nic_names(vm):
@@ -192,9 +150,7 @@ def _pool_subnets(names, facts):
 
 
 def _check_bridge(entries, facts, problems, warnings, nad_refs, default_pools):
-    cluster_default = dict((f, [n for n, p in sorted(facts.pools.items())
-                                if (p.get('spec') or {}).get('default') and not (p.get('spec') or {}).get('disable') and pool_family(p) == v])
-                           for f, v in FAMILIES.items())
+    cluster_default = model.cluster_default_pools(facts.pools)
     free = dict((name, pool_free_ips(pool, facts.reserved_ips)) for name, pool in facts.pools.items())
     shortages = {}
     for entry in entries:
@@ -263,7 +219,7 @@ def _check_pool(pool_name, field, family, entry, nad, template_labels, facts, pr
         ok = False
     multus_names = spec.get('multusName') or []
     if multus_names:
-        allowed = set(m if '/' in m else '%s/%s' % (facts.spiderpool_namespace, m) for m in multus_names)
+        allowed = model.multus_names(multus_names, facts.spiderpool_namespace)
         if nad not in allowed:
             problems.append('%s: %r admits only Multus CRs %s (multusName), not %s: the rule is that the pool\'s multusName lists the NIC\'s '
                             'Multus CR' % (field, pool_name, sorted(allowed), nad))

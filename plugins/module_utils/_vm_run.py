@@ -12,6 +12,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 from ansible_collections.vmnet.kubevirt.plugins.module_utils._k8s import KubeApiError
+from ansible_collections.vmnet.kubevirt.plugins.module_utils._problems import nothing_written
 from ansible_collections.vmnet.kubevirt.plugins.module_utils import _spiderpool_ipam
 from ansible_collections.vmnet.kubevirt.plugins.module_utils import _vm_lifecycle
 from ansible_collections.vmnet.kubevirt.plugins.module_utils import _vm_preflight as preflight
@@ -28,10 +29,7 @@ MAX_LISTED_PROBLEMS = 50
 
 
 def _fail(problems, vms=None):
-    shown = problems[:MAX_LISTED_PROBLEMS]
-    more = len(problems) - len(shown)
-    msg = '%d problem(s), nothing was written: %s%s' % (len(problems), '; '.join(shown), ' (and %d more)' % more if more else '')
-    return {'failed': True, 'changed': False, 'msg': msg, 'problems': problems, 'vms': vms or []}
+    return nothing_written(problems, vms=vms or [])
 
 
 def gather_facts(api, entries, spiderpool_namespace):

@@ -50,7 +50,6 @@ DNS1123_LABEL = names.DNS1123_LABEL
 DNS1123_SUBDOMAIN = names.DNS1123_SUBDOMAIN
 NIC_NAME = re.compile(r'^[A-Za-z0-9_-]+\Z')
 MAC = re.compile(r'^([0-9A-Fa-f]{2})([:-][0-9A-Fa-f]{2}){5}\Z')
-PORT_NAME = re.compile(r'^[a-z0-9]([-a-z0-9]*[a-z0-9])?\Z')
 QUANTITY = re.compile(r'^[0-9]+(\.[0-9]+)?(Ki|Mi|Gi|Ti|Pi|Ei|k|M|G|T|P|E)?\Z')
 
 
@@ -371,7 +370,7 @@ def _normalize_ports(ports, mode, field, problems):
         return []
     result = []
     seen = {}
-    names = {}
+    port_names = {}
     for index, port in enumerate(ports):
         pfield = '%s[%d]' % (field, index)
         if isinstance(port, int) and not isinstance(port, bool):
@@ -397,11 +396,12 @@ def _normalize_ports(ports, mode, field, problems):
             problems.add(pfield + '.name', name, 'is not a valid port name: the rule is an IANA service name (at most 15 lower-case letters, '
                          'digits and single "-", with at least one letter)')
             ok = False
-        elif name is not None and name in names:
-            problems.add(pfield + '.name', name, 'repeats ports[%d].name: the rule is unique port names (KubeVirt\'s admission)' % names[name])
+        elif name is not None and name in port_names:
+            problems.add(pfield + '.name', name, 'repeats ports[%d].name: the rule is unique port names (KubeVirt\'s admission)'
+                         % port_names[name])
             ok = False
         elif name is not None:
-            names[name] = index
+            port_names[name] = index
         if ok:
             key = (number, protocol)
             if key in seen:
@@ -451,7 +451,7 @@ def _normalize_dns(dns, field, problems):
 
 def valid_port_name(name):
     """Kubernetes' IsValidPortName (IANA_SVC_NAME), which KubeVirt applies to masquerade ports."""
-    return (isinstance(name, str) and 0 < len(name) <= 15 and bool(PORT_NAME.match(name)) and '--' not in name
+    return (isinstance(name, str) and len(name) <= 15 and names.is_dns1123_label(name) and '--' not in name
             and any('a' <= c <= 'z' for c in name))
 
 

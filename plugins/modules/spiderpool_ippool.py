@@ -308,8 +308,8 @@ api_retries:
   description: How many transient API failures were retried.
   returned: success
   type: int
-errors:
-  description: Every rule the input broke (the message joins them).
+problems:
+  description: Every rule the input broke; nothing was written (the message counts and lists them).
   returned: failure by validation
   type: list
   elements: str
@@ -321,16 +321,20 @@ allocated_ips:
   elements: str
 '''
 
+from ansible_collections.vmnet.kubevirt.plugins.module_utils._k8s import KubeApi  # noqa: E402
 from ansible_collections.vmnet.kubevirt.plugins.module_utils._options import StrictModule  # noqa: E402
+from ansible_collections.vmnet.kubevirt.plugins.module_utils._problems import finish  # noqa: E402
 from ansible_collections.vmnet.kubevirt.plugins.module_utils._spiderpool import POOL_KIND  # noqa: E402
-from ansible_collections.vmnet.kubevirt.plugins.module_utils._spiderpool_runner import (  # noqa: E402
-    module_kwargs, run_address_module,
-)
+from ansible_collections.vmnet.kubevirt.plugins.module_utils._spiderpool_runner import module_kwargs, run  # noqa: E402
 
 
 def main():
     module = StrictModule(**module_kwargs(POOL_KIND))
-    run_address_module(module, POOL_KIND)
+
+    def api_factory():
+        return KubeApi.from_params(module.params, check_mode=module.check_mode)
+
+    finish(module, run(module.params, api_factory, module.check_mode, module._diff, kind=POOL_KIND))  # pylint: disable=protected-access
 
 
 if __name__ == '__main__':

@@ -16,6 +16,12 @@ POOL = 'vmnet.kubevirt.spiderpool_ippool'
 SUBNET = 'vmnet.kubevirt.spiderpool_subnet'
 MULTUS = 'vmnet.kubevirt.multus_cr'
 NAD_API = 'k8s.cni.cncf.io/v1'
+# A refused input: every problem listed, nothing written (the one failure form of every module family).
+REFUSED = '1 problem(s), nothing was written: '
+
+
+def refusal(*problems):
+    return '%d problem(s), nothing was written: %s' % (len(problems), '; '.join(problems))
 
 
 def load_rule_cases():
@@ -93,7 +99,7 @@ def test_subnet_and_cross_object_rules(kubeapi, upstream_crds):
     assert [r['changed'] for r in results[:3]] == [True, False, True]
     messages = [r.get('msg') for r in results[3:]]
     assert all(r.get('failed') for r in results[3:]), results[3:]
-    assert messages == [
+    assert messages == [refusal(message) for message in [
         'ips: ["172.40.0.90-172.40.0.120"] are not a subset of the IPs of SpiderSubnet vlan40: 172.40.0.101-172.40.0.120 '
         '(webhook rule 10: a pool\'s IPs must lie in its subnet\'s ips)',
         'ips: ["172.40.0.50-172.40.0.60"] overlap the IPs of SpiderIPPool vlan40-a (same subnet 172.40.0.0/16) at 172.40.0.50 '
@@ -104,7 +110,7 @@ def test_subnet_and_cross_object_rules(kubeapi, upstream_crds):
         'overlap)',
         'subnet: "172.41.0.0/16" cannot change from "172.40.0.0/16": subnet is immutable (webhook update rule)',
         'ips: ["172.40.0.10-172.40.0.30"] would remove IPs used by its controlled pools: 172.40.0.31-172.40.0.50 (subnet update rule)',
-    ]
+    ]]
     stored = kubeapi.get(SPIDERPOOL, 'SpiderSubnet', 'vlan40')
     assert stored['spec']['ips'] == ['172.40.0.10-172.40.0.100']
     assert_valid(stored, crd_schema(upstream_crds, 'spiderpool', 'spidersubnets'))
@@ -179,7 +185,7 @@ def test_v09_crds_serve_vlan_and_lack_veth_mtu(tmp_path, upstream_crds):
         assert stored['spec']['vlan'] == 9
         assert_valid(stored, crd_schema(upstream_crds, 'spiderpool-v0.9.13', 'spiderippools'))
         assert_valid(api.get(SPIDERPOOL, 'SpiderSubnet', 'old-vlan'), crd_schema(upstream_crds, 'spiderpool-v0.9.13', 'spidersubnets'))
-        assert results[2]['failed'] and results[2]['msg'] == (
+        assert results[2]['failed'] and results[2]['msg'] == refusal(
             'coordinator.veth_mtu: 1400 is not served by this Spiderpool version (no coordinator.vethMTU in the SpiderMultusConfig CRD)')
         assert api.get(SPIDERPOOL, 'SpiderMultusConfig', 'ovs-mtu', 'kube-system') is None
         assert results[3]['changed'], results[3]
@@ -208,7 +214,8 @@ def test_multus_cr_smc_nad_and_info(play, kubeapi, upstream_crds):
     ], diff=True)
     assert [r['changed'] for r in results[:4]] == [True, True, True, False], results
     assert results[2]['kind'] == 'SpiderMultusConfig'
-    assert results[4]['failed'] and results[4]['msg'] == 'default_ip_pools.ipv4[0]: "vlan30-v6" is an IPv6 pool (subnet fd00:30::/64) listed as ipv4'
+    assert results[4]['failed'] and results[4]['msg'] == refusal(
+        'default_ip_pools.ipv4[0]: "vlan30-v6" is an IPv6 pool (subnet fd00:30::/64) listed as ipv4')
     assert results[5]['changed'] and not results[6]['changed']
     stored_smc = kubeapi.get(SPIDERPOOL, 'SpiderMultusConfig', 'ovs-vlan30', 'kube-system')
     assert_valid(stored_smc, crd_schema(upstream_crds, 'spiderpool', 'spidermultusconfigs'))
@@ -239,7 +246,7 @@ def test_pool_with_allocated_ips_is_not_deleted_without_force(kubeapi):
         {POOL: {'name': 'busy', 'subnet': '10.8.0.0/16', 'ips': ['10.8.0.11-10.8.0.20']}},
         {'vmnet.kubevirt.spiderpool_ippool_info': {'name': 'busy'}},
     ])
-    assert refused['failed'] and refused['msg'] == (
+    assert refused['failed'] and refused['msg'] == refusal(
         'state: "absent" refused: SpiderIPPool busy still has 1 allocated IP(s); Spiderpool\'s finalizer would hold it until '
         'they are released. Release them or set force=true')
     assert refused['allocated_ips'] == ['10.8.0.10']
@@ -358,7 +365,7 @@ def test_disabled_family_from_spiderpool_conf(kubeapi):
                    'data': {'conf.yml': 'enableIPv4: true\nenableIPv6: false\nenableSpiderSubnet: true\n'}})
     kubeapi.clear_requests()
     result = run_module('spiderpool_ippool', {'name': 'v6-pool', 'subnet': 'fd00:6::/64', 'kubeconfig': kubeapi.kubeconfig})
-    assert result['failed'] and result['msg'] == (
+    assert result['failed'] and result['msg'] == refusal(
         'ip_version: 6 names an IP family that is disabled in Spiderpool (ipam.enableIPv6=false) (webhook rule 1: ipVersion)')
     assert writes(kubeapi) == []
     allowed = run_module('spiderpool_ippool', {'name': 'v4-pool', 'subnet': '10.44.0.0/16', 'kubeconfig': kubeapi.kubeconfig})
@@ -390,9 +397,10 @@ def test_plain_nad_cluster_without_spiderpool(tmp_path, upstream_crds):
             'vlan': 50, 'type': 'ovs', 'bridge': 'br1', 'ipam': {'type': 'spiderpool', 'default_ipv4_ippool': ['vlan50-v4']}}
         checked = run_module('multus_cr', dict(params, name='ovs-vlan51', check_pools=True))
         assert checked['failed'] and checked['msg'].startswith(
-            'default_ip_pools: {"ipv4": ["vlan50-v4"]} name SpiderIPPools, but SpiderIPPool is not served by this cluster')
+            REFUSED + 'default_ip_pools: {"ipv4": ["vlan50-v4"]} name SpiderIPPools, but SpiderIPPool is not served by this cluster')
         pool = run_module('spiderpool_ippool', {'name': 'p', 'subnet': '10.0.0.0/24', 'kubeconfig': api.kubeconfig})
-        assert pool['failed'] and pool['msg'].startswith('SpiderIPPool spiderpool.spidernet.io/v2beta1 is not served by this cluster')
+        assert pool['failed'] and pool['msg'].startswith(
+            REFUSED + 'SpiderIPPool spiderpool.spidernet.io/v2beta1 is not served by this cluster')
         smc = run_module('multus_cr', dict(params, kind='SpiderMultusConfig'))
         assert smc['failed'] and 'SpiderMultusConfig spiderpool.spidernet.io/v2beta1 is not served' in smc['msg']
 
@@ -406,12 +414,12 @@ def test_smc_never_takes_over_another_smcs_nad(kubeapi):
     kubeapi.clear_requests()
     second = run_module('multus_cr', {'name': 'intruder', 'nad_name': 'shared-nad', 'ovs': {'bridge': 'br2'}, 'check_pools': False,
                                       'kubeconfig': kubeapi.kubeconfig})
-    assert second['failed'] and second['msg'] == (
+    assert second['failed'] and second['msg'] == refusal(
         'nad_name: "shared-nad" names NetworkAttachmentDefinition kube-system/shared-nad, which is owned by SpiderMultusConfig owner '
         '(webhook rule: an SMC never takes over another SMC\'s NAD)')
     renamed = run_module('multus_cr', {'name': 'owner', 'nad_name': 'other-nad', 'ovs': {'bridge': 'br1'}, 'check_pools': False,
                                        'kubeconfig': kubeapi.kubeconfig})
-    assert renamed['failed'] and renamed['msg'] == (
+    assert renamed['failed'] and renamed['msg'] == refusal(
         'nad_name: "other-nad" cannot change from "shared-nad": annotation multus.spidernet.io/cr-name is immutable once set (webhook rule)')
     assert writes(kubeapi) == []
 
@@ -431,7 +439,7 @@ def test_multus_crs_in_bulk_unknown_keys_named_then_written_in_order(kubeapi):
     del crs[1]['ovs']['vlna']
     crs[1]['default_ip_pools'] = {'ipv4': ['v30']}  # v30 admits only ovs-vlan30
     wrong, = run_tasks(kubeapi, [{MULTUS: {'multus_crs': crs}}])
-    assert wrong['failed'] and wrong['errors'] == [
+    assert wrong['failed'] and wrong['problems'] == [
         'multus_crs[1].default_ip_pools.ipv4[0]: "v30" admits only the Multus CRs kube-system/ovs-vlan30 (its multusName), not '
         'kube-system/ovs-vlan40: the rule is that a default pool admits its Multus CR']
     assert writes(kubeapi) == []
@@ -441,7 +449,7 @@ def test_multus_crs_in_bulk_unknown_keys_named_then_written_in_order(kubeapi):
     assert not again['changed'] and [r['action'] for r in again['results']] == ['unchanged', 'unchanged']
     # a pool admitting ovs-vlan40 must lie in its subnet (the CR's default pool v40 is 172.40.0.0/16)
     stray, = run_tasks(kubeapi, [{POOL: {'name': 'stray', 'subnet': '172.50.0.0/16', 'multus_name': ['kube-system/ovs-vlan40']}}])
-    assert stray['failed'] and stray['msg'] == (
+    assert stray['failed'] and stray['msg'] == refusal(
         'multus_name[0]: "kube-system/ovs-vlan40" is a Multus CR whose default ipv4 pools (v40) use subnet 172.40.0.0/16, not this '
         'pool\'s 172.50.0.0/16: the rule is that a pool serves the subnet of the Multus CRs it admits')
     # an SMC update whose answer was lost still says changed
@@ -457,10 +465,10 @@ def test_pools_in_bulk_are_judged_against_each_other_before_the_first_write(kube
                {'name': 'a', 'subnet': '10.71.0.0/16'}]
     kubeapi.clear_requests()
     result, = run_tasks(kubeapi, [{POOL: {'ippools': entries}}])
-    assert result['failed'] and result['errors'] == [
+    assert result['failed'] and result['problems'] == [
         'ippools[2].name: "a" repeats ippools[0].name: the rule is one entry per SpiderIPPool']
     result, = run_tasks(kubeapi, [{POOL: {'ippools': entries[:2]}}])
-    assert result['failed'] and result['errors'] == [
+    assert result['failed'] and result['problems'] == [
         'ippools[1].ips: ["10.70.0.40-10.70.0.60"] overlap the IPs of SpiderIPPool a (same subnet 10.70.0.0/16) at 10.70.0.40-10.70.0.50 '
         '(webhook rule 6: effective IPs must not overlap another pool)']
     assert writes(kubeapi) == []

@@ -285,8 +285,8 @@ MULTUS_CASES = [
     (dict(ovs=None), 'ovs: null is required for cni_type ovs (webhook rule: the ovs block is required)'),
     (dict(ovs=dict(bridge='')), 'ovs.bridge: "" is required (webhook rule: ovs.bridge)'),
     (dict(ovs=dict(bridge='a-very-long-bridge-name')),
-     'ovs.bridge: "a-very-long-bridge-name" must be a Linux interface name (1-15 letters, digits, "_", "-" and ".", not starting with "-" '
-     'or "."), as OVS bridges are'),
+     'ovs.bridge: "a-very-long-bridge-name" must be a Linux interface name (1-15 ASCII letters, digits, "_", "." and "-", starting '
+     'with a letter or digit), as OVS bridges are'),
     (dict(ovs=dict(bridge='br1', vlan=4095)), 'ovs.vlan: 4095 must be between 0 and 4094 (webhook rule: ovs.vlan)'),
     (dict(ovs=dict(bridge='br1', vlan=-1)), 'ovs.vlan: -1 must be between 0 and 4094 (webhook rule: ovs.vlan)'),
     (dict(ovs=dict(bridge='br1', trunk=[dict(min_id=200, max_id=100)])),
@@ -319,7 +319,7 @@ MULTUS_CASES = [
      'coordinator.enabled: true cannot be true for cni_type custom (the webhook forces enableCoordinator=false)'),
 ]
 
-IFNAME_RULE = 'must be a Linux interface name (1-15 letters, digits, "_", "-" and ".", not starting with "-" or ".")'
+IFNAME_RULE = 'must be a Linux interface name (1-15 ASCII letters, digits, "_", "." and "-", starting with a letter or digit)'
 MAC_PREFIX_RULE = ('must be a two-byte unicast MAC prefix like 0a:1b: two hex octets, the first starting with 0 and its lowest bit 0 '
                    '(webhook rule: podMACPrefix), or empty')
 LINK_LOCAL_RULE = 'must be an IPv4 link-local address in 169.254.0.0/16 like 169.254.100.1 (Spiderpool: vethLinkAddress), or empty'

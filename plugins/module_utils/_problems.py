@@ -1,0 +1,51 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The one form of a refused input and of a run that wrote nothing, and the one way a module ends.
+
+Pure code apart from ``finish``, which only hands a runner's result to the AnsibleModule. A
+problem reads ``<field>: <value> <rule>`` (the value as JSON, as the user wrote it); a run that
+refuses its input returns ``nothing_written(problems)``: ``failed``, ``changed=False``, every
+problem under ``problems`` and a message that says nothing was written.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import json
+
+MAX_LISTED_PROBLEMS = 50
+
+
+def _compact(value):
+    """Unset suboptions (None) left out, so the value reads as the user wrote it."""
+    if isinstance(value, dict):
+        return dict((k, _compact(v)) for k, v in value.items() if v is not None)
+    if isinstance(value, list):
+        return [_compact(v) for v in value]
+    return value
+
+
+def problem(field, value, rule):
+    """The one message format: field, the offending value and the rule it breaks."""
+    return '%s: %s %s' % (field, json.dumps(_compact(value), sort_keys=True), rule)
+
+
+def nothing_written(problems, **extra):
+    """The failure of a run that found ``problems`` before its first write (the message lists the first 50)."""
+    problems = list(problems)
+    shown = problems[:MAX_LISTED_PROBLEMS]
+    more = len(problems) - len(shown)
+    msg = '%d problem(s), nothing was written: %s%s' % (len(problems), '; '.join(shown), ' (and %d more)' % more if more else '')
+    return dict(extra, failed=True, changed=False, msg=msg, problems=problems)
+
+
+def finish(module, result):
+    """End the module with a runner's result: its warnings, then fail_json or exit_json."""
+    result = dict(result)
+    for warning in result.pop('warnings', None) or []:
+        module.warn(warning)
+    if result.get('failed'):
+        result.pop('failed')
+        module.fail_json(**result)
+    module.exit_json(**result)
