@@ -46,8 +46,8 @@ notes:
 
   - The role M(vmnet.kubevirt.ovs_bridge) runs this module, resets the connection and confirms.
   - Persistence with O(persist=ifupdown) comments out the uplink's own stanzas in
-    C(/etc/network/interfaces); O(state=absent) removes the files this module wrote but does not
-    uncomment those stanzas.
+    C(/etc/network/interfaces); O(state=absent) removes the files this module wrote and restores
+    those stanzas, so the NIC gets its own addresses again at the next boot.
 extends_documentation_fragment:
   - vmnet.kubevirt.attributes
   - vmnet.kubevirt.attributes.HOST
