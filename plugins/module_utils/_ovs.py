@@ -104,7 +104,7 @@ class HostFiles:
         return os.path.getmtime(path)
 
     @staticmethod
-    def env(name, default=''):
+    def getenv(name, default=''):
         return os.environ.get(name, default)
 
     @staticmethod

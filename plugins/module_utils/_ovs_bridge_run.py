@@ -63,7 +63,7 @@ def run(params, host_io_factory, check_mode=False, diff=False):
 
 def ovsdb_file(io):
     """The OVSDB file ovs-vsctl's server serves (OVS_DBDIR as Open vSwitch's own tools read it)."""
-    directory = io.env('OVS_DBDIR')
+    directory = io.getenv('OVS_DBDIR')
     return os.path.join(directory, 'conf.db') if directory else DEFAULT_OVSDB
 
 
@@ -246,7 +246,7 @@ class BridgeRun:
         confirm_timeout = spec['confirm_timeout']
         write_state(directory, {'status': 'starting', 'started_at': time.time()}, self.io)
         # The confirmation must come over another SSH connection than the one that started this.
-        self.io.write_atomic(os.path.join(directory, 'started_by'), self.io.env('SSH_CONNECTION'), 0o600)
+        self.io.write_atomic(os.path.join(directory, 'started_by'), self.io.getenv('SSH_CONNECTION'), 0o600)
 
         def work(report):
             run_change(self.io, change, directory, report, confirm_timeout, files=self.io)

@@ -176,7 +176,7 @@ def confirm(params, host_io_factory, check_mode=False, diff=False, clock=time.mo
         return _failed('the change was not committed: the node %s (%s)' % (state['status'], state.get('reason')),
                        status=state['status'], reason=state.get('reason'))
     started_by = (io.read_text(os.path.join(directory, 'started_by')) or '').strip()
-    current = io.env('SSH_CONNECTION').strip()
+    current = io.getenv('SSH_CONNECTION').strip()
     if params['require_new_connection'] and started_by and current == started_by:
         return _failed('require_new_connection: this is the SSH connection that started the change (%s); '
                        'run meta: reset_connection before confirming' % current, status=state['status'])

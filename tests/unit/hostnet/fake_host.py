@@ -74,7 +74,7 @@ class FakeHost:
     def mtime(_path):
         return 0.0
 
-    def env(self, name, default=''):
+    def getenv(self, name, default=''):
         return self.environment.get(name, default)
 
     @staticmethod
