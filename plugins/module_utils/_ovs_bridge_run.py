@@ -107,7 +107,7 @@ class BridgeRun:
                 self.fail('reading OVSDB failed: %s (is Open vSwitch installed and running? the vmnet.kubevirt.ovs role '
                           'installs and starts it)' % error)
             self.result['warnings'].append('Open vSwitch does not answer on this node yet (%s): planned against an empty Open vSwitch '
-                             'database, as after the vmnet.kubevirt.ovs role has installed it' % error)
+                                           'database, as after the vmnet.kubevirt.ovs role has installed it' % error)
             self.ovs_installed = False
             return {}, {}
 
