@@ -1,7 +1,10 @@
 # -*- coding: utf-8 -*-
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The one place that runs commands on a host (ovs-vsctl, ip, ping, TCP probes, package and
-service reads; argv lists only).
+"""The one seam to a host: the commands it runs (ovs-vsctl, ip, ping, TCP probes, package and
+service reads; argv lists only) and the files it reads and writes (``HostFiles``).
+
+Flows take a ``HostIO`` (or a fake of it in tests) and touch the host only through it, so a
+test can record every write or forbid them all.
 
 Standard library only, Python 3.9+: it also runs inside the detached commit-confirm agent,
 after the Ansible module process has gone.
@@ -14,7 +17,9 @@ import glob
 import json
 import os
 import socket
+import stat
 import subprocess
+import sys
 
 from ansible_collections.vmnet.kubevirt.plugins.module_utils import _ovs_host
 
@@ -38,8 +43,89 @@ def _path():
     return os.pathsep.join(parts + [item for item in extra if item not in parts])
 
 
-class HostIO:
-    """Commands against this host's OVS and kernel network stack."""
+class HostFiles:
+    """This host's files, environment and interpreter: every filesystem call of the host flows."""
+
+    @staticmethod
+    def read_text(path):
+        """The file's text, or None when it cannot be read."""
+        return read_text(path)
+
+    @staticmethod
+    def write_atomic(path, content, mode=0o644):
+        write_file_atomic(path, content, mode)
+
+    @staticmethod
+    def remove(path):
+        """Remove a file or symlink; False when there was none."""
+        if not os.path.lexists(path):
+            return False
+        os.unlink(path)
+        return True
+
+    @staticmethod
+    def remove_dir(path):
+        os.rmdir(path)
+
+    @staticmethod
+    def list_dir(path):
+        """Sorted entry names, or [] when ``path`` is not a directory."""
+        return sorted(os.listdir(path)) if os.path.isdir(path) else []
+
+    @staticmethod
+    def exists(path):
+        return os.path.exists(path)
+
+    @staticmethod
+    def lexists(path):
+        return os.path.lexists(path)
+
+    @staticmethod
+    def is_dir(path):
+        return os.path.isdir(path)
+
+    @staticmethod
+    def make_dir(path, mode=0o755):
+        os.makedirs(path, mode)
+
+    @staticmethod
+    def symlink(target, path):
+        os.symlink(target, path)
+
+    @staticmethod
+    def file_mode(path, default=0o644):
+        try:
+            return stat.S_IMODE(os.stat(path).st_mode)
+        except OSError:
+            return default
+
+    @staticmethod
+    def mtime(path):
+        return os.path.getmtime(path)
+
+    @staticmethod
+    def getenv(name, default=''):
+        return os.environ.get(name, default)
+
+    @staticmethod
+    def python():
+        """The interpreter the boot-time rollback runs with: the one running this module."""
+        return sys.executable
+
+    @staticmethod
+    def paths_exist(patterns):
+        """True when any of the paths or glob patterns exists on this host (the persistence facts)."""
+        return any(glob.glob(pattern) for pattern in patterns)
+
+    def networkmanager_running(self):
+        return self.is_dir('/run/NetworkManager')
+
+
+LOCAL_FILES = HostFiles()
+
+
+class HostIO(HostFiles):
+    """Commands against this host's OVS and kernel network stack, and its files."""
 
     def __init__(self):
         self.env = dict(os.environ, PATH=_path(), LC_ALL='C')
@@ -124,9 +210,7 @@ class HostIO:
         if manager == 'sysv':
             entries = []
             for level in '0123456S':
-                directory = '/etc/rc%s.d' % level
-                if os.path.isdir(directory):
-                    entries.extend(os.listdir(directory))
+                entries.extend(self.list_dir('/etc/rc%s.d' % level))
             return _ovs_host.sysv_enabled(service, entries)
         return None
 
@@ -146,11 +230,6 @@ class HostIO:
         rundir = os.path.dirname(db_socket) or '/var/run/openvswitch'
         vswitchd = self.answers(['ovs-appctl', '--timeout=5', '-t', 'ovs-vswitchd', 'version'], env={'OVS_RUNDIR': rundir})[0] == 0
         return ovsdb, vswitchd, _ovs_host.ovs_version(output) if ovsdb else None
-
-    @staticmethod
-    def paths_exist(patterns):
-        """True when any of the paths or glob patterns exists on this host."""
-        return any(glob.glob(pattern) for pattern in patterns)
 
     @staticmethod
     def tcp(host, port, wait=1.0):

@@ -10,6 +10,9 @@ from the controller writes (``ovs_bridge_confirm``); anything else restores the 
 halfway. Job files live on disk (``JOB_ROOT``), with the previous contents of the files the
 commit writes: a node that loses power inside the window is restored at boot by the hook of
 ``_ovs_boot`` (``install_boot_hook`` puts it in place before any change is applied).
+
+Every file it touches goes through the host seam (``files``: a ``HostFiles``, or the ``HostIO``
+of the run, or a fake in tests); only the detached agent's process handling is its own.
 """
 from __future__ import absolute_import, division, print_function
 
@@ -19,7 +22,7 @@ import json
 import os
 import time
 
-from ansible_collections.vmnet.kubevirt.plugins.module_utils._ovs import write_file_atomic, read_text
+from ansible_collections.vmnet.kubevirt.plugins.module_utils._ovs import LOCAL_FILES
 from ansible_collections.vmnet.kubevirt.plugins.module_utils._ovs_boot import (
     FINAL_STATES, INIT_SCRIPT, JOB_ROOT, SERVICE_NAME, SYSTEMD_UNIT, SYSTEMD_WANTS, TOKEN_RE, hook_files)
 
@@ -30,36 +33,39 @@ def job_dir(token, root=JOB_ROOT):
     return os.path.join(root, token)
 
 
-def prune_finished(root=JOB_ROOT, keep_seconds=86400, now=None):
+def prune_finished(root=JOB_ROOT, keep_seconds=86400, now=None, files=LOCAL_FILES):
     """Remove job directories of changes that finished more than ``keep_seconds`` ago."""
     now = time.time() if now is None else now
     removed = []
-    if not os.path.isdir(root):
-        return removed
-    for token in sorted(os.listdir(root)):
+    for token in files.list_dir(root):
         directory = os.path.join(root, token)
         state_file = os.path.join(directory, 'state.json')
-        state = read_state(directory)
+        state = read_state(directory, files)
         if not TOKEN_RE.fullmatch(token) or not state or state.get('status') not in FINAL_STATES:
             continue
-        if now - os.path.getmtime(state_file) > keep_seconds:
-            for name in os.listdir(directory):
-                os.unlink(os.path.join(directory, name))
-            os.rmdir(directory)
+        if now - files.mtime(state_file) > keep_seconds:
+            for name in files.list_dir(directory):
+                files.remove(os.path.join(directory, name))
+            files.remove_dir(directory)
             removed.append(token)
     return removed
 
 
-def read_state(directory):
+def read_state(directory, files=LOCAL_FILES):
     try:
-        with open(os.path.join(directory, 'state.json')) as handle:
-            return json.load(handle)
-    except (IOError, OSError, ValueError):
+        return json.loads(files.read_text(os.path.join(directory, 'state.json')) or 'null')
+    except ValueError:
         return None
 
 
-def write_state(directory, state):
-    write_file_atomic(os.path.join(directory, 'state.json'), json.dumps(state, sort_keys=True), 0o600)
+def write_state(directory, state, files=LOCAL_FILES):
+    files.write_atomic(os.path.join(directory, 'state.json'), json.dumps(state, sort_keys=True), 0o600)
+
+
+def pending_tokens(root=JOB_ROOT, files=LOCAL_FILES):
+    """Tokens of the changes waiting for their confirmation on this node."""
+    return [token for token in files.list_dir(root)
+            if (read_state(os.path.join(root, token), files) or {}).get('status') == 'waiting-confirm']
 
 
 def run_probes(io, probes, gateways, clock=time.monotonic, sleep=time.sleep):
@@ -99,16 +105,17 @@ def rollback(io, plan):
     return errors
 
 
-def commit(plan):
+def commit(plan, files=LOCAL_FILES):
     """The change is final: write (or remove) the boot-time configuration."""
     for item in plan.get('files', []):
-        write_file_atomic(item['path'], item['content'], item.get('mode', 0o644))
+        files.write_atomic(item['path'], item['content'], item.get('mode', 0o644))
     for path in plan.get('remove', []):
-        if os.path.exists(path):
-            os.unlink(path)
+        if files.exists(path):
+            files.remove(path)
 
 
-def run_change(io, plan, directory, report, confirm_timeout, clock=time.monotonic, sleep=time.sleep, wall=time.time):
+def run_change(io, plan, directory, report, confirm_timeout, clock=time.monotonic, sleep=time.sleep, wall=time.time,
+               files=LOCAL_FILES):
     """Apply, probe, wait for the confirmation, then commit or roll back. Returns the final state.
 
     The state records when the change started, when it was applied and when the probes ended
@@ -118,11 +125,11 @@ def run_change(io, plan, directory, report, confirm_timeout, clock=time.monotoni
 
     def finish(status, reason=None, rollback_errors=None):
         state.update(status=status, reason=reason, rollback_errors=rollback_errors or [])
-        write_state(directory, state)
+        write_state(directory, state, files)
         report(dict(state))
         return state
 
-    write_state(directory, state)
+    write_state(directory, state, files)
     # Building a bridge: OVS first (the addresses need the bridge). Removing one: addresses first.
     steps = ['ip', 'ovs'] if plan.get('ip_first') else ['ovs', 'ip']
     for step in steps:
@@ -144,21 +151,21 @@ def run_change(io, plan, directory, report, confirm_timeout, clock=time.monotoni
         return finish('rolled-back', reason, rollback(io, plan))
     if confirm_timeout <= 0:
         state['status'] = 'committing'
-        write_state(directory, state)
-        commit(plan)
+        write_state(directory, state, files)
+        commit(plan, files)
         return finish('committed')
     state['status'] = 'waiting-confirm'
     state['deadline_seconds'] = confirm_timeout
-    write_state(directory, state)
+    write_state(directory, state, files)
     report(dict(state))
     confirm_path = os.path.join(directory, 'confirm')
     deadline = clock() + confirm_timeout
     while clock() < deadline:
-        if os.path.exists(confirm_path):
+        if files.exists(confirm_path):
             # Not final until the files are written: power lost in between is rolled back at boot.
             state['status'] = 'committing'
-            write_state(directory, state)
-            commit(plan)
+            write_state(directory, state, files)
+            commit(plan, files)
             return finish('committed')
         sleep(0.1)
     return finish('rolled-back', 'no confirmation from the controller within %d s' % confirm_timeout,
@@ -168,30 +175,32 @@ def run_change(io, plan, directory, report, confirm_timeout, clock=time.monotoni
 def install_boot_hook(io, python):
     """Put the boot-time rollback in place (idempotent); returns the paths it wrote or linked.
 
+    ``io`` is the whole host seam: its files and its commands (``update-rc.d``).
+
     The systemd unit runs it before network-pre.target and Open vSwitch; the SysV script runs it
     in rcS before networking, registered with update-rc.d where Debian has it (insserv orders it
     by its header), else linked by hand. Each only where that init system's directory exists.
     """
     written = []
     for item in hook_files(python):
-        if item['path'] == SYSTEMD_UNIT and not os.path.isdir('/etc/systemd'):
+        if item['path'] == SYSTEMD_UNIT and not io.is_dir('/etc/systemd'):
             continue
-        if item['path'] == INIT_SCRIPT and not os.path.isdir('/etc/init.d'):
+        if item['path'] == INIT_SCRIPT and not io.is_dir('/etc/init.d'):
             continue
-        if read_text(item['path']) != item['content']:
-            write_file_atomic(item['path'], item['content'], item['mode'])
+        if io.read_text(item['path']) != item['content']:
+            io.write_atomic(item['path'], item['content'], item['mode'])
             written.append(item['path'])
-    if os.path.exists(SYSTEMD_UNIT) and not os.path.lexists(SYSTEMD_WANTS):
+    if io.exists(SYSTEMD_UNIT) and not io.lexists(SYSTEMD_WANTS):
         # What systemctl enable does for WantedBy=sysinit.target (systemd need not run now).
-        if not os.path.isdir(os.path.dirname(SYSTEMD_WANTS)):
-            os.makedirs(os.path.dirname(SYSTEMD_WANTS), 0o755)
-        os.symlink(SYSTEMD_UNIT, SYSTEMD_WANTS)
+        if not io.is_dir(os.path.dirname(SYSTEMD_WANTS)):
+            io.make_dir(os.path.dirname(SYSTEMD_WANTS), 0o755)
+        io.symlink(SYSTEMD_UNIT, SYSTEMD_WANTS)
         written.append(SYSTEMD_WANTS)
-    if os.path.exists(INIT_SCRIPT) and not io.paths_exist(['/etc/rc?.d/[SK][0-9][0-9]%s' % SERVICE_NAME]):
+    if io.exists(INIT_SCRIPT) and not io.paths_exist(['/etc/rc?.d/[SK][0-9][0-9]%s' % SERVICE_NAME]):
         if io.paths_exist(['/usr/sbin/update-rc.d', '/sbin/update-rc.d']):
             io.run(['update-rc.d', SERVICE_NAME, 'defaults'])
-        elif os.path.isdir('/etc/rcS.d'):
-            os.symlink('../init.d/%s' % SERVICE_NAME, '/etc/rcS.d/S01%s' % SERVICE_NAME)
+        elif io.is_dir('/etc/rcS.d'):
+            io.symlink('../init.d/%s' % SERVICE_NAME, '/etc/rcS.d/S01%s' % SERVICE_NAME)
         written.append('/etc/rcS.d (%s)' % SERVICE_NAME)
     return written
 

@@ -9,10 +9,14 @@ Bridge state is one shape everywhere (read from OVSDB, wanted, predicted)::
                       'trunks': [], 'vlan_mode': None, 'bond_mode': None, 'lacp': None,
                       'external_ids': {}, 'other_config': {}}}}
 
+``parse_ovsdb`` reads that shape from ``ovs-vsctl --format=json list``;
 ``target_state(current, spec, uplink_mac)`` merges the spec into the current state;
-``transaction(name, current, target)`` is the single ovs-vsctl transaction that turns one into
-the other, so the rollback is ``transaction(name, target, current)``. ``move_plan`` gives the
-``ip -batch`` lines that move addresses and routes between interfaces and their inverse.
+``transaction_commands(name, current, target)`` is the single ovs-vsctl transaction that turns
+one into the other (``transaction_argv`` makes it one argv), so the rollback is
+``transaction_commands(name, target, current)``. ``move_lines`` gives the ``ip -batch`` lines
+that move addresses and routes from the NIC onto the bridge, ``restore_lines`` their inverse.
+``preflight`` refuses, before anything is written, what would cut the node off. The flow that
+reads the host and applies the plan is ``_ovs_bridge_run``.
 """
 from __future__ import absolute_import, division, print_function
 

@@ -79,52 +79,24 @@ reason:
   sample: no confirmation from the controller within 30 s
 '''
 
-import os
-import time
-
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.vmnet.kubevirt.plugins.module_utils._ovs import read_text
-from ansible_collections.vmnet.kubevirt.plugins.module_utils._ovs_commit import job_dir, read_state
+from ansible_collections.vmnet.kubevirt.plugins.module_utils._ovs import HostIO
+from ansible_collections.vmnet.kubevirt.plugins.module_utils._ovs_host_run import confirm
+
+ARGUMENT_SPEC = dict(
+    token=dict(type='str', required=True, no_log=False),
+    wait=dict(type='int', default=10),
+    require_new_connection=dict(type='bool', default=True),
+)
 
 
 def main():
-    module = AnsibleModule(argument_spec=dict(
-        token=dict(type='str', required=True, no_log=False),
-        wait=dict(type='int', default=10),
-        require_new_connection=dict(type='bool', default=True),
-    ), supports_check_mode=True)
-    try:
-        directory = job_dir(module.params['token'])
-    except ValueError as error:
-        module.fail_json(msg='invalid input: %s' % error)
-    state = read_state(directory)
-    if state is None:
-        module.fail_json(msg='token: %r names no change on this node (it may have rebooted since)' % module.params['token'])
-    if state['status'] == 'committed':
-        module.exit_json(changed=False, status='committed')
-    if state['status'] != 'waiting-confirm':
-        module.fail_json(msg='the change was not committed: the node %s (%s)' % (state['status'], state.get('reason')),
-                         status=state['status'], reason=state.get('reason'))
-    started_by = (read_text(os.path.join(directory, 'started_by')) or '').strip()
-    current = os.environ.get('SSH_CONNECTION', '').strip()
-    if module.params['require_new_connection'] and started_by and current == started_by:
-        module.fail_json(msg='require_new_connection: this is the SSH connection that started the change (%s); '
-                             'run meta: reset_connection before confirming' % current, status=state['status'])
-    if module.check_mode:
-        module.exit_json(changed=True, status=state['status'])
-    with open(os.path.join(directory, 'confirm'), 'w') as handle:
-        handle.write(current)
-    deadline = time.monotonic() + module.params['wait']
-    while time.monotonic() < deadline:
-        state = read_state(directory) or state
-        if state['status'] == 'committed':
-            module.exit_json(changed=True, status='committed')
-        if state['status'] in ('rolled-back', 'failed'):
-            break
-        time.sleep(0.05)
-    module.fail_json(msg='the node did not commit the change: %s (%s)' % (state['status'], state.get('reason')),
-                     status=state['status'], reason=state.get('reason'))
+    module = AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
+    result = confirm(module.params, HostIO, check_mode=module.check_mode, diff=module._diff)
+    if result.get('failed'):
+        module.fail_json(**result)
+    module.exit_json(**result)
 
 
 if __name__ == '__main__':

@@ -56,44 +56,20 @@ pending:
   elements: str
 '''
 
-import os
-
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.vmnet.kubevirt.plugins.module_utils._ovs import HostIO, HostCommandError
-from ansible_collections.vmnet.kubevirt.plugins.module_utils._ovs_commit import JOB_ROOT, read_state
-from ansible_collections.vmnet.kubevirt.plugins.module_utils._ovs_plan import addresses_of, routes_of
-from ansible_collections.vmnet.kubevirt.plugins.module_utils._ovs_validate import valid_ifname
+from ansible_collections.vmnet.kubevirt.plugins.module_utils._ovs import HostIO
+from ansible_collections.vmnet.kubevirt.plugins.module_utils._ovs_host_run import bridge_info
 
-
-def pending_tokens(root=JOB_ROOT):
-    if not os.path.isdir(root):
-        return []
-    return sorted(token for token in os.listdir(root)
-                  if (read_state(os.path.join(root, token)) or {}).get('status') == 'waiting-confirm')
+ARGUMENT_SPEC = dict(name=dict(type='str'))
 
 
 def main():
-    module = AnsibleModule(argument_spec=dict(name=dict(type='str')), supports_check_mode=True)
-    name = module.params['name']
-    if name is not None and not valid_ifname(name):
-        module.fail_json(msg='invalid input: name: %r is not a valid interface name' % name)
-    io = HostIO()
-    try:
-        bridges, _owners = io.read_ovsdb()
-        links, routes = io.read_network()
-    except HostCommandError as error:
-        module.fail_json(msg=str(error))
-    result = {}
-    for bridge, state in sorted(bridges.items()):
-        if name is not None and bridge != name:
-            continue
-        state = dict(state)
-        state['addresses'] = ['%s/%d' % (a['local'], a['prefixlen']) for a in addresses_of(links, [bridge])]
-        state['routes'] = ['%s%s' % (r.get('dst', 'default'), ' via %s' % r['gateway'] if r.get('gateway') else '')
-                           for r in routes_of(routes, [bridge])]
-        result[bridge] = state
-    module.exit_json(changed=False, bridges=result, pending=pending_tokens())
+    module = AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
+    result = bridge_info(module.params, HostIO, check_mode=module.check_mode, diff=module._diff)
+    if result.get('failed'):
+        module.fail_json(**result)
+    module.exit_json(**result)
 
 
 if __name__ == '__main__':

@@ -103,76 +103,29 @@ reachability:
   sample: {node2: true, node3: false}
 '''
 
-import ipaddress
-from concurrent.futures import ThreadPoolExecutor
-
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.vmnet.kubevirt.plugins.module_utils._ovs import HostIO, HostCommandError
-from ansible_collections.vmnet.kubevirt.plugins.module_utils._ovs_plan import transaction_argv
-from ansible_collections.vmnet.kubevirt.plugins.module_utils._ovs_validate import fabric_port_problems
+from ansible_collections.vmnet.kubevirt.plugins.module_utils._ovs import HostIO
+from ansible_collections.vmnet.kubevirt.plugins.module_utils._ovs_host_run import fabric_port
 
-
-def test_address(cidr, index):
-    """Host number ``index + 1`` of ``cidr`` with its prefix length, e.g. ``198.18.250.2/24``."""
-    network = ipaddress.ip_network(cidr, strict=True)
-    if index < 0 or index + 2 > network.num_addresses:
-        raise ValueError('host_index: %r does not fit in cidr %s' % (index, cidr))
-    return '%s/%d' % (network.network_address + index + 1, network.prefixlen)
+ARGUMENT_SPEC = dict(
+    bridge=dict(type='str', required=True),
+    name=dict(type='str', default='vmnet-fabric'),
+    vlan=dict(type='int', default=4000),
+    cidr=dict(type='str', default='198.18.250.0/24'),
+    host_index=dict(type='int', required=True),
+    peers=dict(type='dict', default={}),
+    count=dict(type='int', default=3),
+    wait=dict(type='int', default=1),
+    state=dict(type='str', choices=['present', 'absent'], default='present'),
+)
 
 
 def main():
-    module = AnsibleModule(argument_spec=dict(
-        bridge=dict(type='str', required=True),
-        name=dict(type='str', default='vmnet-fabric'),
-        vlan=dict(type='int', default=4000),
-        cidr=dict(type='str', default='198.18.250.0/24'),
-        host_index=dict(type='int', required=True),
-        peers=dict(type='dict', default={}),
-        count=dict(type='int', default=3),
-        wait=dict(type='int', default=1),
-        state=dict(type='str', choices=['present', 'absent'], default='present'),
-    ), supports_check_mode=True)
-    params = module.params
-    problems = fabric_port_problems(params)
-    if problems:
-        module.fail_json(msg='invalid input, nothing was changed: %s' % '; '.join(problems), errors=problems)
-    address = test_address(params['cidr'], params['host_index'])
-    peers = dict((name, test_address(params['cidr'], index).split('/')[0]) for name, index in params['peers'].items())
-    io = HostIO()
-    bridges, owners = io.read_ovsdb()
-    if params['bridge'] not in bridges:
-        module.fail_json(msg='bridge: %r does not exist on this node' % params['bridge'], address=address, reachability={})
-    exists = owners.get(params['name']) == params['bridge']
-    if owners.get(params['name']) not in (None, params['bridge']):
-        module.fail_json(msg='name: %r is a port of bridge %r' % (params['name'], owners[params['name']]))
-    result = {'changed': False, 'address': address, 'reachability': {}}
-    if params['state'] == 'absent':
-        result['changed'] = exists
-        if exists and not module.check_mode:
-            io.ovs_transaction(transaction_argv([['--if-exists', 'del-port', params['bridge'], params['name']]]))
-        module.exit_json(**result)
-    links, _routes = io.read_network()
-    has_address = any(info.get('local') == address.split('/')[0] for link in links if link.get('ifname') == params['name']
-                      for info in link.get('addr_info', []))
-    if not exists or not has_address:
-        result['changed'] = True
-        if not module.check_mode:
-            try:
-                io.ovs_transaction(transaction_argv([
-                    ['--may-exist', 'add-port', params['bridge'], params['name'], 'tag=%d' % params['vlan']],
-                    ['set', 'Interface', params['name'], 'type=internal']]))
-                rc, _out, err = io.ip_batch(['address replace %s dev %s' % (address, params['name']),
-                                             'link set dev %s up' % params['name']])
-                if rc != 0:
-                    module.fail_json(msg='could not address the test port: %s' % err.strip(), **result)
-            except HostCommandError as error:
-                module.fail_json(msg=str(error), **result)
-    if peers and not module.check_mode:
-        def probe(item):
-            return item[0], io.ping_from(params['name'], item[1], params['count'], params['wait'])
-        with ThreadPoolExecutor(max_workers=min(16, len(peers))) as pool:
-            result['reachability'] = dict(pool.map(probe, sorted(peers.items())))
+    module = AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
+    result = fabric_port(module.params, HostIO, check_mode=module.check_mode, diff=module._diff)
+    if result.get('failed'):
+        module.fail_json(**result)
     module.exit_json(**result)
 
 

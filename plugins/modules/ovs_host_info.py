@@ -132,69 +132,27 @@ todo:
   sample: {missing: [], start: false, needed: false}
 '''
 
-import os
-
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.vmnet.kubevirt.plugins.module_utils import _ovs_host
-from ansible_collections.vmnet.kubevirt.plugins.module_utils._ovs import HostIO, read_text
+from ansible_collections.vmnet.kubevirt.plugins.module_utils._ovs import HostIO
+from ansible_collections.vmnet.kubevirt.plugins.module_utils._ovs_host_run import host_info
 
-PACKAGE_NAME_RULE = 'a package name (letters, digits and + . _ @ : -, starting with a letter or digit)'
-NETWORKMANAGER_CHOICES = {'auto': 'auto', 'true': 'true', 'yes': 'true', 'false': 'false', 'no': 'false'}
-
-
-def input_problems(params):
-    """Messages naming the field, the value and the rule; nothing is read when there is one."""
-    problems = []
-    names = [('rhel_package', params['rhel_package'])]
-    names += [('extra_packages[%d]' % index, name) for index, name in enumerate(params['extra_packages'])]
-    for field, name in names:
-        if not _ovs_host.valid_package_name(name):
-            problems.append('%s: %r is not %s' % (field, name, PACKAGE_NAME_RULE))
-    if str(params['networkmanager']).lower() not in NETWORKMANAGER_CHOICES:
-        problems.append('networkmanager: %r must be auto, true or false' % (params['networkmanager'],))
-    return problems
-
-
-def read_host(io, params):
-    """Everything the module returns, from the host seam ``io``."""
-    facts = _ovs_host.distribution_facts(_ovs_host.parse_os_release(read_text('/etc/os-release') or read_text('/usr/lib/os-release') or ''))
-    nm_running = os.path.isdir('/run/NetworkManager')
-    plan, problem = _ovs_host.choose_packages(facts, nm_running, NETWORKMANAGER_CHOICES[str(params['networkmanager']).lower()],
-                                              params['extra_packages'], params['rhel_package'])
-    database = _ovs_host.PACKAGE_DB.get(facts['os_family'])
-    packages = plan['packages'] if plan else []
-    installed = io.installed_packages(database, packages)
-    manager = io.service_manager()
-    service = {'name': plan['service'], 'enabled': io.service_enabled(manager, plan['service'])} if plan else {'name': None, 'enabled': None}
-    ovsdb, vswitchd, version = io.ovs_running(params['db_socket'])
-    running = ovsdb and vswitchd
-    if plan:
-        todo = _ovs_host.work_left(plan, installed, service['enabled'], running, params['install'], params['service_enabled'])
-    else:
-        todo = {'missing': [], 'start': False, 'needed': True}
-    return {
-        'facts': facts, 'networkmanager_running': nm_running, 'plan': plan, 'problem': problem,
-        'package_database': database, 'packages': dict((name, installed.get(name)) for name in packages),
-        'service_manager': manager, 'service': service,
-        'ovs': {'ovsdb': ovsdb, 'vswitchd': vswitchd, 'running': running, 'version': version, 'db_socket': params['db_socket']},
-        'todo': todo,
-    }
+ARGUMENT_SPEC = dict(
+    install=dict(type='bool', default=True),
+    rhel_package=dict(type='str', default='openvswitch'),
+    networkmanager=dict(type='raw', default='auto'),
+    extra_packages=dict(type='list', elements='str', default=[]),
+    service_enabled=dict(type='bool', default=True),
+    db_socket=dict(type='path', default='/var/run/openvswitch/db.sock'),
+)
 
 
 def main():
-    module = AnsibleModule(argument_spec=dict(
-        install=dict(type='bool', default=True),
-        rhel_package=dict(type='str', default='openvswitch'),
-        networkmanager=dict(type='raw', default='auto'),
-        extra_packages=dict(type='list', elements='str', default=[]),
-        service_enabled=dict(type='bool', default=True),
-        db_socket=dict(type='path', default='/var/run/openvswitch/db.sock'),
-    ), supports_check_mode=True)
-    problems = input_problems(module.params)
-    if problems:
-        module.fail_json(msg='invalid input, nothing was read: ' + '; '.join(problems))
-    module.exit_json(changed=False, **read_host(HostIO(), module.params))
+    module = AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
+    result = host_info(module.params, HostIO, check_mode=module.check_mode, diff=module._diff)
+    if result.get('failed'):
+        module.fail_json(**result)
+    module.exit_json(**result)
 
 
 if __name__ == '__main__':

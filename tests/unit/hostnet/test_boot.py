@@ -174,7 +174,7 @@ def test_power_lost_while_committing_leaves_a_state_the_boot_rolls_back(tmp_path
     job.mkdir()
     seen = []
 
-    def commit_then_lose_power(plan):
+    def commit_then_lose_power(plan, files=None):
         seen.append(json.loads((job / 'state.json').read_text())['status'])
         raise KeyboardInterrupt('power lost')
 

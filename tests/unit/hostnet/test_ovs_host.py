@@ -2,7 +2,8 @@
 import pytest
 
 from ansible_collections.vmnet.kubevirt.plugins.module_utils import _ovs_host
-from ansible_collections.vmnet.kubevirt.plugins.modules import ovs_host_info
+from ansible_collections.vmnet.kubevirt.plugins.module_utils import _ovs_host_run as ovs_host_info
+import fake_host
 
 OS_RELEASES = {
     'debian12': ('PRETTY_NAME="Debian GNU/Linux 12 (bookworm)"\nNAME="Debian GNU/Linux"\nVERSION_ID="12"\nID=debian\n',
@@ -136,10 +137,11 @@ def test_module_names_the_field_the_value_and_the_rule():
     assert ovs_host_info.input_problems(params(networkmanager=True, rhel_package='openvswitch3.3')) == []
 
 
-class FakeHost:
-    """The HostIO reads ovs_host_info uses, answered from fixed data."""
+class FakeHost(fake_host.FakeHost):
+    """The HostIO reads ovs_host_info uses, answered from fixed data; its files are the case's os-release only."""
 
-    def __init__(self, installed=None, manager='sysv', enabled=None, running=(True, True, '3.1.0')):
+    def __init__(self, installed=None, manager='sysv', enabled=None, running=(True, True, '3.1.0'), os_release='debian12'):
+        super(FakeHost, self).__init__(files={'/etc/os-release': OS_RELEASES[os_release][0]}, forbid_writes=True)
         self.installed = installed or {}
         self.manager = manager
         self.enabled = enabled or {}
@@ -160,13 +162,8 @@ class FakeHost:
         return self.running
 
 
-def os_release(case):
-    return lambda path: OS_RELEASES[case][0] if path == '/etc/os-release' else None
-
-
-def test_converged_debian_node_has_nothing_left(monkeypatch):
-    monkeypatch.setattr(ovs_host_info, 'read_text', os_release('debian12'))
-    host = FakeHost(installed={'openvswitch-switch': '3.1.0-2'}, enabled={'openvswitch-switch': True})
+def test_converged_debian_node_has_nothing_left():
+    host = FakeHost(installed={'openvswitch-switch': '3.1.0-2'}, enabled={'openvswitch-switch': True}, os_release='debian12')
     result = ovs_host_info.read_host(host, params())
     assert host.asked == [('dpkg', ('openvswitch-switch',))]
     assert result['packages'] == {'openvswitch-switch': '3.1.0-2'}
@@ -175,27 +172,24 @@ def test_converged_debian_node_has_nothing_left(monkeypatch):
     assert result['ovs']['version'] == '3.1.0' and result['problem'] is None
 
 
-def test_vswitchd_down_means_a_start(monkeypatch):
-    monkeypatch.setattr(ovs_host_info, 'read_text', os_release('debian12'))
-    host = FakeHost(installed={'openvswitch-switch': '3.1.0-2'}, enabled={'openvswitch-switch': True}, running=(True, False, '3.1.0'))
+def test_vswitchd_down_means_a_start():
+    host = FakeHost(installed={'openvswitch-switch': '3.1.0-2'}, enabled={'openvswitch-switch': True}, running=(True, False, '3.1.0'), os_release='debian12')
     result = ovs_host_info.read_host(host, params())
     assert result['ovs'] == {'ovsdb': True, 'vswitchd': False, 'running': False, 'version': '3.1.0',
                              'db_socket': '/var/run/openvswitch/db.sock'}
     assert result['todo'] == {'missing': [], 'start': True, 'needed': True}
 
 
-def test_fresh_rhel_node_with_the_fast_datapath_package(monkeypatch):
-    monkeypatch.setattr(ovs_host_info, 'read_text', os_release('rocky9'))
-    host = FakeHost(manager='systemd', running=(False, False, None))
+def test_fresh_rhel_node_with_the_fast_datapath_package():
+    host = FakeHost(manager='systemd', running=(False, False, None), os_release='rocky9')
     result = ovs_host_info.read_host(host, params(rhel_package='openvswitch3.3', networkmanager=False))
     assert host.asked == [('rpm', ('openvswitch3.3',))]
     assert result['plan']['package_manager'] == 'dnf' and result['service'] == {'name': 'openvswitch', 'enabled': None}
     assert result['todo'] == {'missing': ['openvswitch3.3'], 'start': True, 'needed': True}
 
 
-def test_unsupported_family_is_work_the_role_refuses(monkeypatch):
-    monkeypatch.setattr(ovs_host_info, 'read_text', os_release('gentoo'))
-    host = FakeHost()
+def test_unsupported_family_is_work_the_role_refuses():
+    host = FakeHost(os_release='gentoo')
     result = ovs_host_info.read_host(host, params())
     assert result['plan'] is None and result['problem'].startswith('os_family Gentoo (Gentoo) is not supported')
     assert result['todo']['needed'] and result['packages'] == {} and host.asked == [(None, ())]
