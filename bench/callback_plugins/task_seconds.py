@@ -1,5 +1,5 @@
 # -*- coding: utf-8 -*-
-# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Bench-only callback: seconds from each task's start to the next one's, with the task's action, as JSON.
 
 Enabled by the benchmarks with ANSIBLE_CALLBACKS_ENABLED=task_seconds and

@@ -1,5 +1,5 @@
 # -*- coding: utf-8 -*-
-# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """The one rule for Linux interface names, shared by the host side (ovs_bridge, ovs_fabric_port) and the
 cluster side (multus_cr's OVS bridge, macvlan/ipvlan masters and the coordinator's pod NIC).
 

@@ -1,5 +1,5 @@
 # -*- coding: utf-8 -*-
-# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """IP address, CIDR and range arithmetic for Spiderpool ``ips`` / ``excludeIPs`` lists.
 
 Pure functions, standard library only (runs on Python 3.9+). Spiderpool writes address

@@ -1,5 +1,5 @@
 # -*- coding: utf-8 -*-
-# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """The one place in vmnet.kubevirt that talks to the Kubernetes API.
 
 Built on kubernetes.core's module_utils (``get_api_client`` and its shared, cached dynamic

@@ -1,5 +1,5 @@
 # -*- coding: utf-8 -*-
-# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Kubernetes' rules for object names, label and annotation keys and values (pure, no I/O).
 
 The API server refuses what breaks these rules (apimachinery's validation of ObjectMeta); the

@@ -1,5 +1,5 @@
 # -*- coding: utf-8 -*-
-# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Multus CRs: parameters -> SpiderMultusConfig or NetworkAttachmentDefinition, and their rules.
 
 Pure code (no I/O). A SpiderMultusConfig (SMC) is validated as Spiderpool's webhook does

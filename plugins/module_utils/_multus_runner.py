@@ -1,5 +1,5 @@
 # -*- coding: utf-8 -*-
-# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """The flow of the multus_cr and multus_cr_info modules (rules first, then one write).
 
 ``run(params, api_factory, check_mode, diff) -> result dict`` like every module family's runner;

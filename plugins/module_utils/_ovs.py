@@ -1,5 +1,5 @@
 # -*- coding: utf-8 -*-
-# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """The one seam to a host: the commands it runs (ovs-vsctl, ip, ping, TCP probes, package and
 service reads; argv lists only) and the files it reads and writes (``HostFiles``).
 

@@ -1,5 +1,5 @@
 # -*- coding: utf-8 -*-
-# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Boot-time rollback of ovs_bridge changes that were never confirmed (standard library, 3.9+).
 
 A commit-confirmed change keeps its job on disk (``JOB_ROOT/<token>``: ``plan.json`` with the

@@ -1,5 +1,5 @@
 # -*- coding: utf-8 -*-
-# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """The ovs_bridge flow: params -> validate -> read once (OVSDB, links, routes, files) -> preflight
 -> plan -> check/diff, or apply (directly, or commit-confirmed by a detached agent) -> result.
 

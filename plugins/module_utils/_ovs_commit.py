@@ -1,5 +1,5 @@
 # -*- coding: utf-8 -*-
-# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Commit-confirm for risky bridge changes (standard library, Python 3.9+).
 
 A change is a plan: one ovs-vsctl transaction and one ``ip -batch`` forward, the same pair

@@ -1,5 +1,5 @@
 # -*- coding: utf-8 -*-
-# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Pure readings of a host for the ovs role: distribution, installed packages, boot-time services.
 
 No I/O here: the texts come from ``_ovs.HostIO``. Standard library only, Python 3.9+ (runs on

@@ -1,5 +1,5 @@
 # -*- coding: utf-8 -*-
-# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """The smaller host flows, each ``run(params, host_io_factory, check_mode, diff) -> result dict``:
 ``host_info`` (ovs_host_info), ``fabric_port`` (ovs_fabric_port), ``bridge_info``
 (ovs_bridge_info) and ``confirm`` (ovs_bridge_confirm).

@@ -1,5 +1,5 @@
 # -*- coding: utf-8 -*-
-# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Boot-time configuration for an OVS bridge that carries the node's addresses (pure, 3.9+).
 
 OVSDB already keeps bridges and ports across reboots; what the host must re-create is the

@@ -1,5 +1,5 @@
 # -*- coding: utf-8 -*-
-# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Planning for ``vmnet.kubevirt.ovs_bridge``: pure functions, standard library, Python 3.9+.
 
 Bridge state is one shape everywhere (read from OVSDB, wanted, predicted)::

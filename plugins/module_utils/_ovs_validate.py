@@ -1,5 +1,5 @@
 # -*- coding: utf-8 -*-
-# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Validation of ``vmnet.kubevirt.ovs_bridge`` parameters (pure, standard library, Python 3.9+).
 
 ``normalize_spec(params)`` turns the module parameters into one canonical spec dict or raises

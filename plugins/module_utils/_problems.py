@@ -1,5 +1,5 @@
 # -*- coding: utf-8 -*-
-# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """The one form of a refused input and of a run that wrote nothing, and the one way a module ends.
 
 Pure code apart from ``finish``, which only hands a runner's result to the AnsibleModule. A

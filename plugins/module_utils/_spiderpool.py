@@ -1,5 +1,5 @@
 # -*- coding: utf-8 -*-
-# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """SpiderIPPool and SpiderSubnet: parameters -> spec, and the Spiderpool webhook's rules.
 
 Pure code (no I/O). The rules mirror Spiderpool's validating webhook (pool rules 1-10,

@@ -1,5 +1,5 @@
 # -*- coding: utf-8 -*-
-# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """What Spiderpool's IPAM keeps, read back: the SpiderReservedIPs and the IPs a VM's SpiderEndpoint holds.
 
 Pure code (standard library only) apart from the two readers, which take a ``_k8s.KubeApi``. A

@@ -1,5 +1,5 @@
 # -*- coding: utf-8 -*-
-# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """What the collection knows about Spiderpool and Multus objects, written once for every module family.
 
 Pure code (standard library only): the API groups, kinds and CRD names; a pool's IP version,

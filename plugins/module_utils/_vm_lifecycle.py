@@ -1,5 +1,5 @@
 # -*- coding: utf-8 -*-
-# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """What a change to an existing VM does on the cluster, judged before anything is written.
 
 Pure rules (standard library only) apart from ``read_facts``, which takes a ``_k8s.KubeApi``.

@@ -1,5 +1,5 @@
 # -*- coding: utf-8 -*-
-# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Pure preflight for vm_network: plan the cluster reads, then judge a batch against them.
 
 ``plan_reads(entries)`` says what to read (in bulk: one LIST per kind and namespace, never

@@ -1,5 +1,5 @@
 # -*- coding: utf-8 -*-
-# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Pure builders: a normalised VM entry (see ``_vm_spec``) -> KubeVirt VirtualMachine.
 
 Masquerade writes the ``masquerade`` binding explicitly on the pod network (KubeVirt would

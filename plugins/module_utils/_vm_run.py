@@ -1,5 +1,5 @@
 # -*- coding: utf-8 -*-
-# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """The vm_network flow: params -> validate -> (bulk reads, preflight) -> render -> verdict -> apply -> result.
 
 Every problem found before the apply step fails the whole run with nothing written. During the

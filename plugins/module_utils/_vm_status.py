@@ -1,15 +1,15 @@
 # -*- coding: utf-8 -*-
-# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Pure read-back: a VirtualMachine (and its VMI, if running) -> the NIC view users see."""
 
 from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import json
 
 from ansible_collections.vmnet.kubevirt.plugins.module_utils._spiderpool_ipam import nic_fixed_ips, pod_interface_names
-from ansible_collections.vmnet.kubevirt.plugins.module_utils._vm_render import POOLS_ANNOTATION, guest_ip_families
+from ansible_collections.vmnet.kubevirt.plugins.module_utils._vm_lifecycle import pools_items
+from ansible_collections.vmnet.kubevirt.plugins.module_utils._vm_render import guest_ip_families
 from ansible_collections.vmnet.kubevirt.plugins.module_utils._vm_verdict import verdict
 
 BINDINGS = ('masquerade', 'bridge', 'sriov', 'passtBinding', 'binding', 'slirp', 'macvtap', 'passt')
@@ -27,17 +27,6 @@ def vm_network_mode(nics):
     if modes == {'bridge'} and all(n['multus_cr'] for n in nics if n['state'] != 'absent'):
         return 'bridge'
     return 'mixed' if modes else 'none'
-
-
-def _pool_items(template):
-    raw = ((template.get('metadata') or {}).get('annotations') or {}).get(POOLS_ANNOTATION)
-    if not raw:
-        return None
-    try:
-        items = json.loads(raw)
-    except ValueError:
-        return None
-    return items if isinstance(items, list) else None
 
 
 def qualified_network(network_name, vm):
@@ -76,7 +65,7 @@ def describe_vm(vm, vmi=None, pvc_access_modes=None, default_pools=None, endpoin
     template = (vm.get('spec') or {}).get('template') or {}
     tspec = template.get('spec') or {}
     networks = dict((n.get('name'), n) for n in tspec.get('networks') or [])
-    items = _pool_items(template)
+    items = pools_items((template.get('metadata') or {}).get('annotations'))
     addresses = vmi_addresses(vmi)
     kept = nic_fixed_ips(tspec, endpoint, vmi) if endpoint is not False else {}
     named = dict((i['interface'], i) for i in items or [] if isinstance(i, dict) and i.get('interface'))

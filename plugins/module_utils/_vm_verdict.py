@@ -1,5 +1,5 @@
 # -*- coding: utf-8 -*-
-# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Pure live-migration verdict for a rendered (or read back) KubeVirt VirtualMachine.
 
 KubeVirt checks only the pod-network interface (it must be masquerade, passt, a bridge with

@@ -1,6 +1,6 @@
 #!/usr/bin/python
 # -*- coding: utf-8 -*-
-# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
@@ -60,6 +60,7 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.vmnet.kubevirt.plugins.module_utils._ovs import HostIO
 from ansible_collections.vmnet.kubevirt.plugins.module_utils._ovs_host_run import bridge_info
+from ansible_collections.vmnet.kubevirt.plugins.module_utils._problems import finish
 
 ARGUMENT_SPEC = dict(name=dict(type='str'))
 
@@ -67,9 +68,7 @@ ARGUMENT_SPEC = dict(name=dict(type='str'))
 def main():
     module = AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
     result = bridge_info(module.params, HostIO, check_mode=module.check_mode, diff=module._diff)
-    if result.get('failed'):
-        module.fail_json(**result)
-    module.exit_json(**result)
+    finish(module, result)
 
 
 if __name__ == '__main__':

@@ -1,6 +1,6 @@
 #!/usr/bin/python
 # -*- coding: utf-8 -*-
-# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 
 from __future__ import absolute_import, division, print_function
 
@@ -646,6 +646,7 @@ from ansible_collections.vmnet.kubevirt.plugins.module_utils._k8s import KubeApi
 from ansible_collections.vmnet.kubevirt.plugins.module_utils._options import StrictModule
 from ansible_collections.vmnet.kubevirt.plugins.module_utils._vm_run import run
 from ansible_collections.vmnet.kubevirt.plugins.module_utils._vm_spec import USER_DATA_PLACES
+from ansible_collections.vmnet.kubevirt.plugins.module_utils._problems import finish
 
 NIC_SPEC = dict(
     name=dict(type='str'),
@@ -726,11 +727,7 @@ def main():
         result = run(params, connect, check_mode=module.check_mode, want_diff=module._diff)
     except KubeApiError as err:
         module.fail_json(msg=str(err), vms=[])
-    for warning in result.pop('warnings', []):
-        module.warn(warning)
-    if result.get('failed'):
-        module.fail_json(**result)
-    module.exit_json(**result)
+    finish(module, result)
 
 
 if __name__ == '__main__':
