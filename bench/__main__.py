@@ -25,6 +25,7 @@ def main(argv=None):
     parser.add_argument('--curve', action='store_true', help='scale curves (long; not part of CI): see bench/curve.py')
     parser.add_argument('--vm-sizes', type=sizes_list, default=curve.VM_SIZES, help='with --curve: VM counts (default %(default)s)')
     parser.add_argument('--node-sizes', type=sizes_list, default=curve.NODE_SIZES, help='with --curve: lab node counts (default %(default)s)')
+    parser.add_argument('--loop-vms', type=int, help='with --curve: VMs of the kubevirt_vm loop, extrapolated to the others (default the smallest size)')
     parser.add_argument('--reruns', type=int, default=1, help='with --curve: re-runs of each tool per size, median taken (default 1)')
     args = parser.parse_args(argv)
     if args.curve:
@@ -71,13 +72,13 @@ def main_curve(args):
     output.parent.mkdir(parents=True, exist_ok=True)
     facts = common.machine_facts()
     facts.update({'VM sizes': ', '.join(map(str, args.vm_sizes)) or '-', 'node sizes': ', '.join(map(str, args.node_sizes)) or '-',
-                  're-runs per size': args.reruns})
+                  're-runs per size': args.reruns, 'kubevirt_vm loop at': args.loop_vms or min(args.vm_sizes or [0])})
 
     def write():
         output.write_text(report.markdown(facts), encoding='utf-8')
 
     with tempfile.TemporaryDirectory(prefix='vmnet-curve-') as workdir:
-        figures = curve.run(report, pathlib.Path(workdir), args.vm_sizes, args.node_sizes, args.reruns, write)
+        figures = curve.run(report, pathlib.Path(workdir), args.vm_sizes, args.node_sizes, args.reruns, write, args.loop_vms)
     if args.json:
         args.json.write_text(json.dumps(figures, indent=2), encoding='utf-8')
     print('\nresults written to %s' % output)

@@ -165,7 +165,7 @@ def measure_host_point(workdir, nodes, reruns, profile):
     return point
 
 
-def vm_sections(report, points, loop_size):
+def vm_sections(report, points, loop_size, loop):
     sizes = sorted(size for size in points if size != BASE_VMS)
     tools = (vm_apply.VM_NETWORK, vm_apply.K8S, vm_apply.FLOOR)
     rows = [('VMs', 'tool', 'first run', 're-run', 'first, ms per VM', 're-run, ms per VM', 'first, ms added per VM',
@@ -180,7 +180,6 @@ def vm_sections(report, points, loop_size):
                          '%.2f' % per_object_ms(case['first'], size), '%.2f' % per_object_ms(case['rerun'], size)) + added +
                         (fmt_verdict_ratio(ratio(case['first'], ours['first'])), fmt_verdict_ratio(ratio(case['rerun'], ours['rerun'])),
                          '%s, %s' % (case['first_changed'], case['rerun_changed'])))
-    loop = points[loop_size][vm_apply.LOOP]
     for size in sizes:
         ours = points[size][vm_apply.VM_NETWORK]
         first, rerun = (extrapolated(loop[run], loop_size, size) for run in ('first', 'rerun'))
@@ -245,15 +244,20 @@ def profile_sections(report, module_stats, size, host_points):
             report.section('C7. Where a host re-run on %d nodes goes (one more re-run of each side, timed per task)' % nodes, rows, notes)
 
 
-def run(report, workdir, vm_sizes, node_sizes, reruns, write):
-    """Every point of the curve; ``write()`` is called after each, so a cut-short run keeps what it measured."""
+def run(report, workdir, vm_sizes, node_sizes, reruns, write, loop_size=None):
+    """Every point of the curve; ``write()`` is called after each part, so a cut-short run keeps
+    what it measured. The kubevirt_vm loop runs at ``loop_size`` VMs (default the smallest size)."""
     points, host_points = {}, {}
-    loop_size = min(vm_sizes) if vm_sizes else None
+    loop_size = loop_size or (min(vm_sizes) if vm_sizes else None)
+    loop = None
+    if vm_sizes and loop_size not in vm_sizes:
+        print('curve: the kubevirt_vm loop at %d VMs' % loop_size, flush=True)
+        loop = measure_vm_point(workdir, loop_size, reruns, with_loop=True)[vm_apply.LOOP]
     for size in (BASE_VMS,) + tuple(sorted(vm_sizes)):
         print('curve: %d VMs' % size, flush=True)
         points[size] = measure_vm_point(workdir, size, reruns, with_loop=size == loop_size)
     if vm_sizes:
-        vm_sections(report, points, loop_size)
+        vm_sections(report, points, loop_size, loop or points[loop_size][vm_apply.LOOP])
         write()
     module_stats = profile_module(workdir, max(vm_sizes)) if vm_sizes else {}
     for nodes in sorted(node_sizes):
