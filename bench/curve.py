@@ -272,4 +272,3 @@ def run(report, workdir, vm_sizes, node_sizes, reruns, write, loop_size=None):
     return {'targets': [list(target) for target in targets],
             'vm_points': {size: {tool: point[tool] for tool in (vm_apply.VM_NETWORK, vm_apply.K8S, vm_apply.FLOOR)}
                           for size, point in points.items()}}
-

@@ -135,7 +135,7 @@ def apply_cases(server, workdir, count, reruns, with_loop=True, loop_reruns=None
     first = timed(floor_argv + ['create', server.kubeconfig, str(floor_file)])
     again = [timed(floor_argv + ['get', server.kubeconfig, str(floor_file)]) for _rerun in range(reruns)]
     cases[FLOOR] = {'first': first.seconds, 'rerun': median([run.seconds for run in again]),
-                                                'first_changed': '-', 'rerun_changed': '-', 'peak_mib': first.peak_mib}
+                    'first_changed': '-', 'rerun_changed': '-', 'peak_mib': first.peak_mib}
     return cases
 
 
