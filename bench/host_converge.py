@@ -105,19 +105,26 @@ def rerun_profile(cases, env, workdir, count):
     return rows, notes
 
 
+def uplink_gaps_one_by_one(host_lab, hosts_yml):
+    """([longest silence ms of each node's own uplink move], pings lost): hosts.yml --limit nodeN,
+    node after node (what a rolling run does), with one 5 ms ping monitor on the moving node."""
+    from lab.hosts.lab import PingGapMonitor  # pylint: disable=import-outside-toplevel
+    env = host_lab.ansible_env()
+    gaps, lost = [], 0
+    for node in host_lab.nodes:
+        with PingGapMonitor(host_lab, node) as monitor:
+            timed(playbook_argv(host_lab, hosts_yml, uplink_vars()) + ['--limit', node.name], env=env)
+        gaps.append(monitor.gap_during(*move_window(node)))
+        lost += monitor.lost
+    return gaps, lost
+
+
 def uplink_moves_one_by_one(count, hosts_yml, figures):
-    """Each node's uplink move on its own: hosts.yml --limit nodeN on a fresh lab, node after node
-    (what a rolling run does), with one 5 ms ping monitor on the moving node."""
-    from lab.hosts.lab import HostLab, PingGapMonitor  # pylint: disable=import-outside-toplevel
+    """Each node's uplink move on its own, on a fresh lab of ``count`` nodes."""
+    from lab.hosts.lab import HostLab  # pylint: disable=import-outside-toplevel
     host_lab = HostLab.create(count, with_ovs=True)
     try:
-        env = host_lab.ansible_env()
-        gaps, lost = [], 0
-        for node in host_lab.nodes:
-            with PingGapMonitor(host_lab, node) as monitor:
-                timed(playbook_argv(host_lab, hosts_yml, uplink_vars()) + ['--limit', node.name], env=env)
-            gaps.append(monitor.gap_during(*move_window(node)))
-            lost += monitor.lost
+        gaps, lost = uplink_gaps_one_by_one(host_lab, hosts_yml)
     finally:
         host_lab.destroy()
     figures.update({'uplink_gap_max_ms': max(gaps), 'uplink_gap_median_ms': median(gaps)})
@@ -160,6 +167,24 @@ def uplink_moves_loaded(host_lab, hosts_yml, env, figures):
     ]
 
 
+def converge_cases(host_lab, workdir, reruns):
+    """Both sides (the host roles, then the baseline) on ``host_lab``, same forks: their argv, and
+    {label: (first s, first changed, re-run s median, re-run changed max)}."""
+    env = host_lab.ansible_env()
+    baseline = write_playbook(workdir / 'baseline-ovs.yml', baseline_play('br-base'))
+    cases = {
+        'host roles (playbooks/hosts.yml: ovs + ovs_bridge)': playbook_argv(host_lab, ROOT / 'playbooks' / 'hosts.yml', ours_vars('br-ours')),
+        'openvswitch.openvswitch bridge + port tasks': playbook_argv(host_lab, baseline),
+    }
+    figures = {}
+    for label, argv in cases.items():
+        first = timed(argv, env=env)
+        again = [timed(argv, env=env) for _rerun in range(reruns)]
+        figures[label] = (first.seconds, recap_changed(first.output), median([run_.seconds for run_ in again]),
+                          max(recap_changed(run_.output) for run_ in again))
+    return cases, figures
+
+
 def run(report, workdir, sizes):
     from lab.hosts.lab import HostLab  # pylint: disable=import-outside-toplevel
     count, reruns = sizes['nodes'], sizes['reruns']
@@ -167,17 +192,7 @@ def run(report, workdir, sizes):
     try:
         env = host_lab.ansible_env()
         hosts_yml = ROOT / 'playbooks' / 'hosts.yml'
-        baseline = write_playbook(workdir / 'baseline-ovs.yml', baseline_play('br-base'))
-        cases = {
-            'host roles (playbooks/hosts.yml: ovs + ovs_bridge)': playbook_argv(host_lab, hosts_yml, ours_vars('br-ours')),
-            'openvswitch.openvswitch bridge + port tasks': playbook_argv(host_lab, baseline),
-        }
-        figures = {}
-        for label, argv in cases.items():
-            first = timed(argv, env=env)
-            again = [timed(argv, env=env) for _rerun in range(reruns)]
-            figures[label] = (first.seconds, recap_changed(first.output), median([run_.seconds for run_ in again]),
-                              max(recap_changed(run_.output) for run_ in again))
+        cases, figures = converge_cases(host_lab, workdir, reruns)
         ours_label, base_label = list(cases)
         # Profile of the re-run: the bridge reconcile alone (the ovs role's package and service checks left out).
         bridges_only = [timed(cases[ours_label] + ['--tags', 'bridges'], env=env) for _rerun in range(reruns)]

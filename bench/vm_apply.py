@@ -13,6 +13,12 @@ NICS = [
 ]
 DISK = {'image': 'quay.io/containerdisks/fedora:41'}
 
+# The tools of section 1, as their rows are labelled.
+VM_NETWORK = 'vm_network (one task, vms:)'
+LOOP = 'kubevirt.core.kubevirt_vm loop'
+K8S = 'kubernetes.core.k8s (one task)'
+FLOOR = 'floor: kubernetes Python client'
+
 
 def vlan_objects(vlan, octet):
     pool = 'vlan%d-v4' % vlan
@@ -24,6 +30,12 @@ def vlan_objects(vlan, octet):
          'metadata': {'name': 'ovs-vlan%d' % vlan, 'namespace': 'kube-system'},
          'spec': {'cniType': 'ovs', 'ovs': {'bridge': 'br1', 'vlan': vlan, 'ippools': {'ipv4': [pool]}}}},
     ]
+
+
+def seed_nic_pools(server):
+    """The two pools and Multus CRs that NICS name."""
+    for obj in vlan_objects(100, 100) + vlan_objects(200, 200):
+        server.apply(obj)
 
 
 def namespace(name):
@@ -92,24 +104,28 @@ def write_manifests(workdir, name, manifests):
     return path
 
 
-def apply_cases(server, workdir, count, reruns):
-    """First run and re-runs of each tool, each in a namespace of its own on one emulator."""
+def apply_cases(server, workdir, count, reruns, with_loop=True, loop_reruns=None):
+    """First run and re-runs of each tool, each in a namespace of its own on one emulator
+    (the kubevirt_vm loop, one task per VM, left out with ``with_loop=False``)."""
     manifests = render_manifests(server, workdir, count)
     env = playbook_env(workdir)
     cases = {}
     playbooks = {
-        'vm_network (one task, vms:)': ('bench-vmnet', lambda ns: write_playbook(
+        VM_NETWORK: ('bench-vmnet', lambda ns: write_playbook(
             workdir / 'vmnet.yml', vm_network_play(server, ns, count))),
-        'kubevirt.core.kubevirt_vm loop': ('bench-kubevirt', lambda ns: write_playbook(
+        LOOP: ('bench-kubevirt', lambda ns: write_playbook(
             workdir / 'kubevirt.yml', kubevirt_vm_play(server, write_manifests(workdir, 'kv.json', for_namespace(manifests, ns))))),
-        'kubernetes.core.k8s (one task)': ('bench-k8s', lambda ns: write_playbook(
+        K8S: ('bench-k8s', lambda ns: write_playbook(
             workdir / 'k8s.yml', k8s_play(server, write_manifests(workdir, 'k8s.json', for_namespace(manifests, ns))))),
     }
+    if not with_loop:
+        del playbooks[LOOP]
     for label, (ns, build) in playbooks.items():
         server.apply(namespace(ns))
         playbook = build(ns)
         first = timed(ansible_playbook(playbook), env=env)
-        again = [timed(ansible_playbook(playbook), env=env) for _rerun in range(reruns)]
+        rounds = (loop_reruns or reruns) if label == LOOP else reruns
+        again = [timed(ansible_playbook(playbook), env=env) for _rerun in range(rounds)]
         cases[label] = {'first': first.seconds, 'rerun': median([run.seconds for run in again]),
                         'first_changed': recap_changed(first.output), 'rerun_changed': max(recap_changed(run.output) for run in again)}
     server.apply(namespace('bench-floor'))
@@ -118,15 +134,15 @@ def apply_cases(server, workdir, count, reruns):
     floor_argv = [sys.executable, str(ROOT / 'bench' / 'floor_client.py')]
     first = timed(floor_argv + ['create', server.kubeconfig, str(floor_file)])
     again = [timed(floor_argv + ['get', server.kubeconfig, str(floor_file)]) for _rerun in range(reruns)]
-    cases['floor: kubernetes Python client'] = {'first': first.seconds, 'rerun': median([run.seconds for run in again]),
-                                                'first_changed': '-', 'rerun_changed': '-', 'peak_mib': first.peak_mib}
+    cases[FLOOR] = {'first': first.seconds, 'rerun': median([run.seconds for run in again]),
+                    'first_changed': '-', 'rerun_changed': '-', 'peak_mib': first.peak_mib}
     return cases
 
 
 def apply_section(report, cases, count):
-    ours = cases['vm_network (one task, vms:)']
-    floor = cases['floor: kubernetes Python client']
-    loop = cases['kubevirt.core.kubevirt_vm loop']
+    ours = cases[VM_NETWORK]
+    floor = cases[FLOOR]
+    loop = cases[LOOP]
     rows = [('tool', 'first run', 'changed', 're-run (median)', 'changed', 'first vs vm_network', 're-run vs vm_network')]
     for label, case in cases.items():
         rows.append((label, fmt_seconds(case['first']), case['first_changed'], fmt_seconds(case['rerun']), case['rerun_changed'],
@@ -167,11 +183,10 @@ def seed_pools(server, pools):
     return names
 
 
-def render_and_preflight(report, server, workdir, render_count, preflight_count, pools):
-    env = playbook_env(workdir)
-    vlans = seed_pools(server, pools)
+def pool_nic_sets(vlans, count):
+    """Two NICs a VM, spread over the seeded pools (each VM on a neighbouring pair)."""
     nic_sets = []
-    for index in range(render_count):
+    for index in range(count):
         vlan_a, vlan_b = vlans[index % len(vlans)], vlans[(index + 1) % len(vlans)]
         nic_sets.append([
             {'name': 'front', 'multus_cr': 'kube-system/ovs-vlan%d' % vlan_a, 'use_default_ip_pool': False,
@@ -179,41 +194,57 @@ def render_and_preflight(report, server, workdir, render_count, preflight_count,
             {'name': 'back', 'multus_cr': 'kube-system/ovs-vlan%d' % vlan_b, 'use_default_ip_pool': False,
              'ip_pools': {'ipv4': ['vlan%d-v4' % vlan_b]}},
         ])
+    return nic_sets
 
-    def play(count, render_only, check):
-        vms = [{'name': 'r-%05d' % index, 'nics': nic_sets[index]} for index in range(count)]
-        task = {'vmnet.kubevirt.vm_network': dict(auth_vars(server), namespace='bench-render', network_mode='bridge',
-                                                  live_migration='ignore', disk=DISK, render_only=render_only, vms=vms)}
-        if check:
-            task['check_mode'] = True
-        return [{'name': 'bench', 'hosts': 'localhost', 'gather_facts': False, 'tasks': [task]}]
 
-    def data_only_play(count):
-        # The baseline: Ansible carrying the same task arguments through templating, no module work.
-        vms = [{'name': 'r-%05d' % index, 'nics': nic_sets[index]} for index in range(count)]
-        return [{'name': 'bench', 'hosts': 'localhost', 'gather_facts': False, 'vars': {'vms': vms},
-                 'tasks': [{'ansible.builtin.debug': {'msg': '{{ vms | length }}'}}]}]
+def render_play(server, nic_sets, render_only, check):
+    vms = [{'name': 'r-%05d' % index, 'nics': nics} for index, nics in enumerate(nic_sets)]
+    task = {'vmnet.kubevirt.vm_network': dict(auth_vars(server), namespace='bench-render', network_mode='bridge',
+                                              live_migration='ignore', disk=DISK, render_only=render_only, vms=vms)}
+    if check:
+        task['check_mode'] = True
+    return [{'name': 'bench', 'hosts': 'localhost', 'gather_facts': False, 'tasks': [task]}]
 
+
+def carry_play(nic_sets):
+    """The baseline: Ansible carrying the same task arguments through templating, no module work."""
+    vms = [{'name': 'r-%05d' % index, 'nics': nics} for index, nics in enumerate(nic_sets)]
+    return [{'name': 'bench', 'hosts': 'localhost', 'gather_facts': False, 'vars': {'vms': vms},
+             'tasks': [{'ansible.builtin.debug': {'msg': '{{ vms | length }}'}}]}]
+
+
+def render_over_carry(server, workdir, nic_sets):
+    """(render_only seconds, data-carrying baseline seconds) for the same VMs, side by side."""
+    env = playbook_env(workdir)
     server.apply(namespace('bench-render'))
-    render = timed(ansible_playbook(write_playbook(workdir / 'render-big.yml', play(render_count, True, False))), env=env)
-    render_small = timed(ansible_playbook(write_playbook(workdir / 'render-small.yml', play(render_count // 10, True, False))), env=env)
-    carry = timed(ansible_playbook(write_playbook(workdir / 'carry.yml', data_only_play(render_count))), env=env)
-    preflight = timed(ansible_playbook(write_playbook(workdir / 'preflight.yml', play(preflight_count, False, True))), env=env)
-    render_same = timed(ansible_playbook(write_playbook(workdir / 'render-same.yml', play(preflight_count, True, False))), env=env)
+    render = timed(ansible_playbook(write_playbook(workdir / 'render-big.yml', render_play(server, nic_sets, True, False))), env=env)
+    carry = timed(ansible_playbook(write_playbook(workdir / 'carry.yml', carry_play(nic_sets))), env=env)
+    return render.seconds, carry.seconds
+
+
+def render_and_preflight(report, server, workdir, render_count, preflight_count, pools):
+    env = playbook_env(workdir)
+    nic_sets = pool_nic_sets(seed_pools(server, pools), render_count)
+    render, carry = render_over_carry(server, workdir, nic_sets)
+    small_sets, same_sets = nic_sets[:render_count // 10], nic_sets[:preflight_count]
+    render_small = timed(ansible_playbook(write_playbook(workdir / 'render-small.yml', render_play(server, small_sets, True, False))), env=env)
+    preflight = timed(ansible_playbook(write_playbook(workdir / 'preflight.yml', render_play(server, same_sets, False, True))), env=env)
+    render_same = timed(ansible_playbook(write_playbook(workdir / 'render-same.yml', render_play(server, same_sets, True, False))), env=env)
     rows = [('case', 'wall time', 'ratio', 'against')]
-    rows.append(('render_only, %d VMs over %d pools' % (render_count, pools), fmt_seconds(render.seconds),
-                 fmt_ratio(ratio(render.seconds, carry.seconds)), 'Ansible carrying the same data (debug task)'))
+    rows.append(('render_only, %d VMs over %d pools' % (render_count, pools), fmt_seconds(render),
+                 fmt_ratio(ratio(render, carry)), 'Ansible carrying the same data (debug task)'))
     rows.append(('render_only, %d VMs' % (render_count // 10), fmt_seconds(render_small.seconds),
-                 fmt_ratio(ratio(render.seconds, render_small.seconds)), '%d VMs vs %d VMs (10x the VMs)' % (render_count, render_count // 10)))
+                 fmt_ratio(ratio(render, render_small.seconds)), '%d VMs vs %d VMs (10x the VMs)' % (render_count, render_count // 10)))
     rows.append(('check mode (preflight + server dry-run), %d VMs, %d pools' % (preflight_count, pools), fmt_seconds(preflight.seconds),
                  fmt_ratio(ratio(preflight.seconds, render_same.seconds)), 'render_only of the same %d VMs' % preflight_count))
     report.section('2. render_only at scale and the bulk preflight', rows,
                    ['Per VM: render_only costs %.2f ms over the data-carrying baseline.'
-                    % (1000 * (render.seconds - carry.seconds) / render_count)])
+                    % (1000 * (render - carry) / render_count)])
 
 
-def module_alone(server, workdir, count):
-    """The vm_network module process alone, run directly with its arguments (no ansible-playbook)."""
+def module_alone(server, workdir, count, profile_to=None, expect_changed=True):
+    """The vm_network module process alone, run directly with its arguments (no ansible-playbook);
+    under cProfile, writing its stats to ``profile_to``, where given."""
     server.apply(namespace('bench-memory'))
     args = {'ANSIBLE_MODULE_ARGS': dict(auth_vars(server), namespace='bench-memory', network_mode='bridge', nics=NICS,
                                         live_migration='ignore', run_strategy='Halted', disk=DISK,
@@ -222,16 +253,17 @@ def module_alone(server, workdir, count):
     args_file.write_text(json.dumps(args), encoding='utf-8')
     env = playbook_env(workdir, {'PYTHONPATH': str(ROOT / '.deps')})
     module = ROOT / '.deps' / 'ansible_collections' / 'vmnet' / 'kubevirt' / 'plugins' / 'modules' / 'vm_network.py'
-    measured = timed([sys.executable, str(module), str(args_file)], env=env)
+    profiler = ['-m', 'cProfile', '-o', str(profile_to)] if profile_to else []
+    measured = timed([sys.executable] + profiler + [str(module), str(args_file)], env=env)
     result = json.loads(measured.output[measured.output.index('{'):])
-    if result.get('failed') or not all(vm['changed'] for vm in result['vms']):
-        raise RuntimeError('vm_network did not create every VM: %s' % result.get('msg'))
+    if result.get('failed') or not all(vm['changed'] == expect_changed for vm in result['vms']):
+        raise RuntimeError('vm_network did not %s every VM: %s' % ('create' if expect_changed else 'leave alone', result.get('msg')))
     return measured
 
 
-def time_breakdown(report, server, workdir, cases, module, count, reruns):
-    """Where the time goes, measured side by side: Ansible's start-up, its cost for any module task
-    and for the cheapest Kubernetes task, the module process alone, the floors."""
+def fixed_costs(server, workdir, reruns):
+    """Seconds of ansible-playbook with one debug task (start-up), one ping task (any module task)
+    and one kubernetes.core.k8s_info read of ONE VM (the cheapest Kubernetes task), medians."""
     def play(name, task):
         plays = [{'name': 'bench', 'hosts': 'localhost', 'gather_facts': False, 'tasks': [task]}]
         return ansible_playbook(write_playbook(workdir / name, plays))
@@ -245,8 +277,15 @@ def time_breakdown(report, server, workdir, cases, module, count, reruns):
     any_module = median_of(play('ping.yml', {'ansible.builtin.ping': {}}))
     one_object = median_of(play('k8s-info.yml', {'kubernetes.core.k8s_info': dict(
         auth_vars(server), api_version='kubevirt.io/v1', kind='VirtualMachine', namespace='bench-vmnet', name='vm-0000')}))
-    ours = cases['vm_network (one task, vms:)']
-    floor = cases['floor: kubernetes Python client']
+    return startup, any_module, one_object
+
+
+def time_breakdown(report, server, workdir, cases, module, count, reruns):
+    """Where the time goes, measured side by side: Ansible's start-up, its cost for any module task
+    and for the cheapest Kubernetes task, the module process alone, the floors."""
+    startup, any_module, one_object = fixed_costs(server, workdir, reruns)
+    ours = cases[VM_NETWORK]
+    floor = cases[FLOOR]
     rows = [('part', 'wall time', 'vs re-run floor'),
             ('ansible-playbook, one debug task (start-up, no module)', fmt_seconds(startup), fmt_ratio(ratio(startup, floor['rerun']))),
             ('ansible-playbook, one ansible.builtin.ping task (any module task)', fmt_seconds(any_module),
@@ -280,12 +319,11 @@ def memory_section(report, module, floor_peak, count):
 def run(report, workdir, sizes):
     from lab.kubeapi.fixtures import start_kubeapi  # pylint: disable=import-outside-toplevel
     with start_kubeapi(workdir / 'kubeapi') as server:
-        for obj in vlan_objects(100, 100) + vlan_objects(200, 200):
-            server.apply(obj)
+        seed_nic_pools(server)
         cases = apply_cases(server, workdir, sizes['vms'], sizes['reruns'])
         figures = apply_section(report, cases, sizes['vms'])
         module = module_alone(server, workdir, sizes['vms'])
         figures.update(time_breakdown(report, server, workdir, cases, module, sizes['vms'], sizes['reruns']))
         render_and_preflight(report, server, workdir, sizes['render_vms'], sizes['vms'], sizes['pools'])
-        figures['module_peak_mib'] = memory_section(report, module, cases['floor: kubernetes Python client']['peak_mib'], sizes['vms'])
+        figures['module_peak_mib'] = memory_section(report, module, cases[FLOOR]['peak_mib'], sizes['vms'])
     return figures
