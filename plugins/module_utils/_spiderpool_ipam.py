@@ -19,9 +19,7 @@ __metaclass__ = type
 import hashlib
 
 from ansible_collections.vmnet.kubevirt.plugins.module_utils._k8s import KubeApiError
-from ansible_collections.vmnet.kubevirt.plugins.module_utils._spiderpool_model import (  # noqa: F401 (read from here too) pylint: disable=unused-import
-    API_VERSION, ENDPOINT_KIND, RESERVED_KIND, free_ip_count, pool_usage, pool_version,
-)
+from ansible_collections.vmnet.kubevirt.plugins.module_utils._spiderpool_model import API_VERSION, RESERVED_KIND
 
 VMI_KIND = 'VirtualMachineInstance'
 PRIMARY_INTERFACE = 'eth0'

@@ -36,6 +36,7 @@ import json
 import re
 
 from ansible_collections.vmnet.kubevirt.plugins.module_utils import _spiderpool_ipam
+from ansible_collections.vmnet.kubevirt.plugins.module_utils import _spiderpool_model as model
 from ansible_collections.vmnet.kubevirt.plugins.module_utils._k8s import KubeApiError, is_subset
 from ansible_collections.vmnet.kubevirt.plugins.module_utils._vm_render import pod_interface_name
 
@@ -100,10 +101,10 @@ def read_facts(api, entries, existing):
             for vmi in api.list(KUBEVIRT_API, VMI_KIND, namespace=namespace):
                 facts['vmis'][(namespace, vmi['metadata']['name'])] = vmi
     for namespace in sorted(set(e['namespace'] for e in known if e['mode'] == 'bridge')):
-        if not api.is_served(_spiderpool_ipam.API_VERSION, _spiderpool_ipam.ENDPOINT_KIND):
+        if not api.is_served(model.API_VERSION, model.ENDPOINT_KIND):
             break
         try:
-            for endpoint in api.list(_spiderpool_ipam.API_VERSION, _spiderpool_ipam.ENDPOINT_KIND, namespace=namespace):
+            for endpoint in api.list(model.API_VERSION, model.ENDPOINT_KIND, namespace=namespace):
                 facts['endpoints'][(namespace, endpoint['metadata']['name'])] = endpoint
         except KubeApiError as err:
             if err.status not in (403, 404):

@@ -13,9 +13,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 from ansible_collections.vmnet.kubevirt.plugins.module_utils import _spiderpool_model as model
-from ansible_collections.vmnet.kubevirt.plugins.module_utils._spiderpool_model import (  # noqa: F401 (read from here too) pylint: disable=unused-import
-    CR_NAME_ANNOTATION, FAMILIES, NAD_API_VERSION as NAD_API, API_VERSION as SPIDER_API,
-)
+from ansible_collections.vmnet.kubevirt.plugins.module_utils._spiderpool_model import FAMILIES, API_VERSION as SPIDER_API
 from ansible_collections.vmnet.kubevirt.plugins.module_utils._vm_render import user_data_secret_name
 
 

@@ -15,6 +15,7 @@ from ansible_collections.vmnet.kubevirt.plugins.module_utils._k8s import KubeApi
 from ansible_collections.vmnet.kubevirt.plugins.module_utils._problems import nothing_written
 from ansible_collections.vmnet.kubevirt.plugins.module_utils import _spiderpool_ipam
 from ansible_collections.vmnet.kubevirt.plugins.module_utils import _vm_lifecycle
+from ansible_collections.vmnet.kubevirt.plugins.module_utils import _spiderpool_model as model
 from ansible_collections.vmnet.kubevirt.plugins.module_utils import _vm_preflight as preflight
 from ansible_collections.vmnet.kubevirt.plugins.module_utils._vm_render import (
     API_VERSION, KIND, MANAGED_BY, RenderError, hide_inline_secrets, hide_secret_data, naming_for_version, render_vm, user_data_secret,
@@ -39,16 +40,16 @@ def gather_facts(api, entries, spiderpool_namespace):
     spider_served = nad_served = True
     smcs, nads, pools, reserved = [], [], [], []
     if plan['bridge']:
-        spider_served = api.is_served(preflight.SPIDER_API, 'SpiderIPPool') and api.is_served(preflight.SPIDER_API, 'SpiderMultusConfig')
-        nad_served = api.is_served(preflight.NAD_API, 'NetworkAttachmentDefinition')
+        spider_served = api.is_served(model.API_VERSION, 'SpiderIPPool') and api.is_served(model.API_VERSION, 'SpiderMultusConfig')
+        nad_served = api.is_served(model.NAD_API_VERSION, 'NetworkAttachmentDefinition')
         if spider_served:
-            pools = api.list(preflight.SPIDER_API, 'SpiderIPPool')
+            pools = api.list(model.API_VERSION, 'SpiderIPPool')
             reserved = _spiderpool_ipam.read_reserved_ips(api)
             for namespace in plan['cr_namespaces']:
-                smcs.extend(api.list(preflight.SPIDER_API, 'SpiderMultusConfig', namespace=namespace))
+                smcs.extend(api.list(model.API_VERSION, 'SpiderMultusConfig', namespace=namespace))
         if nad_served:
             for namespace in plan['cr_namespaces']:
-                nads.extend(api.list(preflight.NAD_API, 'NetworkAttachmentDefinition', namespace=namespace))
+                nads.extend(api.list(model.NAD_API_VERSION, 'NetworkAttachmentDefinition', namespace=namespace))
     namespaces = {}
     for namespace in plan['vm_namespaces']:
         try:

@@ -210,9 +210,11 @@ pools:
 
 from ansible_collections.kubernetes.core.plugins.module_utils.k8s.core import AnsibleK8SModule
 from ansible_collections.vmnet.kubevirt.plugins.module_utils import _spiderpool_ipam as ipam
+from ansible_collections.vmnet.kubevirt.plugins.module_utils import _spiderpool_model as model
 from ansible_collections.vmnet.kubevirt.plugins.module_utils._k8s import KubeApi, KubeApiError, auth_argument_spec
 from ansible_collections.vmnet.kubevirt.plugins.module_utils._vm_render import API_VERSION, KIND
-from ansible_collections.vmnet.kubevirt.plugins.module_utils._vm_preflight import NAD_API, SPIDER_API, ClusterFacts, resolve_multus_cr
+from ansible_collections.vmnet.kubevirt.plugins.module_utils._spiderpool_model import API_VERSION as SPIDER_API, NAD_API_VERSION as NAD_API
+from ansible_collections.vmnet.kubevirt.plugins.module_utils._vm_preflight import ClusterFacts, resolve_multus_cr
 from ansible_collections.vmnet.kubevirt.plugins.module_utils._vm_status import describe_vm, multus_refs
 
 
@@ -279,12 +281,12 @@ def read_vms(api, name=None, namespace=None, label_selectors=(), read_volumes=Tr
 
 def read_endpoints(api, namespaces):
     """(namespace, name) -> SpiderEndpoint, one LIST per namespace; None when they cannot be read."""
-    if not api.is_served(ipam.API_VERSION, ipam.ENDPOINT_KIND):
+    if not api.is_served(model.API_VERSION, model.ENDPOINT_KIND):
         return None
     found = {}
     for namespace in namespaces:
         try:
-            items = api.list(ipam.API_VERSION, ipam.ENDPOINT_KIND, namespace=namespace)
+            items = api.list(model.API_VERSION, model.ENDPOINT_KIND, namespace=namespace)
         except KubeApiError as err:
             if err.status in (403, 404):
                 return None
@@ -304,10 +306,10 @@ def pool_usage(api, vms):
             wanted.update(names)
             for name in (nic.get('allocated_from') or {}).values():
                 holders.setdefault(name, set()).add('%s/%s' % (vm['namespace'], vm['name']))
-    if not wanted or not api.is_served(ipam.API_VERSION, 'SpiderIPPool'):
+    if not wanted or not api.is_served(model.API_VERSION, 'SpiderIPPool'):
         return []
     try:
-        pools = api.list(ipam.API_VERSION, 'SpiderIPPool')
+        pools = api.list(model.API_VERSION, 'SpiderIPPool')
     except KubeApiError as err:
         if err.status in (403, 404):
             return []
@@ -318,8 +320,8 @@ def pool_usage(api, vms):
         name = pool['metadata']['name']
         if name not in wanted:
             continue
-        usage = ipam.pool_usage(pool, reserved)
-        usage.update(name=name, subnet=(pool.get('spec') or {}).get('subnet'), ip_version=ipam.pool_version(pool),
+        usage = model.pool_usage(pool, reserved)
+        usage.update(name=name, subnet=(pool.get('spec') or {}).get('subnet'), ip_version=model.pool_version(pool),
                      vms=sorted(holders.get(name, ())))
         result.append(usage)
     return result

@@ -8,7 +8,7 @@ import json
 import pytest
 
 from ansible_collections.vmnet.kubevirt.plugins.module_utils import _spiderpool as sp
-from ansible_collections.vmnet.kubevirt.plugins.module_utils import _spiderpool_ipam as ipam
+from ansible_collections.vmnet.kubevirt.plugins.module_utils import _spiderpool_model
 from ansible_collections.vmnet.kubevirt.plugins.module_utils import _vm_preflight as pf
 
 
@@ -46,7 +46,7 @@ CASES = [
 
 @pytest.mark.parametrize('obj, reserved_objects, expected', CASES)
 def test_pool_usage(obj, reserved_objects, expected):
-    usage = ipam.pool_usage(obj, reserved_objects)
+    usage = _spiderpool_model.pool_usage(obj, reserved_objects)
     assert (usage['total_ip_count'], usage['allocated_ip_count'], usage['reserved_ip_count'], usage['free_ip_count']) == expected
 
 

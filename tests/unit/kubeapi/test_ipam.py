@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from ansible_collections.vmnet.kubevirt.plugins.module_utils import _spiderpool_ipam
+from ansible_collections.vmnet.kubevirt.plugins.module_utils import _spiderpool_model
 from lab.kubeapi import crdgen, ipam
 from lab.kubeapi.api import Api
 from lab.kubeapi.simulations import Simulations
@@ -121,9 +121,9 @@ def test_the_collections_free_count_is_what_the_simulation_hands_out(api):
                                                      'spec': {'ips': ips}})
     assert start_vm(api, 'first') and start_vm(api, 'second')
     reserved = api.objects_of(SP, 'SpiderReservedIP')
-    free = _spiderpool_ipam.free_ip_count(api.find(SP, 'SpiderIPPool', None, 'v30'), reserved)
+    free = _spiderpool_model.free_ip_count(api.find(SP, 'SpiderIPPool', None, 'v30'), reserved)
     assert free == 16 - 3 - 2 - 2
     assert all(start_vm(api, 'more%d' % i) for i in range(free))
-    usage = _spiderpool_ipam.pool_usage(api.find(SP, 'SpiderIPPool', None, 'v30'), reserved)
+    usage = _spiderpool_model.pool_usage(api.find(SP, 'SpiderIPPool', None, 'v30'), reserved)
     assert usage == {'total_ip_count': 13, 'allocated_ip_count': 11, 'reserved_ip_count': 2, 'free_ip_count': 0}
     assert not start_vm(api, 'one-too-many')

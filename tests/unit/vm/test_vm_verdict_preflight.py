@@ -3,6 +3,7 @@ import copy
 import json
 
 from ansible_collections.vmnet.kubevirt.plugins.module_utils import _vm_preflight as pf
+from ansible_collections.vmnet.kubevirt.plugins.module_utils._spiderpool_model import CR_NAME_ANNOTATION
 from ansible_collections.vmnet.kubevirt.plugins.module_utils._vm_render import render_vm
 from ansible_collections.vmnet.kubevirt.plugins.module_utils._vm_spec import normalize_request
 from ansible_collections.vmnet.kubevirt.plugins.module_utils._vm_status import describe_vm
@@ -203,7 +204,7 @@ class TestPreflight:
         assert json.loads(vm['spec']['template']['metadata']['annotations']['ipam.spidernet.io/ippools'])[0] == {'interface': 'eth0', 'ipv4': ['cluster-def']}
 
     def test_nad_default_pools_and_cr_name_annotation(self):
-        f = facts(smcs=[smc('kube-system', 'ovs30', {'ipv4': ['p30']}, annotations={pf.CR_NAME_ANNOTATION: 'ovs30-nad'})],
+        f = facts(smcs=[smc('kube-system', 'ovs30', {'ipv4': ['p30']}, annotations={CR_NAME_ANNOTATION: 'ovs30-nad'})],
                   nads=[nad('kube-system', 'ovs40', default_v4=['p40'])])
         judged = pf.check(entries_of(BRIDGE), f)
         assert judged['nad_refs']['kube-system/ovs30'] == 'kube-system/ovs30-nad'
