@@ -14,6 +14,7 @@ import ipaddress
 import re
 
 from ansible_collections.vmnet.kubevirt.plugins.module_utils._iface_names import valid_ifname  # noqa: F401 (the one interface-name rule)
+from ansible_collections.vmnet.kubevirt.plugins.module_utils._problems import Problems
 
 # Every rule here is matched with fullmatch: '$' would let a trailing newline through.
 MAP_KEY_RE = re.compile(r'[A-Za-z0-9][A-Za-z0-9_.:/-]{0,127}')
@@ -116,14 +117,6 @@ class OvsSpecError(ValueError):
     def __init__(self, errors):
         self.errors = list(errors)
         super(OvsSpecError, self).__init__('; '.join(self.errors))
-
-
-class _Collector:
-    def __init__(self):
-        self.errors = []
-
-    def add(self, field, value, rule):
-        self.errors.append('%s: %r %s' % (field, value, rule))
 
 
 def safe_value(value):
@@ -468,7 +461,7 @@ def _check_port(errors, index, value):
 
 def normalize_spec(params):
     """Check the module parameters; return the canonical spec or raise ``OvsSpecError``."""
-    errors = _Collector()
+    errors = Problems()
     _check_unknown(errors, '', params, TOP_OPTIONS)
     name = params.get('name')
     _check_ifname(errors, 'name', name)
@@ -502,8 +495,8 @@ def normalize_spec(params):
         if port:
             spec['ports'].append(port)
     _check_names_unique(errors, spec)
-    if errors.errors:
-        raise OvsSpecError(errors.errors)
+    if errors.items:
+        raise OvsSpecError(errors.items)
     return spec
 
 
@@ -610,7 +603,7 @@ def _fabric_address_fits(cidr, index):
 
 def fabric_port_problems(params):
     """Messages naming the field, the value and the rule for ``ovs_fabric_port``'s parameters."""
-    errors = _Collector()
+    errors = Problems()
     for field in ('bridge', 'name'):
         _check_ifname(errors, field, params.get(field))
     vlan = _strict_int(params.get('vlan'))
@@ -642,4 +635,4 @@ def fabric_port_problems(params):
             errors.add(field, index, rule)
         elif cidr and not _fabric_address_fits(cidr, index):
             errors.add(field, index, 'does not fit in cidr %s' % cidr)
-    return errors.errors
+    return errors.items

@@ -18,6 +18,7 @@ import re
 
 from ansible_collections.vmnet.kubevirt.plugins.module_utils import _ipmath
 from ansible_collections.vmnet.kubevirt.plugins.module_utils import _k8s_names as names
+from ansible_collections.vmnet.kubevirt.plugins.module_utils._problems import Problems
 
 MODES = ('masquerade', 'bridge')
 STATES = ('present', 'absent')
@@ -51,21 +52,6 @@ DNS1123_SUBDOMAIN = names.DNS1123_SUBDOMAIN
 NIC_NAME = re.compile(r'^[A-Za-z0-9_-]+\Z')
 MAC = re.compile(r'^([0-9A-Fa-f]{2})([:-][0-9A-Fa-f]{2}){5}\Z')
 QUANTITY = re.compile(r'^[0-9]+(\.[0-9]+)?(Ki|Mi|Gi|Ti|Pi|Ei|k|M|G|T|P|E)?\Z')
-
-
-class Problems:
-    """Collects ``field: value ... rule`` messages."""
-
-    def __init__(self):
-        self.items = []
-
-    def add(self, field, value, rule):
-        self.items.append('%s: %r %s' % (field, value, rule))
-
-    def __bool__(self):
-        return bool(self.items)
-
-    __nonzero__ = __bool__
 
 
 def derive_mac(namespace, vm_name, nic_name):

@@ -325,6 +325,11 @@ commit:
   returned: always
   type: dict
   sample: {status: waiting-confirm, token: 0f3c5c3be6e54f9c9a4f8cf3a3b9d7e1, probes: [{probe: gateway, target: 10.0.0.1, passed: true}]}
+problems:
+  description: Every rule the input broke (field, value as JSON, rule); nothing on the host was read or changed.
+  returned: failure by validation
+  type: list
+  elements: str
 '''
 
 from ansible.module_utils.basic import AnsibleModule

@@ -77,6 +77,11 @@ reason:
   returned: when the node rolled back
   type: str
   sample: no confirmation from the controller within 30 s
+problems:
+  description: Every rule the input broke (field, value as JSON, rule); nothing on the host was read or changed.
+  returned: failure by validation
+  type: list
+  elements: str
 '''
 
 from ansible.module_utils.basic import AnsibleModule

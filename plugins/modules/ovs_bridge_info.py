@@ -54,6 +54,11 @@ pending:
   returned: always
   type: list
   elements: str
+problems:
+  description: Every rule the input broke (field, value as JSON, rule); nothing on the host was read or changed.
+  returned: failure by validation
+  type: list
+  elements: str
 '''
 
 from ansible.module_utils.basic import AnsibleModule

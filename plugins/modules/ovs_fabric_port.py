@@ -101,6 +101,11 @@ reachability:
   returned: always
   type: dict
   sample: {node2: true, node3: false}
+problems:
+  description: Every rule the input broke (field, value as JSON, rule); nothing on the host was read or changed.
+  returned: failure by validation
+  type: list
+  elements: str
 '''
 
 from ansible.module_utils.basic import AnsibleModule

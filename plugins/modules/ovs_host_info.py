@@ -130,6 +130,11 @@ todo:
   returned: always
   type: dict
   sample: {missing: [], start: false, needed: false}
+problems:
+  description: Every rule the input broke (field, value as JSON, rule); nothing on the host was read or changed.
+  returned: failure by validation
+  type: list
+  elements: str
 '''
 
 from ansible.module_utils.basic import AnsibleModule

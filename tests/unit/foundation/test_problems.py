@@ -1,0 +1,51 @@
+"""The one problem form, used by every family: field, the value as JSON, the rule."""
+from ansible_collections.vmnet.kubevirt.plugins.module_utils import _ovs_validate, _vm_spec
+from ansible_collections.vmnet.kubevirt.plugins.module_utils._problems import Problems, nothing_written, problem
+
+
+def test_problem_shows_the_value_as_json_without_unset_suboptions():
+    assert problem('uplink', {'interface': 'eth:1', 'bond': None}, 'is wrong') == 'uplink: {"interface": "eth:1"} is wrong'
+    assert problem('ports[0].peer', None, 'is required') == 'ports[0].peer: null is required'
+
+
+def test_a_value_json_cannot_sort_or_hold_still_reaches_the_message():
+    # YAML gives mixed key types ({1: a, b: c}); sorting them used to raise TypeError mid-validation.
+    assert problem('labels', {1: 'a', 'b': 'c'}, 'is wrong') == 'labels: {"1": "a", "b": "c"} is wrong'
+    assert problem('name', b'br0', 'must be a string') == 'name: "b\'br0\'" must be a string'
+
+
+def test_one_collector_for_every_family():
+    assert _vm_spec.Problems is Problems
+    found = Problems()
+    assert not found and len(found) == 0
+    found.add('vlan', 'ten', 'must be a VLAN id')
+    assert found and found.items == ['vlan: "ten" must be a VLAN id']
+    assert nothing_written(found.items)['msg'] == '1 problem(s), nothing was written: vlan: "ten" must be a VLAN id'
+
+
+def test_host_and_cluster_rules_write_the_same_form():
+    host = _ovs_validate.fabric_port_problems({'bridge': 'br0', 'name': 'vt0', 'vlan': 'ten', 'count': 1, 'wait': 1,
+                                               'cidr': '198.18.250.0/24', 'host_index': 1, 'peers': {}})
+    assert host == [problem('vlan', 'ten', 'must be a VLAN id from 1 to 4094')]
+
+
+def no_host():
+    raise AssertionError('the host was touched although the input is invalid')
+
+
+def test_host_runners_refuse_input_like_the_cluster_ones():
+    from ansible_collections.vmnet.kubevirt.plugins.module_utils import _ovs_bridge_run, _ovs_host_run
+    refusals = [
+        _ovs_bridge_run.run({'name': 'br/0'}, no_host),
+        _ovs_host_run.fabric_port({'bridge': 'br0', 'name': 'vt0', 'vlan': 0, 'count': 1, 'wait': 1,
+                                   'cidr': '198.18.250.0/24', 'host_index': 1, 'peers': {}}, no_host),
+        _ovs_host_run.host_info({'rhel_package': 'openvswitch3.3', 'extra_packages': [], 'networkmanager': 'sometimes'}, no_host),
+        _ovs_host_run.bridge_info({'name': 'br 0'}, no_host),
+        _ovs_host_run.confirm({'token': 'abc'}, no_host),
+    ]
+    for result in refusals:
+        assert result['failed'] is True and result['changed'] is False, result
+        assert len(result['problems']) == 1, result
+        assert result['msg'] == '1 problem(s), nothing was written: ' + result['problems'][0]
+    assert [result['problems'][0].split(' ')[:2] for result in refusals] == [
+        ['name:', '"br/0"'], ['vlan:', '0'], ['networkmanager:', '"sometimes"'], ['name:', '"br'], ['token:', '"abc"']]
