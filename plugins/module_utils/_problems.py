@@ -3,7 +3,7 @@
 """The one form of a refused input and of a run that wrote nothing, and the one way a module ends.
 
 Pure code (standard library, Python 3.9+: the host families use it on the node too) apart from
-``finish``, which only hands a runner's result to the AnsibleModule. A problem reads
+``run_module`` and ``finish``, which only hand a runner's result to the AnsibleModule. A problem reads
 ``<field>: <value> <rule>`` (the value as JSON, as the user wrote it), built by ``problem`` or
 collected by ``Problems``; a run that refuses its input returns ``nothing_written(problems)``:
 ``failed``, ``changed=False``, every problem under ``problems`` and a message that says nothing
@@ -65,6 +65,15 @@ def nothing_written(problems, **extra):
     more = len(problems) - len(shown)
     msg = '%d problem(s), nothing was written: %s%s' % (len(problems), '; '.join(shown), ' (and %d more)' % more if more else '')
     return dict(extra, failed=True, changed=False, msg=msg, problems=problems)
+
+
+def run_module(module, runner, factory, **extra):
+    """All of a module's main() once it built ``module``: the one contract, then ``finish``.
+
+    ``runner(params, factory, check_mode, diff, **extra)`` returns the result dict; ``factory()``
+    opens the seam (a ``KubeApi``, a ``HostIO``) and the runner calls it only when it needs it.
+    """
+    finish(module, runner(module.params, factory, module.check_mode, module._diff, **extra))  # pylint: disable=protected-access
 
 
 def finish(module, result):

@@ -1,6 +1,6 @@
 """The one problem form, used by every family: field, the value as JSON, the rule."""
 from ansible_collections.vmnet.kubevirt.plugins.module_utils import _ovs_validate, _vm_spec
-from ansible_collections.vmnet.kubevirt.plugins.module_utils._problems import Problems, nothing_written, problem
+from ansible_collections.vmnet.kubevirt.plugins.module_utils._problems import Problems, nothing_written, problem, run_module
 
 
 def test_problem_shows_the_value_as_json_without_unset_suboptions():
@@ -49,3 +49,37 @@ def test_host_runners_refuse_input_like_the_cluster_ones():
         assert result['msg'] == '1 problem(s), nothing was written: ' + result['problems'][0]
     assert [result['problems'][0].split(' ')[:2] for result in refusals] == [
         ['name:', '"br/0"'], ['vlan:', '0'], ['networkmanager:', '"sometimes"'], ['name:', '"br'], ['token:', '"abc"']]
+
+
+class FakeModule:
+    def __init__(self, check_mode, diff):
+        self.params, self.check_mode, self._diff, self.ended, self.warnings = {'name': 'x'}, check_mode, diff, None, []
+
+    def warn(self, warning):
+        self.warnings.append(warning)
+
+    def exit_json(self, **result):
+        self.ended = ('exit', result)
+        raise SystemExit(0)
+
+    def fail_json(self, **result):
+        self.ended = ('fail', result)
+        raise SystemExit(1)
+
+
+def test_run_module_hands_params_factory_modes_and_extras_to_the_runner_then_finishes():
+    seen = []
+
+    def runner(params, factory, check_mode, diff, kind=None):
+        seen.append((params, factory, check_mode, diff, kind))
+        return {'changed': False, 'warnings': ['w'], 'failed': check_mode, 'msg': 'm'}
+
+    for check_mode, diff, ending in ((False, True, 'exit'), (True, False, 'fail')):
+        module = FakeModule(check_mode, diff)
+        try:
+            run_module(module, runner, no_host, kind='SpiderSubnet')
+        except SystemExit:
+            pass
+        assert seen[-1] == ({'name': 'x'}, no_host, check_mode, diff, 'SpiderSubnet')
+        assert module.ended[0] == ending and module.warnings == ['w'] and module.ended[1]['msg'] == 'm'
+        assert 'warnings' not in module.ended[1]
