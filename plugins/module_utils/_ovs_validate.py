@@ -344,14 +344,22 @@ def _list_of(errors, field, value):
     return value
 
 
+def _known_mapping(errors, field, value, known, rule='must be a mapping'):
+    """``value`` when it is a mapping (its unknown keys are problems); None when it is absent or no mapping."""
+    if value is None:
+        return None
+    if not isinstance(value, dict):
+        errors.add(field, value, rule)
+        return None
+    _check_unknown(errors, field, value, known)
+    return value
+
+
 def _check_probes(errors, value):
     probes = {'gateway': True, 'ping': [], 'tcp': [], 'timeout': 10}
+    value = _known_mapping(errors, 'probes', value, PROBE_OPTIONS)
     if value is None:
         return probes
-    if not isinstance(value, dict):
-        errors.add('probes', value, 'must be a mapping')
-        return probes
-    _check_unknown(errors, 'probes', value, PROBE_OPTIONS)
     probes['gateway'] = _check_bool(errors, 'probes.gateway', value.get('gateway'), True)
     for index, address in enumerate(_list_of(errors, 'probes.ping', value.get('ping'))):
         checked = _check_address(errors, 'probes.ping[%d]' % index, address)
@@ -376,10 +384,9 @@ def _check_probes(errors, value):
 
 
 def _check_bond(errors, value):
-    if not isinstance(value, dict):
-        errors.add('uplink.bond', value, 'must be a mapping with name and interfaces')
+    value = _known_mapping(errors, 'uplink.bond', value, BOND_OPTIONS, 'must be a mapping with name and interfaces')
+    if value is None:
         return None
-    _check_unknown(errors, 'uplink.bond', value, BOND_OPTIONS)
     bond = {'name': value.get('name'), 'interfaces': [],
             'mode': _check_choice(errors, 'uplink.bond.mode', value.get('mode') or 'active-backup', BOND_MODES),
             'lacp': _check_choice(errors, 'uplink.bond.lacp', value.get('lacp') or 'off', LACP_MODES)}
@@ -399,12 +406,9 @@ def _check_bond(errors, value):
 
 
 def _check_uplink(errors, value):
+    value = _known_mapping(errors, 'uplink', value, UPLINK_OPTIONS)
     if value is None:
         return None
-    if not isinstance(value, dict):
-        errors.add('uplink', value, 'must be a mapping')
-        return None
-    _check_unknown(errors, 'uplink', value, UPLINK_OPTIONS)
     has_interface, has_bond = bool(value.get('interface')), value.get('bond') is not None
     if has_interface == has_bond:
         errors.add('uplink', sorted(k for k in value if value[k] is not None),
