@@ -67,12 +67,17 @@ def nothing_written(problems, **extra):
     return dict(extra, failed=True, changed=False, msg=msg, problems=problems)
 
 
-def run_module(module, runner, factory, **extra):
+def run_module(module, runner, factory=None, connect=None, **extra):
     """All of a module's main() once it built ``module``: the one contract, then ``finish``.
 
     ``runner(params, factory, check_mode, diff, **extra)`` returns the result dict; ``factory()``
-    opens the seam (a ``KubeApi``, a ``HostIO``) and the runner calls it only when it needs it.
+    opens the seam (a ``HostIO``) and the runner calls it only when it needs it. A seam built
+    from the module's options is given as ``connect(params, check_mode=...)`` instead
+    (``KubeApi.from_params``).
     """
+    if connect is not None:
+        def factory():
+            return connect(module.params, check_mode=module.check_mode)
     finish(module, runner(module.params, factory, module.check_mode, module._diff, **extra))  # pylint: disable=protected-access
 
 

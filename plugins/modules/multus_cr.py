@@ -338,8 +338,7 @@ from ansible_collections.vmnet.kubevirt.plugins.module_utils._problems import ru
 
 
 def main():
-    module = StrictModule(**module_kwargs())
-    run_module(module, run, lambda: KubeApi.from_params(module.params, check_mode=module.check_mode))
+    run_module(StrictModule(**module_kwargs()), run, connect=KubeApi.from_params)
 
 
 if __name__ == '__main__':

@@ -88,8 +88,7 @@ from ansible_collections.vmnet.kubevirt.plugins.module_utils._problems import ru
 
 
 def main():
-    module = AnsibleModule(argument_spec=info_argument_spec(), supports_check_mode=True)
-    run_module(module, run_info, lambda: KubeApi.from_params(module.params))
+    run_module(AnsibleModule(argument_spec=info_argument_spec(), supports_check_mode=True), run_info, connect=KubeApi.from_params)
 
 
 if __name__ == '__main__':

@@ -329,8 +329,7 @@ from ansible_collections.vmnet.kubevirt.plugins.module_utils._spiderpool_runner 
 
 
 def main():
-    module = StrictModule(**module_kwargs(POOL_KIND))
-    run_module(module, run, lambda: KubeApi.from_params(module.params, check_mode=module.check_mode), kind=POOL_KIND)
+    run_module(StrictModule(**module_kwargs(POOL_KIND)), run, connect=KubeApi.from_params, kind=POOL_KIND)
 
 
 if __name__ == '__main__':

@@ -94,8 +94,7 @@ from ansible_collections.vmnet.kubevirt.plugins.module_utils._spiderpool_runner 
 
 
 def main():
-    module = AnsibleModule(argument_spec=info_argument_spec(), supports_check_mode=True)
-    run_module(module, run_info, lambda: KubeApi.from_params(module.params), kind=POOL_KIND)
+    run_module(AnsibleModule(argument_spec=info_argument_spec(), supports_check_mode=True), run_info, connect=KubeApi.from_params, kind=POOL_KIND)
 
 
 if __name__ == '__main__':

@@ -83,3 +83,21 @@ def test_run_module_hands_params_factory_modes_and_extras_to_the_runner_then_fin
         assert seen[-1] == ({'name': 'x'}, no_host, check_mode, diff, 'SpiderSubnet')
         assert module.ended[0] == ending and module.warnings == ['w'] and module.ended[1]['msg'] == 'm'
         assert 'warnings' not in module.ended[1]
+
+
+def test_run_module_builds_a_cluster_seam_from_the_options_only_when_the_runner_asks():
+    connected = []
+
+    def connect(params, check_mode=False):
+        connected.append((params, check_mode))
+        return 'api'
+
+    def runner(params, factory, check_mode, diff):
+        return {'changed': False, 'api': factory() if params['name'] == 'x' else None}
+
+    module = FakeModule(True, False)
+    try:
+        run_module(module, runner, connect=connect)
+    except SystemExit:
+        pass
+    assert connected == [({'name': 'x'}, True)] and module.ended == ('exit', {'changed': False, 'api': 'api'})
