@@ -4,8 +4,8 @@
 
 The API server refuses what breaks these rules (apimachinery's validation of ObjectMeta); the
 modules check them first so a bad value fails naming the field, the value and the rule, with
-nothing written. Each check returns ``(field, value, rule)`` tuples; every module formats them
-in its own message style.
+nothing written. Each check returns ``(field, value, rule)`` tuples, which the modules turn into
+messages with ``_problems.problem``.
 """
 
 from __future__ import absolute_import, division, print_function

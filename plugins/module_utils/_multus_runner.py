@@ -275,8 +275,8 @@ def describe_nad(nad):
             'owner': model.owner_smc(nad)}
 
 
-def run_info(params, api_factory):
-    """multus_cr_info: the SMCs and NADs asked for, each NAD with its config parsed."""
+def run_info(params, api_factory, check_mode=False, diff=False):
+    """multus_cr_info: the SMCs and NADs asked for, each NAD with its config parsed (a read: check_mode and diff change nothing)."""
     try:
         api = api_factory()
         smcs = []

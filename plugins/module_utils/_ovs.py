@@ -22,6 +22,7 @@ import subprocess
 import sys
 
 from ansible_collections.vmnet.kubevirt.plugins.module_utils import _ovs_host
+from ansible_collections.vmnet.kubevirt.plugins.module_utils._ovs_boot import read_text, write_file_atomic
 
 READ_COLUMNS = (
     ('Bridge', '_uuid,name,ports,datapath_type,fail_mode,external_ids,other_config'),
@@ -238,31 +239,3 @@ class HostIO(HostFiles):
                 return True
         except (OSError, socket.timeout):
             return False
-
-
-def write_file_atomic(path, content, mode=0o644):
-    """Write ``content`` to ``path`` through a temporary file and a rename."""
-    directory = os.path.dirname(path)
-    if directory and not os.path.isdir(directory):
-        os.makedirs(directory, 0o755)
-    temporary = '%s.vmnet-tmp' % path
-    with open(temporary, 'w') as handle:
-        handle.write(content)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.chmod(temporary, mode)
-    os.rename(temporary, path)
-    # The rename must survive a power loss too (job state, persistence files).
-    handle = os.open(directory or '.', os.O_RDONLY)
-    try:
-        os.fsync(handle)
-    finally:
-        os.close(handle)
-
-
-def read_text(path):
-    try:
-        with open(path) as handle:
-            return handle.read()
-    except (IOError, OSError):
-        return None

@@ -46,7 +46,12 @@ def _read_json(path):
         return None
 
 
-def _write_atomic(path, content, mode):
+def write_file_atomic(path, content, mode=0o644):
+    """Write ``content`` to ``path`` through a temporary file and a rename that survives a power loss.
+
+    The one copy: the host seam (``_ovs.HostFiles``) imports it from here, because this file
+    must run alone at boot while the modules may import whatever module_utils they need.
+    """
     directory = os.path.dirname(path)
     if directory and not os.path.isdir(directory):
         os.makedirs(directory, 0o755)
@@ -103,14 +108,15 @@ def restore_files(entries):
                 if os.path.lexists(path):
                     os.unlink(path)
                     sync_directory(os.path.dirname(path))
-            elif _read_text(path) != entry['content']:
-                _write_atomic(path, entry['content'], entry.get('mode', 0o644))
+            elif read_text(path) != entry['content']:
+                write_file_atomic(path, entry['content'], entry.get('mode', 0o644))
         except (IOError, OSError) as error:
             errors.append('%s: %s' % (path, error))
     return errors
 
 
-def _read_text(path):
+def read_text(path):
+    """The file's text, or None when it cannot be read."""
     try:
         with open(path) as handle:
             return handle.read()
@@ -195,7 +201,7 @@ def roll_back_pending(root=JOB_ROOT, rundir=PRIVATE_RUNDIR, log=None, clock=time
         reason = ('the node restarted inside the confirmation window (last state: %s); its previous state was restored at '
                   'boot' % state.get('status'))
         final = dict(state, status=status, reason=reason, rollback_errors=errors, restored_at_boot=clock())
-        _write_atomic(os.path.join(directory, 'state.json'), json.dumps(final, sort_keys=True), 0o600)
+        write_file_atomic(os.path.join(directory, 'state.json'), json.dumps(final, sort_keys=True), 0o600)
         log('%s: %s: %s%s' % (SERVICE_NAME, token, status, ''.join('; ' + error for error in errors)))
         done.append((token, status))
     return done

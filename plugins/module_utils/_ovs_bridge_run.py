@@ -27,6 +27,7 @@ from ansible_collections.vmnet.kubevirt.plugins.module_utils._ovs_plan import (
     PreflightError, addresses_of, gateways, move_lines, preflight, restore_lines, routes_of,
     target_state, transaction_argv, transaction_commands, unsafe_host_values)
 from ansible_collections.vmnet.kubevirt.plugins.module_utils._ovs_validate import OvsSpecError, normalize_spec
+from ansible_collections.vmnet.kubevirt.plugins.module_utils._problems import nothing_written
 
 NM_CONNECTIONS = '/etc/NetworkManager/system-connections'
 
@@ -50,7 +51,7 @@ def run(params, host_io_factory, check_mode=False, diff=False):
     try:
         spec = normalize_spec(params)
     except OvsSpecError as error:
-        return failure('invalid input: %s' % error, errors=error.errors)
+        return nothing_written(error.errors)
     try:
         return BridgeRun(host_io_factory(), check_mode, diff).execute(spec)
     except RunFailed as failed:

@@ -23,13 +23,14 @@ import os
 import time
 
 from ansible_collections.vmnet.kubevirt.plugins.module_utils._ovs import LOCAL_FILES
+from ansible_collections.vmnet.kubevirt.plugins.module_utils._problems import problem
 from ansible_collections.vmnet.kubevirt.plugins.module_utils._ovs_boot import (
     FINAL_STATES, INIT_SCRIPT, JOB_ROOT, SERVICE_NAME, SYSTEMD_UNIT, SYSTEMD_WANTS, TOKEN_RE, hook_files)
 
 
 def job_dir(token, root=JOB_ROOT):
     if not isinstance(token, str) or not TOKEN_RE.fullmatch(token):
-        raise ValueError('token: %r must be the 32 hexadecimal digits returned by ovs_bridge' % (token,))
+        raise ValueError(problem('token', token, 'must be the 32 hexadecimal digits returned by ovs_bridge'))
     return os.path.join(root, token)
 
 

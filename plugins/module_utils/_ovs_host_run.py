@@ -5,7 +5,8 @@
 (ovs_bridge_info) and ``confirm`` (ovs_bridge_confirm).
 
 They touch the host only through the seam ``_ovs.HostIO`` (commands and files), never exit,
-and report a refusal as ``failed`` with ``msg``. Standard library only, Python 3.9+.
+and report a refusal as ``failed`` with ``msg``; refused input as ``_problems.nothing_written``
+(every problem under ``problems``), before the host is read. Standard library only, Python 3.9+.
 """
 from __future__ import absolute_import, division, print_function
 
@@ -21,6 +22,7 @@ from ansible_collections.vmnet.kubevirt.plugins.module_utils._ovs import HostCom
 from ansible_collections.vmnet.kubevirt.plugins.module_utils._ovs_commit import job_dir, pending_tokens, read_state
 from ansible_collections.vmnet.kubevirt.plugins.module_utils._ovs_plan import addresses_of, routes_of, transaction_argv
 from ansible_collections.vmnet.kubevirt.plugins.module_utils._ovs_validate import fabric_port_problems, valid_ifname
+from ansible_collections.vmnet.kubevirt.plugins.module_utils._problems import Problems, nothing_written, problem
 
 PACKAGE_NAME_RULE = 'a package name (letters, digits and + . _ @ : -, starting with a letter or digit)'
 NETWORKMANAGER_CHOICES = {'auto': 'auto', 'true': 'true', 'yes': 'true', 'false': 'false', 'no': 'false'}
@@ -35,15 +37,15 @@ def _failed(msg, **extra):
 
 def input_problems(params):
     """Messages naming the field, the value and the rule; nothing is read when there is one."""
-    problems = []
+    problems = Problems()
     names = [('rhel_package', params['rhel_package'])]
     names += [('extra_packages[%d]' % index, name) for index, name in enumerate(params['extra_packages'])]
     for field, name in names:
         if not _ovs_host.valid_package_name(name):
-            problems.append('%s: %r is not %s' % (field, name, PACKAGE_NAME_RULE))
+            problems.add(field, name, 'is not %s' % PACKAGE_NAME_RULE)
     if str(params['networkmanager']).lower() not in NETWORKMANAGER_CHOICES:
-        problems.append('networkmanager: %r must be auto, true or false' % (params['networkmanager'],))
-    return problems
+        problems.add('networkmanager', params['networkmanager'], 'must be auto, true or false')
+    return problems.items
 
 
 def read_host(io, params):
@@ -76,7 +78,7 @@ def read_host(io, params):
 def host_info(params, host_io_factory, check_mode=False, diff=False):
     problems = input_problems(params)
     if problems:
-        return _failed('invalid input, nothing was read: ' + '; '.join(problems))
+        return nothing_written(problems)
     return dict(read_host(host_io_factory(), params), changed=False)
 
 
@@ -94,7 +96,7 @@ def fabric_port(params, host_io_factory, check_mode=False, diff=False):
     """The fabric test port on ``bridge``: present with its address (then ping the peers), or absent."""
     problems = fabric_port_problems(params)
     if problems:
-        return _failed('invalid input, nothing was changed: %s' % '; '.join(problems), errors=problems)
+        return nothing_written(problems)
     address = test_address(params['cidr'], params['host_index'])
     peers = dict((name, test_address(params['cidr'], index).split('/')[0]) for name, index in params['peers'].items())
     io = host_io_factory()
@@ -139,7 +141,7 @@ def fabric_port(params, host_io_factory, check_mode=False, diff=False):
 def bridge_info(params, host_io_factory, check_mode=False, diff=False):
     name = params['name']
     if name is not None and not valid_ifname(name):
-        return _failed('invalid input: name: %r is not a valid interface name' % name)
+        return nothing_written([problem('name', name, 'is not a valid interface name')])
     io = host_io_factory()
     try:
         bridges, _owners = io.read_ovsdb()
@@ -165,7 +167,7 @@ def confirm(params, host_io_factory, check_mode=False, diff=False, clock=time.mo
     try:
         directory = job_dir(params['token'])
     except ValueError as error:
-        return _failed('invalid input: %s' % error)
+        return nothing_written([str(error)])
     io = host_io_factory()
     state = read_state(directory, io)
     if state is None:

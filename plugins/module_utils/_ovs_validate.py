@@ -14,6 +14,7 @@ import ipaddress
 import re
 
 from ansible_collections.vmnet.kubevirt.plugins.module_utils._iface_names import valid_ifname  # noqa: F401 (the one interface-name rule)
+from ansible_collections.vmnet.kubevirt.plugins.module_utils._problems import Problems
 
 # Every rule here is matched with fullmatch: '$' would let a trailing newline through.
 MAP_KEY_RE = re.compile(r'[A-Za-z0-9][A-Za-z0-9_.:/-]{0,127}')
@@ -116,14 +117,6 @@ class OvsSpecError(ValueError):
     def __init__(self, errors):
         self.errors = list(errors)
         super(OvsSpecError, self).__init__('; '.join(self.errors))
-
-
-class _Collector:
-    def __init__(self):
-        self.errors = []
-
-    def add(self, field, value, rule):
-        self.errors.append('%s: %r %s' % (field, value, rule))
 
 
 def safe_value(value):
@@ -351,14 +344,22 @@ def _list_of(errors, field, value):
     return value
 
 
+def _known_mapping(errors, field, value, known, rule='must be a mapping'):
+    """``value`` when it is a mapping (its unknown keys are problems); None when it is absent or no mapping."""
+    if value is None:
+        return None
+    if not isinstance(value, dict):
+        errors.add(field, value, rule)
+        return None
+    _check_unknown(errors, field, value, known)
+    return value
+
+
 def _check_probes(errors, value):
     probes = {'gateway': True, 'ping': [], 'tcp': [], 'timeout': 10}
+    value = _known_mapping(errors, 'probes', value, PROBE_OPTIONS)
     if value is None:
         return probes
-    if not isinstance(value, dict):
-        errors.add('probes', value, 'must be a mapping')
-        return probes
-    _check_unknown(errors, 'probes', value, PROBE_OPTIONS)
     probes['gateway'] = _check_bool(errors, 'probes.gateway', value.get('gateway'), True)
     for index, address in enumerate(_list_of(errors, 'probes.ping', value.get('ping'))):
         checked = _check_address(errors, 'probes.ping[%d]' % index, address)
@@ -383,10 +384,9 @@ def _check_probes(errors, value):
 
 
 def _check_bond(errors, value):
-    if not isinstance(value, dict):
-        errors.add('uplink.bond', value, 'must be a mapping with name and interfaces')
+    value = _known_mapping(errors, 'uplink.bond', value, BOND_OPTIONS, 'must be a mapping with name and interfaces')
+    if value is None:
         return None
-    _check_unknown(errors, 'uplink.bond', value, BOND_OPTIONS)
     bond = {'name': value.get('name'), 'interfaces': [],
             'mode': _check_choice(errors, 'uplink.bond.mode', value.get('mode') or 'active-backup', BOND_MODES),
             'lacp': _check_choice(errors, 'uplink.bond.lacp', value.get('lacp') or 'off', LACP_MODES)}
@@ -406,12 +406,9 @@ def _check_bond(errors, value):
 
 
 def _check_uplink(errors, value):
+    value = _known_mapping(errors, 'uplink', value, UPLINK_OPTIONS)
     if value is None:
         return None
-    if not isinstance(value, dict):
-        errors.add('uplink', value, 'must be a mapping')
-        return None
-    _check_unknown(errors, 'uplink', value, UPLINK_OPTIONS)
     has_interface, has_bond = bool(value.get('interface')), value.get('bond') is not None
     if has_interface == has_bond:
         errors.add('uplink', sorted(k for k in value if value[k] is not None),
@@ -468,7 +465,7 @@ def _check_port(errors, index, value):
 
 def normalize_spec(params):
     """Check the module parameters; return the canonical spec or raise ``OvsSpecError``."""
-    errors = _Collector()
+    errors = Problems()
     _check_unknown(errors, '', params, TOP_OPTIONS)
     name = params.get('name')
     _check_ifname(errors, 'name', name)
@@ -502,8 +499,8 @@ def normalize_spec(params):
         if port:
             spec['ports'].append(port)
     _check_names_unique(errors, spec)
-    if errors.errors:
-        raise OvsSpecError(errors.errors)
+    if errors.items:
+        raise OvsSpecError(errors.items)
     return spec
 
 
@@ -610,7 +607,7 @@ def _fabric_address_fits(cidr, index):
 
 def fabric_port_problems(params):
     """Messages naming the field, the value and the rule for ``ovs_fabric_port``'s parameters."""
-    errors = _Collector()
+    errors = Problems()
     for field in ('bridge', 'name'):
         _check_ifname(errors, field, params.get(field))
     vlan = _strict_int(params.get('vlan'))
@@ -642,4 +639,4 @@ def fabric_port_problems(params):
             errors.add(field, index, rule)
         elif cidr and not _fabric_address_fits(cidr, index):
             errors.add(field, index, 'does not fit in cidr %s' % cidr)
-    return errors.errors
+    return errors.items

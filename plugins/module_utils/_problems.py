@@ -2,10 +2,12 @@
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """The one form of a refused input and of a run that wrote nothing, and the one way a module ends.
 
-Pure code apart from ``finish``, which only hands a runner's result to the AnsibleModule. A
-problem reads ``<field>: <value> <rule>`` (the value as JSON, as the user wrote it); a run that
-refuses its input returns ``nothing_written(problems)``: ``failed``, ``changed=False``, every
-problem under ``problems`` and a message that says nothing was written.
+Pure code (standard library, Python 3.9+: the host families use it on the node too) apart from
+``run_module`` and ``finish``, which only hand a runner's result to the AnsibleModule. A problem reads
+``<field>: <value> <rule>`` (the value as JSON, as the user wrote it), built by ``problem`` or
+collected by ``Problems``; a run that refuses its input returns ``nothing_written(problems)``:
+``failed``, ``changed=False``, every problem under ``problems`` and a message that says nothing
+was written.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -26,9 +28,34 @@ def _compact(value):
     return value
 
 
+def _as_json(value):
+    try:
+        return json.dumps(value, sort_keys=True)
+    except TypeError:
+        # Keys of mixed types cannot be sorted, and a value JSON has no form for (bytes, a set)
+        # still has to reach the message rather than crash the run that is refusing it.
+        return json.dumps(value, default=repr)
+
+
 def problem(field, value, rule):
     """The one message format: field, the offending value and the rule it breaks."""
-    return '%s: %s %s' % (field, json.dumps(_compact(value), sort_keys=True), rule)
+    return '%s: %s %s' % (field, _as_json(_compact(value)), rule)
+
+
+class Problems:
+    """Collects problems in the one format; false while there is none."""
+
+    def __init__(self):
+        self.items = []
+
+    def add(self, field, value, rule):
+        self.items.append(problem(field, value, rule))
+
+    def __bool__(self):
+        return bool(self.items)
+
+    def __len__(self):
+        return len(self.items)
 
 
 def nothing_written(problems, **extra):
@@ -38,6 +65,20 @@ def nothing_written(problems, **extra):
     more = len(problems) - len(shown)
     msg = '%d problem(s), nothing was written: %s%s' % (len(problems), '; '.join(shown), ' (and %d more)' % more if more else '')
     return dict(extra, failed=True, changed=False, msg=msg, problems=problems)
+
+
+def run_module(module, runner, factory=None, connect=None, **extra):
+    """All of a module's main() once it built ``module``: the one contract, then ``finish``.
+
+    ``runner(params, factory, check_mode, diff, **extra)`` returns the result dict; ``factory()``
+    opens the seam (a ``HostIO``) and the runner calls it only when it needs it. A seam built
+    from the module's options is given as ``connect(params, check_mode=...)`` instead
+    (``KubeApi.from_params``).
+    """
+    if connect is not None:
+        def factory():
+            return connect(module.params, check_mode=module.check_mode)
+    finish(module, runner(module.params, factory, module.check_mode, module._diff, **extra))  # pylint: disable=protected-access
 
 
 def finish(module, result):

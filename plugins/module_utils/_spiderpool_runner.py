@@ -314,8 +314,8 @@ def _outcome(results, api, bulk, diff):
     return out
 
 
-def run_info(params, api_factory, kind=sp.POOL_KIND):
-    """spiderpool_ippool_info / spiderpool_subnet_info: the objects and their computed usage."""
+def run_info(params, api_factory, check_mode=False, diff=False, kind=sp.POOL_KIND):
+    """spiderpool_ippool_info / spiderpool_subnet_info: the objects and their computed usage (a read: check_mode and diff change nothing)."""
     try:
         api = api_factory()
         if not api.is_served(sp.API_VERSION, kind):

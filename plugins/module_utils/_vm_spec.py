@@ -18,6 +18,7 @@ import re
 
 from ansible_collections.vmnet.kubevirt.plugins.module_utils import _ipmath
 from ansible_collections.vmnet.kubevirt.plugins.module_utils import _k8s_names as names
+from ansible_collections.vmnet.kubevirt.plugins.module_utils._problems import Problems
 
 MODES = ('masquerade', 'bridge')
 STATES = ('present', 'absent')
@@ -53,21 +54,6 @@ MAC = re.compile(r'^([0-9A-Fa-f]{2})([:-][0-9A-Fa-f]{2}){5}\Z')
 QUANTITY = re.compile(r'^[0-9]+(\.[0-9]+)?(Ki|Mi|Gi|Ti|Pi|Ei|k|M|G|T|P|E)?\Z')
 
 
-class Problems:
-    """Collects ``field: value ... rule`` messages."""
-
-    def __init__(self):
-        self.items = []
-
-    def add(self, field, value, rule):
-        self.items.append('%s: %r %s' % (field, value, rule))
-
-    def __bool__(self):
-        return bool(self.items)
-
-    __nonzero__ = __bool__
-
-
 def derive_mac(namespace, vm_name, nic_name):
     """A stable MAC for a NIC: locally administered, unicast, never masquerade's reserved one.
 
@@ -94,26 +80,30 @@ def split_multus_ref(ref, default_namespace):
     return default_namespace, ref
 
 
-def _check_name_label(problems, field, value, what, max_len=63):
+DNS_NAME_RULES = {
+    'label': (DNS1123_LABEL, 'a DNS-1123 label (lower-case letters, digits and "-", starting and ending with a letter or digit, '
+                             'at most %d characters)'),
+    'subdomain': (DNS1123_SUBDOMAIN, 'a DNS-1123 subdomain (lower-case letters, digits, "-" and ".", at most %d characters)'),
+}
+
+
+def _check_dns_name(problems, field, value, what, kind, max_len):
     if not isinstance(value, str) or not value:
         problems.add(field, value, 'is required: %s must be a non-empty string' % what)
         return False
-    if len(value) > max_len or not DNS1123_LABEL.match(value):
-        problems.add(field, value, 'is not a valid %s: the rule is a DNS-1123 label (lower-case letters, digits and "-", '
-                     'starting and ending with a letter or digit, at most %d characters)' % (what, max_len))
+    pattern, rule = DNS_NAME_RULES[kind]
+    if len(value) > max_len or not pattern.match(value):
+        problems.add(field, value, 'is not a valid %s: the rule is %s' % (what, rule % max_len))
         return False
     return True
+
+
+def _check_name_label(problems, field, value, what, max_len=63):
+    return _check_dns_name(problems, field, value, what, 'label', max_len)
 
 
 def _check_subdomain(problems, field, value, what, max_len=253):
-    if not isinstance(value, str) or not value:
-        problems.add(field, value, 'is required: %s must be a non-empty string' % what)
-        return False
-    if len(value) > max_len or not DNS1123_SUBDOMAIN.match(value):
-        problems.add(field, value, 'is not a valid %s: the rule is a DNS-1123 subdomain (lower-case letters, digits, "-" and ".", '
-                     'at most %d characters)' % (what, max_len))
-        return False
-    return True
+    return _check_dns_name(problems, field, value, what, 'subdomain', max_len)
 
 
 def _check_choice(problems, field, value, choices):
@@ -415,12 +405,18 @@ def _normalize_ports(ports, mode, field, problems):
     return result
 
 
+def _optional_mapping(value, field, problems, shape):
+    """``value`` when it is a mapping, None when it is absent or (a problem) anything else."""
+    if value is not None and not isinstance(value, dict):
+        problems.add(field, value, 'is not a mapping: the rule is %s' % shape)
+        return None
+    return value
+
+
 def _normalize_dns(dns, field, problems):
     """``{servers, search}`` for the VMI's dnsConfig (dnsPolicy None), or None when not given."""
+    dns = _optional_mapping(dns, field, problems, '{servers: [IP, ...], search: [domain, ...]}')
     if dns is None:
-        return None
-    if not isinstance(dns, dict):
-        problems.add(field, dns, 'is not a mapping: the rule is {servers: [IP, ...], search: [domain, ...]}')
         return None
     for key in dns:
         if key not in ('servers', 'search'):
@@ -456,10 +452,8 @@ def valid_port_name(name):
 
 
 def _normalize_disk(disk, field, problems):
+    disk = _optional_mapping(disk, field, problems, '{type, image | claim_name | source_url, ...}')
     if disk is None:
-        return None
-    if not isinstance(disk, dict):
-        problems.add(field, disk, 'is not a mapping: the rule is {type, image | claim_name | source_url, ...}')
         return None
     kind = disk.get('type') or ('container_disk' if disk.get('image') else 'pvc' if disk.get('claim_name') else
                                 'data_volume' if disk.get('source_url') else None)

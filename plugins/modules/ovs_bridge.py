@@ -292,6 +292,11 @@ bridge:
   type: dict
   sample: {datapath_type: netdev, fail_mode: null, external_ids: {}, other_config: {hwaddr: "00:16:3e:10:00:01"},
            ports: {eth1: {tag: null, trunks: [0, 100], vlan_mode: null}}}
+problems:
+  description: Every rule the input broke (field, value as JSON, rule); nothing on the host was read or changed.
+  returned: failure by validation
+  type: list
+  elements: str
 commands:
   description: The one ovs-vsctl transaction (argv) that was run, or would be in check mode.
   returned: always
@@ -331,7 +336,7 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.vmnet.kubevirt.plugins.module_utils._ovs import HostIO
 from ansible_collections.vmnet.kubevirt.plugins.module_utils._ovs_bridge_run import run
-from ansible_collections.vmnet.kubevirt.plugins.module_utils._problems import finish
+from ansible_collections.vmnet.kubevirt.plugins.module_utils._problems import run_module
 
 VLAN_OPTIONS = dict(
     tag=dict(type='int'),
@@ -380,9 +385,7 @@ ARGUMENT_SPEC = dict(
 
 
 def main():
-    module = AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
-    result = run(module.params, HostIO, check_mode=module.check_mode, diff=module._diff)
-    finish(module, result)
+    run_module(AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True), run, HostIO)
 
 
 if __name__ == '__main__':

@@ -72,6 +72,11 @@ status:
   returned: always
   type: str
   sample: committed
+problems:
+  description: Every rule the input broke (field, value as JSON, rule); nothing on the host was read or changed.
+  returned: failure by validation
+  type: list
+  elements: str
 reason:
   description: Why the node rolled back, when it did.
   returned: when the node rolled back
@@ -83,7 +88,7 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.vmnet.kubevirt.plugins.module_utils._ovs import HostIO
 from ansible_collections.vmnet.kubevirt.plugins.module_utils._ovs_host_run import confirm
-from ansible_collections.vmnet.kubevirt.plugins.module_utils._problems import finish
+from ansible_collections.vmnet.kubevirt.plugins.module_utils._problems import run_module
 
 ARGUMENT_SPEC = dict(
     token=dict(type='str', required=True, no_log=False),
@@ -93,9 +98,7 @@ ARGUMENT_SPEC = dict(
 
 
 def main():
-    module = AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
-    result = confirm(module.params, HostIO, check_mode=module.check_mode, diff=module._diff)
-    finish(module, result)
+    run_module(AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True), confirm, HostIO)
 
 
 if __name__ == '__main__':

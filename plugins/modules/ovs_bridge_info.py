@@ -49,6 +49,11 @@ bridges:
   sample: {br1: {datapath_type: "", fail_mode: null, external_ids: {}, other_config: {hwaddr: "00:16:3e:10:00:01"},
                  ports: {eth1: {trunks: [0, 100], tag: null, vlan_mode: null}}, addresses: ["10.0.0.11/24"],
                  routes: ["default via 10.0.0.1"]}}
+problems:
+  description: Every rule the input broke (field, value as JSON, rule); nothing on the host was read or changed.
+  returned: failure by validation
+  type: list
+  elements: str
 pending:
   description: Commit-confirm changes on this node still waiting for their confirmation (tokens).
   returned: always
@@ -60,15 +65,13 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.vmnet.kubevirt.plugins.module_utils._ovs import HostIO
 from ansible_collections.vmnet.kubevirt.plugins.module_utils._ovs_host_run import bridge_info
-from ansible_collections.vmnet.kubevirt.plugins.module_utils._problems import finish
+from ansible_collections.vmnet.kubevirt.plugins.module_utils._problems import run_module
 
 ARGUMENT_SPEC = dict(name=dict(type='str'))
 
 
 def main():
-    module = AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
-    result = bridge_info(module.params, HostIO, check_mode=module.check_mode, diff=module._diff)
-    finish(module, result)
+    run_module(AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True), bridge_info, HostIO)
 
 
 if __name__ == '__main__':

@@ -96,6 +96,11 @@ address:
   returned: always
   type: str
   sample: 198.18.250.1/24
+problems:
+  description: Every rule the input broke (field, value as JSON, rule); nothing on the host was read or changed.
+  returned: failure by validation
+  type: list
+  elements: str
 reachability:
   description: Peer name -> whether its test port answered.
   returned: always
@@ -107,7 +112,7 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.vmnet.kubevirt.plugins.module_utils._ovs import HostIO
 from ansible_collections.vmnet.kubevirt.plugins.module_utils._ovs_host_run import fabric_port
-from ansible_collections.vmnet.kubevirt.plugins.module_utils._problems import finish
+from ansible_collections.vmnet.kubevirt.plugins.module_utils._problems import run_module
 
 ARGUMENT_SPEC = dict(
     bridge=dict(type='str', required=True),
@@ -123,9 +128,7 @@ ARGUMENT_SPEC = dict(
 
 
 def main():
-    module = AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
-    result = fabric_port(module.params, HostIO, check_mode=module.check_mode, diff=module._diff)
-    finish(module, result)
+    run_module(AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True), fabric_port, HostIO)
 
 
 if __name__ == '__main__':

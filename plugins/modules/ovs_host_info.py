@@ -83,6 +83,11 @@ facts:
   returned: always
   type: dict
   sample: {distribution: Debian, os_family: Debian, distribution_version: "12"}
+problems:
+  description: Every rule the input broke (field, value as JSON, rule); nothing on the host was read or changed.
+  returned: failure by validation
+  type: list
+  elements: str
 networkmanager_running:
   description: Whether NetworkManager runs (C(/run/NetworkManager) exists).
   returned: always
@@ -136,7 +141,7 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.vmnet.kubevirt.plugins.module_utils._ovs import HostIO
 from ansible_collections.vmnet.kubevirt.plugins.module_utils._ovs_host_run import host_info
-from ansible_collections.vmnet.kubevirt.plugins.module_utils._problems import finish
+from ansible_collections.vmnet.kubevirt.plugins.module_utils._problems import run_module
 
 ARGUMENT_SPEC = dict(
     install=dict(type='bool', default=True),
@@ -149,9 +154,7 @@ ARGUMENT_SPEC = dict(
 
 
 def main():
-    module = AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
-    result = host_info(module.params, HostIO, check_mode=module.check_mode, diff=module._diff)
-    finish(module, result)
+    run_module(AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True), host_info, HostIO)
 
 
 if __name__ == '__main__':

@@ -323,18 +323,13 @@ allocated_ips:
 
 from ansible_collections.vmnet.kubevirt.plugins.module_utils._k8s import KubeApi  # noqa: E402
 from ansible_collections.vmnet.kubevirt.plugins.module_utils._options import StrictModule  # noqa: E402
-from ansible_collections.vmnet.kubevirt.plugins.module_utils._problems import finish  # noqa: E402
+from ansible_collections.vmnet.kubevirt.plugins.module_utils._problems import run_module  # noqa: E402
 from ansible_collections.vmnet.kubevirt.plugins.module_utils._spiderpool import POOL_KIND  # noqa: E402
 from ansible_collections.vmnet.kubevirt.plugins.module_utils._spiderpool_runner import module_kwargs, run  # noqa: E402
 
 
 def main():
-    module = StrictModule(**module_kwargs(POOL_KIND))
-
-    def api_factory():
-        return KubeApi.from_params(module.params, check_mode=module.check_mode)
-
-    finish(module, run(module.params, api_factory, module.check_mode, module._diff, kind=POOL_KIND))  # pylint: disable=protected-access
+    run_module(StrictModule(**module_kwargs(POOL_KIND)), run, connect=KubeApi.from_params, kind=POOL_KIND)
 
 
 if __name__ == '__main__':

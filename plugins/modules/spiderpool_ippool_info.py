@@ -88,14 +88,13 @@ summaries:
 
 from ansible.module_utils.basic import AnsibleModule  # noqa: E402
 from ansible_collections.vmnet.kubevirt.plugins.module_utils._k8s import KubeApi  # noqa: E402
-from ansible_collections.vmnet.kubevirt.plugins.module_utils._problems import finish  # noqa: E402
+from ansible_collections.vmnet.kubevirt.plugins.module_utils._problems import run_module  # noqa: E402
 from ansible_collections.vmnet.kubevirt.plugins.module_utils._spiderpool import POOL_KIND  # noqa: E402
 from ansible_collections.vmnet.kubevirt.plugins.module_utils._spiderpool_runner import info_argument_spec, run_info  # noqa: E402
 
 
 def main():
-    module = AnsibleModule(argument_spec=info_argument_spec(), supports_check_mode=True)
-    finish(module, run_info(module.params, lambda: KubeApi.from_params(module.params), kind=POOL_KIND))
+    run_module(AnsibleModule(argument_spec=info_argument_spec(), supports_check_mode=True), run_info, connect=KubeApi.from_params, kind=POOL_KIND)
 
 
 if __name__ == '__main__':

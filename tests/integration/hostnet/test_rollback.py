@@ -98,8 +98,8 @@ def test_confirming_over_the_same_connection_is_refused(host_lab, tmp_path):
 
 
 BAD_ENTRIES = [
-    ({'name': 'br0/x'}, "name: 'br0/x' is not a valid interface name"),
-    ({'name': 'this-name-is-too-long'}, "name: 'this-name-is-too-long' is not a valid interface name"),
+    ({'name': 'br0/x'}, 'name: "br0/x" is not a valid interface name'),
+    ({'name': 'this-name-is-too-long'}, 'name: "this-name-is-too-long" is not a valid interface name'),
     ({'name': 'eth1'}, "name: 'eth1' is already a network interface"),
     ({'uplink': {'interface': 'eth9', 'allow_default_route': True}}, "uplink.interface: 'eth9' does not exist on this host"),
     ({'uplink': {'interface': 'eth1'}}, "uplink.interface: 'eth1' carries the default route (via 10.10.0.1)"),
@@ -108,27 +108,27 @@ BAD_ENTRIES = [
      'would drop the untagged management traffic'),
     ({'uplink': {'interface': 'eth1', 'migrate_ip': False}}, 'uplink.migrate_ip: False would strand the addresses'),
     ({'uplink': {'interface': 'eth1', 'allow_default_route': True, 'trunks': [4095]}}, 'uplink.trunks[0]: 4095 must be a VLAN id'),
-    ({'uplink': {'interface': 'eth1', 'allow_default_route': True, 'trunks': ['300-200']}}, "'300-200' is a range whose first VLAN"),
-    ({'uplink': {'interface': 'eth1', 'allow_default_route': True, 'trunks': ['ten']}}, "uplink.trunks[0]: 'ten' must be a VLAN id"),
-    ({'uplink': {'interface': 'eth1', 'allow_default_route': True, 'vlan_mode': 'access'}}, "uplink.vlan_mode: 'access' needs a tag"),
+    ({'uplink': {'interface': 'eth1', 'allow_default_route': True, 'trunks': ['300-200']}}, '"300-200" is a range whose first VLAN'),
+    ({'uplink': {'interface': 'eth1', 'allow_default_route': True, 'trunks': ['ten']}}, 'uplink.trunks[0]: "ten" must be a VLAN id'),
+    ({'uplink': {'interface': 'eth1', 'allow_default_route': True, 'vlan_mode': 'access'}}, 'uplink.vlan_mode: "access" needs a tag'),
     ({'ports': [{'name': 'vm1', 'type': 'internal', 'tag': 0}]}, 'ports[0].tag: 0 must be a VLAN id from 1 to 4094'),
     ({'ports': [{'name': 'vm1', 'type': 'internal', 'tag': 5000}]}, 'ports[0].tag: 5000 must be a VLAN id from 1 to 4094'),
-    ({'ports': [{'name': 'vm1', 'type': 'patch'}]}, 'ports[0].peer: None is required for a patch port'),
+    ({'ports': [{'name': 'vm1', 'type': 'patch'}]}, 'ports[0].peer: null is required for a patch port'),
     ({'ports': [{'name': 'ghost0'}]}, "ports[0].name: 'ghost0' does not exist on this host"),
-    ({'ports': [{'name': 'vm1', 'type': 'internal'}, {'name': 'vm1', 'type': 'internal'}]}, "ports[1].name: 'vm1' is already used"),
-    ({'probes': {'ping': ['10.10.0.300']}}, "probes.ping[0]: '10.10.0.300' is not an IPv4 or IPv6 address"),
-    ({'probes': {'api_server': 'https://api.example:99999'}}, "probes.api_server: 'https://api.example:99999' must be"),
-    ({'probes': {'ping': ['10.10.0.0/24']}}, "probes.ping[0]: '10.10.0.0/24' is not an IPv4 or IPv6 address"),
+    ({'ports': [{'name': 'vm1', 'type': 'internal'}, {'name': 'vm1', 'type': 'internal'}]}, 'ports[1].name: "vm1" is already used'),
+    ({'probes': {'ping': ['10.10.0.300']}}, 'probes.ping[0]: "10.10.0.300" is not an IPv4 or IPv6 address'),
+    ({'probes': {'api_server': 'https://api.example:99999'}}, 'probes.api_server: "https://api.example:99999" must be'),
+    ({'probes': {'ping': ['10.10.0.0/24']}}, 'probes.ping[0]: "10.10.0.0/24" is not an IPv4 or IPv6 address'),
     ({'confirm_timeout': 7200}, 'confirm_timeout: 7200 must be a number of seconds'),
-    ({'external_ids': {'bad key!': 'x'}}, "external_ids key: 'bad key!' must be"),
-    ({'uplink': {'bond': {'name': 'bond0', 'interfaces': ['eth1']}}}, "uplink.bond.interfaces: ['eth1'] must list at least two"),
+    ({'external_ids': {'bad key!': 'x'}}, 'external_ids key: "bad key!" must be'),
+    ({'uplink': {'bond': {'name': 'bond0', 'interfaces': ['eth1']}}}, 'uplink.bond.interfaces: ["eth1"] must list at least two'),
     # Injection through persisted values, and host inputs the node cannot take (issue 13).
     ({'other_config': {'hwaddr': '00:16:3e:10:00:02$(touch /var/tmp/vmnet-owned)'}, 'uplink': {'interface': 'eth1', 'allow_default_route': True}},
-     "other_config.hwaddr: '00:16:3e:10:00:02$(touch /var/tmp/vmnet-owned)' is not a MAC address"),
-    ({'other_config': {'hwaddr': 'not-a-mac'}}, "other_config.hwaddr: 'not-a-mac' is not a MAC address"),
-    ({'external_ids': {'owner': 'ops;touch /var/tmp/vmnet-owned'}}, "external_ids.owner: 'ops;touch /var/tmp/vmnet-owned' must be 1-256 characters"),
-    ({'name': 'br$(id)'}, "name: 'br$(id)' is not a valid interface name"),
-    ({'uplink': {'interface': 'eth1', 'allow_default_route': True, 'trunks': ['0;reboot']}}, "uplink.trunks[0]: '0;reboot' must be a VLAN id"),
+     'other_config.hwaddr: "00:16:3e:10:00:02$(touch /var/tmp/vmnet-owned)" is not a MAC address'),
+    ({'other_config': {'hwaddr': 'not-a-mac'}}, 'other_config.hwaddr: "not-a-mac" is not a MAC address'),
+    ({'external_ids': {'owner': 'ops;touch /var/tmp/vmnet-owned'}}, 'external_ids.owner: "ops;touch /var/tmp/vmnet-owned" must be 1-256 characters'),
+    ({'name': 'br$(id)'}, 'name: "br$(id)" is not a valid interface name'),
+    ({'uplink': {'interface': 'eth1', 'allow_default_route': True, 'trunks': ['0;reboot']}}, 'uplink.trunks[0]: "0;reboot" must be a VLAN id'),
     ({'ports': [{'name': 'vm1', 'type': 'internal', 'other_config': {'stp-port-num': 0}}]},
      'ports[0].other_config.stp-port-num: 0 must be an integer from 1 to 255'),
     ({'ports': [{'name': 'eth1'}]}, "ports[0].name: 'eth1' carries the addresses 10.10.0.12/24 and the routes default via 10.10.0.1"),
@@ -152,7 +152,7 @@ def test_bad_inputs_fail_clearly_and_leave_the_node_untouched(host_lab, tmp_path
     assert result.recap['node2']['failed'] == 0 and result.recap['node2']['ignored'] == len(BAD_ENTRIES), result.recap
     assert result.recap['node2']['changed'] == 0
     for entry, message in BAD_ENTRIES:
-        assert message in result.stdout, (entry, message)
+        assert json.dumps(message)[1:-1] in result.stdout, (entry, message)  # as the failure's JSON shows it
     assert node.network_state() == before
     assert node.exec(['test', '-e', '/var/tmp/vmnet-owned'], check=False).returncode == 1
     assert node.exec(['ls', '/etc/network/interfaces.d']).stdout.strip() == ''

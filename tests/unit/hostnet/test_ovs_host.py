@@ -132,8 +132,8 @@ def params(**overrides):
 
 def test_module_names_the_field_the_value_and_the_rule():
     problems = ovs_host_info.input_problems(params(extra_packages=['tcpdump', '--force-all'], networkmanager='sometimes'))
-    assert problems == ["extra_packages[1]: '--force-all' is not " + ovs_host_info.PACKAGE_NAME_RULE,
-                        "networkmanager: 'sometimes' must be auto, true or false"]
+    assert problems == ['extra_packages[1]: "--force-all" is not ' + ovs_host_info.PACKAGE_NAME_RULE,
+                        'networkmanager: "sometimes" must be auto, true or false']
     assert ovs_host_info.input_problems(params(networkmanager=True, rhel_package='openvswitch3.3')) == []
 
 
