@@ -15,6 +15,7 @@ DISK = {'image': 'quay.io/containerdisks/fedora:41'}
 
 # The tools of section 1, as their rows are labelled.
 VM_NETWORK = 'vm_network (one task, vms:)'
+VM_NETWORK_LEAN = 'vm_network, return_manifests: false'
 LOOP = 'kubevirt.core.kubevirt_vm loop'
 K8S = 'kubernetes.core.k8s (one task)'
 FLOOR = 'floor: kubernetes Python client'
@@ -46,14 +47,14 @@ def auth_vars(server):
     return {'kubeconfig': server.kubeconfig}
 
 
-def vm_network_play(server, ns, count, render_only=False, check=False, names_prefix='vm', register=False):
+def vm_network_play(server, ns, count, render_only=False, check=False, names_prefix='vm', register=False, return_manifests=True):
     """One vm_network task for ``count`` VMs. Timed plays register nothing, like the baselines' tasks:
     registering makes Ansible template the whole result once more (about 0.1 s for 200 VMs)."""
     task = {
         'name': 'vm_network with %d VMs' % count,
         'vmnet.kubevirt.vm_network': dict(auth_vars(server), namespace=ns, network_mode='bridge', nics=NICS,
                                           live_migration='ignore', run_strategy='Halted', disk=DISK,
-                                          render_only=render_only,
+                                          render_only=render_only, return_manifests=return_manifests,
                                           vms=[{'name': '%s-%04d' % (names_prefix, index)} for index in range(count)]),
     }
     if register:
@@ -113,6 +114,8 @@ def apply_cases(server, workdir, count, reruns, with_loop=True, loop_reruns=None
     playbooks = {
         VM_NETWORK: ('bench-vmnet', lambda ns: write_playbook(
             workdir / 'vmnet.yml', vm_network_play(server, ns, count))),
+        VM_NETWORK_LEAN: ('bench-vmnet-lean', lambda ns: write_playbook(
+            workdir / 'vmnet-lean.yml', vm_network_play(server, ns, count, return_manifests=False))),
         LOOP: ('bench-kubevirt', lambda ns: write_playbook(
             workdir / 'kubevirt.yml', kubevirt_vm_play(server, write_manifests(workdir, 'kv.json', for_namespace(manifests, ns))))),
         K8S: ('bench-k8s', lambda ns: write_playbook(

@@ -12,7 +12,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 from ansible_collections.vmnet.kubevirt.plugins.module_utils._k8s import KubeApiError
-from ansible_collections.vmnet.kubevirt.plugins.module_utils._problems import nothing_written
+from ansible_collections.vmnet.kubevirt.plugins.module_utils._problems import nothing_written, problem
 from ansible_collections.vmnet.kubevirt.plugins.module_utils import _spiderpool_ipam
 from ansible_collections.vmnet.kubevirt.plugins.module_utils import _vm_lifecycle
 from ansible_collections.vmnet.kubevirt.plugins.module_utils import _spiderpool_model as model
@@ -196,6 +196,18 @@ def run(params, connect, check_mode=False, want_diff=False):
     entries, found = normalize_request(params)
     if found:
         return _fail(found.items)
+    render_only = params.get('render_only')
+    if render_only and params.get('return_manifests') is False:
+        return _fail([problem('return_manifests', False, 'with render_only leaves nothing to return: the rule is return_manifests '
+                                                          'true (the default) when render_only is true')])
+    out = _run_checked(params, entries, connect, check_mode, want_diff)
+    if params.get('return_manifests') is False:
+        for result in out.get('vms') or []:
+            result.pop('manifest', None)  # thousands of VMs: the result Ansible carries, logs and AWX stores stays small
+    return out
+
+
+def _run_checked(params, entries, connect, check_mode, want_diff):
     render_only = params.get('render_only')
     problems, warnings = [], []
     facts = None
