@@ -266,7 +266,7 @@ def run(report, workdir, vm_sizes, node_sizes, reruns, write, loop_size=None):
     if vm_sizes and loop_size not in vm_sizes:
         print('curve: the kubevirt_vm loop at %d VMs' % loop_size, flush=True)
         loop = measure_vm_point(workdir, loop_size, reruns, with_loop=True)[vm_apply.LOOP]
-    for size in (BASE_VMS,) + tuple(sorted(vm_sizes)):
+    for size in ((BASE_VMS,) + tuple(sorted(vm_sizes))) if vm_sizes else ():  # --only hosts: no VM point at all
         print('curve: %d VMs' % size, flush=True)
         points[size] = measure_vm_point(workdir, size, reruns, with_loop=size == loop_size)
     if vm_sizes:
