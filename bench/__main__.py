@@ -6,6 +6,7 @@ and writes them with the machine's facts to bench/results/<date>.md (or --output
 import argparse
 import datetime
 import json
+import os
 import pathlib
 import sys
 import tempfile
@@ -74,7 +75,11 @@ def main_curve(args):
     facts.update({'VM sizes': ', '.join(map(str, args.vm_sizes)) or '-', 'node sizes': ', '.join(map(str, args.node_sizes)) or '-',
                   're-runs per size': args.reruns, 'kubevirt_vm loop at': args.loop_vms or min(args.vm_sizes or [0])})
 
+    facts['load average (1 min) at the start'] = '%.2f' % os.getloadavg()[0]
+
     def write():
+        # Other work on the machine shows in every wall time (less in the ratios): the load says how much there was.
+        facts['load average (1 min) when last written'] = '%.2f' % os.getloadavg()[0]
         output.write_text(report.markdown(facts), encoding='utf-8')
 
     with tempfile.TemporaryDirectory(prefix='vmnet-curve-') as workdir:

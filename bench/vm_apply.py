@@ -15,6 +15,7 @@ DISK = {'image': 'quay.io/containerdisks/fedora:41'}
 
 # The tools of section 1, as their rows are labelled.
 VM_NETWORK = 'vm_network (one task, vms:)'
+VM_NETWORK_LEAN = 'vm_network, return_manifests: false'
 LOOP = 'kubevirt.core.kubevirt_vm loop'
 K8S = 'kubernetes.core.k8s (one task)'
 FLOOR = 'floor: kubernetes Python client'
@@ -46,14 +47,14 @@ def auth_vars(server):
     return {'kubeconfig': server.kubeconfig}
 
 
-def vm_network_play(server, ns, count, render_only=False, check=False, names_prefix='vm', register=False):
+def vm_network_play(server, ns, count, render_only=False, check=False, names_prefix='vm', register=False, return_manifests=True):
     """One vm_network task for ``count`` VMs. Timed plays register nothing, like the baselines' tasks:
     registering makes Ansible template the whole result once more (about 0.1 s for 200 VMs)."""
     task = {
         'name': 'vm_network with %d VMs' % count,
         'vmnet.kubevirt.vm_network': dict(auth_vars(server), namespace=ns, network_mode='bridge', nics=NICS,
                                           live_migration='ignore', run_strategy='Halted', disk=DISK,
-                                          render_only=render_only,
+                                          render_only=render_only, return_manifests=return_manifests,
                                           vms=[{'name': '%s-%04d' % (names_prefix, index)} for index in range(count)]),
     }
     if register:
@@ -113,6 +114,8 @@ def apply_cases(server, workdir, count, reruns, with_loop=True, loop_reruns=None
     playbooks = {
         VM_NETWORK: ('bench-vmnet', lambda ns: write_playbook(
             workdir / 'vmnet.yml', vm_network_play(server, ns, count))),
+        VM_NETWORK_LEAN: ('bench-vmnet-lean', lambda ns: write_playbook(
+            workdir / 'vmnet-lean.yml', vm_network_play(server, ns, count, return_manifests=False))),
         LOOP: ('bench-kubevirt', lambda ns: write_playbook(
             workdir / 'kubevirt.yml', kubevirt_vm_play(server, write_manifests(workdir, 'kv.json', for_namespace(manifests, ns))))),
         K8S: ('bench-k8s', lambda ns: write_playbook(
@@ -197,10 +200,18 @@ def pool_nic_sets(vlans, count):
     return nic_sets
 
 
+def render_vms(nic_sets):
+    """The VM entries of the render_only cases: each with NICs of its own, spread over the pools."""
+    return [{'name': 'r-%05d' % index, 'nics': nics} for index, nics in enumerate(nic_sets)]
+
+
+def render_args(server, vms, render_only=True):
+    return dict(auth_vars(server), namespace='bench-render', network_mode='bridge', live_migration='ignore', disk=DISK,
+                render_only=render_only, vms=vms)
+
+
 def render_play(server, nic_sets, render_only, check):
-    vms = [{'name': 'r-%05d' % index, 'nics': nics} for index, nics in enumerate(nic_sets)]
-    task = {'vmnet.kubevirt.vm_network': dict(auth_vars(server), namespace='bench-render', network_mode='bridge',
-                                              live_migration='ignore', disk=DISK, render_only=render_only, vms=vms)}
+    task = {'vmnet.kubevirt.vm_network': render_args(server, render_vms(nic_sets), render_only)}
     if check:
         task['check_mode'] = True
     return [{'name': 'bench', 'hosts': 'localhost', 'gather_facts': False, 'tasks': [task]}]
@@ -242,22 +253,29 @@ def render_and_preflight(report, server, workdir, render_count, preflight_count,
                     % (1000 * (render - carry) / render_count)])
 
 
-def module_alone(server, workdir, count, profile_to=None, expect_changed=True):
+def module_alone(server, workdir, count, profile_to=None, expect_changed=True, return_manifests=True, nic_sets=None):
     """The vm_network module process alone, run directly with its arguments (no ansible-playbook);
-    under cProfile, writing its stats to ``profile_to``, where given."""
-    server.apply(namespace('bench-memory'))
-    args = {'ANSIBLE_MODULE_ARGS': dict(auth_vars(server), namespace='bench-memory', network_mode='bridge', nics=NICS,
-                                        live_migration='ignore', run_strategy='Halted', disk=DISK,
-                                        vms=[{'name': 'm-%04d' % index} for index in range(count)])}
+    under cProfile, writing its stats to ``profile_to``, where given. With ``nic_sets``: render_only
+    of those VMs (as the render_only case passes them) instead of applying ``count`` VMs."""
+    if nic_sets is None:
+        ns = 'bench-memory' if return_manifests else 'bench-memory-lean'  # each row creates its own VMs
+        server.apply(namespace(ns))
+        task_args = dict(auth_vars(server), namespace=ns, network_mode='bridge', nics=NICS, live_migration='ignore',
+                         run_strategy='Halted', disk=DISK, return_manifests=return_manifests,
+                         vms=[{'name': 'm-%04d' % index} for index in range(count)])
+        done = lambda vm: vm['changed'] == expect_changed  # noqa: E731
+    else:
+        task_args = render_args(server, render_vms(nic_sets))
+        done = lambda vm: vm['action'] == 'rendered'  # noqa: E731
     args_file = workdir / 'module-args.json'
-    args_file.write_text(json.dumps(args), encoding='utf-8')
+    args_file.write_text(json.dumps({'ANSIBLE_MODULE_ARGS': task_args}), encoding='utf-8')
     env = playbook_env(workdir, {'PYTHONPATH': str(ROOT / '.deps')})
     module = ROOT / '.deps' / 'ansible_collections' / 'vmnet' / 'kubevirt' / 'plugins' / 'modules' / 'vm_network.py'
     profiler = ['-m', 'cProfile', '-o', str(profile_to)] if profile_to else []
     measured = timed([sys.executable] + profiler + [str(module), str(args_file)], env=env)
     result = json.loads(measured.output[measured.output.index('{'):])
-    if result.get('failed') or not all(vm['changed'] == expect_changed for vm in result['vms']):
-        raise RuntimeError('vm_network did not %s every VM: %s' % ('create' if expect_changed else 'leave alone', result.get('msg')))
+    if result.get('failed') or not all(done(vm) for vm in result['vms']):
+        raise RuntimeError('vm_network did not do what the case expects of every VM: %s' % result.get('msg'))
     return measured
 
 

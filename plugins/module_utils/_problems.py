@@ -15,8 +15,11 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import json
+import re
 
 MAX_LISTED_PROBLEMS = 50
+SUBJECTS_LISTED = 3  # a folded warning names this many subjects, then counts the rest
+_SUBJECT_AND_TEXT = re.compile(r'(\S+): (.+)\Z', re.S)  # a VM (ns/name) or a field path, then what is said of it
 
 
 def _compact(value):
@@ -81,10 +84,40 @@ def run_module(module, runner, factory=None, connect=None, **extra):
     finish(module, runner(module.params, factory, module.check_mode, module._diff, **extra))  # pylint: disable=protected-access
 
 
+def fold_repeated(messages):
+    """Messages that say the same of many subjects (``<subject>: <text>``) as one message each,
+    in first-seen order: 1,000 VMs with the same DNS gap make one warning, not 1,000 (each VM's
+    own result keeps its own). Messages without a subject are only deduplicated."""
+    subjects_of, order = {}, []
+    for message in messages:
+        match = _SUBJECT_AND_TEXT.match(message)
+        key = ('text', match.group(2)) if match else ('whole', message)
+        if key not in subjects_of:
+            subjects_of[key] = []
+            order.append(key)
+        if match and match.group(1) not in subjects_of[key]:
+            subjects_of[key].append(match.group(1))
+    folded = []
+    for kind, text in order:
+        subjects = subjects_of[(kind, text)]
+        if kind == 'whole':
+            folded.append(text)
+            continue
+        listed, more = subjects[:SUBJECTS_LISTED], len(subjects) - SUBJECTS_LISTED
+        if more > 0:
+            names = '%s and %d more' % (', '.join(listed), more)
+        elif len(listed) > 1:
+            names = '%s and %s' % (', '.join(listed[:-1]), listed[-1])
+        else:
+            names = listed[0]
+        folded.append('%s: %s' % (names, text))
+    return folded
+
+
 def finish(module, result):
-    """End the module with a runner's result: its warnings, then fail_json or exit_json."""
+    """End the module with a runner's result: its warnings (repeats folded), then fail_json or exit_json."""
     result = dict(result)
-    for warning in result.pop('warnings', None) or []:
+    for warning in fold_repeated(result.pop('warnings', None) or []):
         module.warn(warning)
     if result.get('failed'):
         result.pop('failed')

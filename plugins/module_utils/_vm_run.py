@@ -12,7 +12,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 from ansible_collections.vmnet.kubevirt.plugins.module_utils._k8s import KubeApiError
-from ansible_collections.vmnet.kubevirt.plugins.module_utils._problems import nothing_written
+from ansible_collections.vmnet.kubevirt.plugins.module_utils._problems import nothing_written, problem
 from ansible_collections.vmnet.kubevirt.plugins.module_utils import _spiderpool_ipam
 from ansible_collections.vmnet.kubevirt.plugins.module_utils import _vm_lifecycle
 from ansible_collections.vmnet.kubevirt.plugins.module_utils import _spiderpool_model as model
@@ -197,6 +197,18 @@ def run(params, connect, check_mode=False, want_diff=False):
     if found:
         return _fail(found.items)
     render_only = params.get('render_only')
+    if render_only and params.get('return_manifests') is False:
+        return _fail([problem('return_manifests', False, 'with render_only leaves nothing to return: the rule is return_manifests '
+                                                          'true (the default) when render_only is true')])
+    out = _run_checked(params, entries, connect, check_mode, want_diff)
+    if params.get('return_manifests') is False:
+        for result in out.get('vms') or []:
+            result.pop('manifest', None)  # thousands of VMs: the result Ansible carries, logs and AWX stores stays small
+    return out
+
+
+def _run_checked(params, entries, connect, check_mode, want_diff):
+    render_only = params.get('render_only')
     problems, warnings = [], []
     facts = None
     nad_refs, default_pools = {}, {}
@@ -240,7 +252,7 @@ def run(params, connect, check_mode=False, want_diff=False):
         return {'changed': False, 'vms': results, 'warnings': warnings}
 
     created = _create_namespaces(api, entries, facts, params.get('create_namespaces'))
-    diffs = _apply(api, entries, rendered, results, facts, check_mode)
+    diffs = _apply(api, entries, rendered, results, facts, check_mode, want_diff)
     failed = [r for r in results if r['failed']]
     if params.get('wait') and not check_mode:
         _wait(api, entries, results, params.get('wait_timeout') or 120)
@@ -270,8 +282,8 @@ def _create_namespaces(api, entries, facts, wanted):
     return missing
 
 
-def _apply(api, entries, rendered, results, facts, check_mode=False):
-    diffs = []
+def _apply(api, entries, rendered, results, facts, check_mode=False, want_diff=True):
+    diffs = []  # kept only for diff mode: two copies of every changed VM is most of a big batch's memory
     for entry, output, result in zip(entries, rendered, results):
         key = (entry['namespace'], entry['name'])
         secret_outcome = None
@@ -293,11 +305,11 @@ def _apply(api, entries, rendered, results, facts, check_mode=False):
         changed = outcome['changed'] or bool(secret_outcome and secret_outcome['changed'])
         result.update(changed=changed, action=outcome['action'] if outcome['changed'] or not changed else 'updated')
         secret = holds_secret(entry['cloud_init'])
-        if outcome['changed']:
+        if outcome['changed'] and want_diff:
             diff = dict((side, hide_inline_secrets(value, secret)) for side, value in (outcome.get('diff') or {}).items())
             diff['before_header'] = diff['after_header'] = '%s/%s' % key
             diffs.append(diff)
-        if secret_outcome and secret_outcome['changed']:
+        if secret_outcome and secret_outcome['changed'] and want_diff:
             name = '%s/%s' % (entry['namespace'], user_data_secret_name(entry['name']))
             diffs.append({'before': hide_secret_data(secret_outcome['diff'].get('before')) or {},
                           'after': hide_secret_data(secret_outcome['diff'].get('after')) or {},

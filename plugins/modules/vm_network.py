@@ -253,6 +253,14 @@ options:
       - Return the manifests without contacting any cluster (no kubeconfig needed).
     type: bool
     default: false
+  return_manifests:
+    description:
+      - Return each VM's rendered manifest in RV(vms[].manifest).
+      - V(false) leaves the manifests out of the result (everything else stays, NICs and their IPs included): with
+        thousands of VMs in one task that is most of what Ansible carries, logs and an automation controller stores.
+        Cannot be combined with O(render_only=true). Diff mode (C(--diff)) still shows every change.
+    type: bool
+    default: true
   preflight:
     description:
       - Check the cluster before writing (CRDs served, Multus CRs of type ovs, pools existing, enabled, of the right
@@ -538,6 +546,7 @@ vms:
     manifest:
       description: The rendered VirtualMachine.
       type: dict
+      returned: unless O(return_manifests=false)
     nics:
       description: The VM's NICs.
       type: list
@@ -707,6 +716,7 @@ def argument_spec():
         defaults=dict(type='dict', options=defaults),
         create_namespaces=dict(type='bool', default=False),
         render_only=dict(type='bool', default=False),
+        return_manifests=dict(type='bool', default=True),
         preflight=dict(type='bool', default=True),
         spiderpool_namespace=dict(type='str', default='kube-system'),
         wait=dict(type='bool', default=False),

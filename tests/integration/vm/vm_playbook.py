@@ -11,8 +11,9 @@ PLAYBOOK = ROOT / '.venv' / 'bin' / 'ansible-playbook'
 SPIDER = 'spiderpool.spidernet.io/v2beta1'
 
 
-def run_tasks(tmp_path, tasks, env=None, check=False, diff=False, name='play'):
-    """Run ``tasks`` (module name -> args dicts, each registered) in one playbook; return their results."""
+def run_tasks(tmp_path, tasks, env=None, check=False, diff=False, name='play', with_stderr=False):
+    """Run ``tasks`` (module name -> args dicts, each registered) in one playbook; return their results and
+    what ansible-playbook printed on stdout (followed by its stderr, where warnings go, ``with_stderr``)."""
     play_tasks = []
     for index, (module, args) in enumerate(tasks):
         play_tasks.append({'name': 'task %d' % index, module: args, 'register': 'r%d' % index, 'ignore_errors': True})
@@ -32,7 +33,7 @@ def run_tasks(tmp_path, tasks, env=None, check=False, diff=False, name='play'):
     proc = subprocess.run(argv, cwd=str(ROOT), env=run_env, capture_output=True, text=True, timeout=600, check=False)
     assert out.exists(), proc.stdout[-4000:] + proc.stderr[-4000:]
     data = json.loads(out.read_text())
-    return [data['r%d' % i] for i in range(len(tasks))], proc.stdout
+    return [data['r%d' % i] for i in range(len(tasks))], proc.stdout + (proc.stderr if with_stderr else '')
 
 
 def namespace(name, labels=None):

@@ -172,3 +172,13 @@ def test_printer_column_paths():
     assert tables.evaluate(obj, '.spec.missing.deeper') == []
     with pytest.raises(tables.JsonPathError):
         tables.parse_path('.spec..ips')
+
+
+@pytest.mark.parametrize('body, expected', [
+    (b'{"metadata": {"name": "a"}, "data": {"n": "1"}}', {'metadata': {'name': 'a'}, 'data': {'n': '1'}}),  # JSON, as clients send
+    (b'{metadata: {name: a}}', {'metadata': {'name': 'a'}}),  # flow-style YAML that is not JSON
+    (b'metadata:\n  name: a\ndata: {n: "1"}\n', {'metadata': {'name': 'a'}, 'data': {'n': '1'}}),  # block YAML
+])
+def test_an_apply_body_is_read_as_yaml_whether_or_not_it_is_json(body, expected):
+    from lab.kubeapi.api import _yaml_or_json  # pylint: disable=import-outside-toplevel
+    assert _yaml_or_json(body) == expected

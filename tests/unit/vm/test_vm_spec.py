@@ -38,6 +38,13 @@ def test_render_time_problem_also_fails_before_any_contact():
     assert result['failed'] and 'spec.running' in result['msg'] and 'runStrategy' in result['msg']
 
 
+def test_render_only_without_manifests_is_refused_before_any_contact():
+    result = run(bridge(render_only=True, return_manifests=False), no_cluster)
+    assert result['failed'] and result['problems'] == [
+        'return_manifests: false with render_only leaves nothing to return: the rule is return_manifests true (the default) '
+        'when render_only is true'] and 'nothing was written' in result['msg']
+
+
 def test_network_data_over_kubevirt_limit_is_refused():
     nics = [{'name': 'nic%02d' % i, 'multus_cr': 'x/y'} for i in range(30)]
     result = run(bridge(nics=nics, render_only=True), no_cluster)
