@@ -263,10 +263,10 @@ def module_alone(server, workdir, count, profile_to=None, expect_changed=True, r
         task_args = dict(auth_vars(server), namespace=ns, network_mode='bridge', nics=NICS, live_migration='ignore',
                          run_strategy='Halted', disk=DISK, return_manifests=return_manifests,
                          vms=[{'name': 'm-%04d' % index} for index in range(count)])
-        done = lambda vm: vm['changed'] == expect_changed  # noqa: E731
+        expected = ('changed', expect_changed)
     else:
         task_args = render_args(server, render_vms(nic_sets))
-        done = lambda vm: vm['action'] == 'rendered'  # noqa: E731
+        expected = ('action', 'rendered')
     args_file = workdir / 'module-args.json'
     args_file.write_text(json.dumps({'ANSIBLE_MODULE_ARGS': task_args}), encoding='utf-8')
     env = playbook_env(workdir, {'PYTHONPATH': str(ROOT / '.deps')})
@@ -274,7 +274,7 @@ def module_alone(server, workdir, count, profile_to=None, expect_changed=True, r
     profiler = ['-m', 'cProfile', '-o', str(profile_to)] if profile_to else []
     measured = timed([sys.executable] + profiler + [str(module), str(args_file)], env=env)
     result = json.loads(measured.output[measured.output.index('{'):])
-    if result.get('failed') or not all(done(vm) for vm in result['vms']):
+    if result.get('failed') or not all(vm[expected[0]] == expected[1] for vm in result['vms']):
         raise RuntimeError('vm_network did not do what the case expects of every VM: %s' % result.get('msg'))
     return measured
 

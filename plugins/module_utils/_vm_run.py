@@ -198,9 +198,12 @@ def run(params, connect, check_mode=False, want_diff=False):
         return _fail(found.items)
     render_only = params.get('render_only')
     if render_only and params.get('return_manifests') is False:
-        return _fail([problem('return_manifests', False, 'with render_only leaves nothing to return: the rule is return_manifests '
-                                                          'true (the default) when render_only is true')])
-    out = _run_checked(params, entries, connect, check_mode, want_diff)
+        rule = 'with render_only leaves nothing to return: the rule is return_manifests true (the default) when render_only is true'
+        return _fail([problem('return_manifests', False, rule)])
+    try:
+        out = _run_checked(params, entries, connect, check_mode, want_diff)
+    except KubeApiError as err:  # the cluster could not be reached or refused a read: the message says which
+        return {'failed': True, 'msg': str(err), 'vms': []}
     if params.get('return_manifests') is False:
         for result in out.get('vms') or []:
             result.pop('manifest', None)  # thousands of VMs: the result Ansible carries, logs and AWX stores stays small

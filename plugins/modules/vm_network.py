@@ -256,8 +256,8 @@ options:
   return_manifests:
     description:
       - Return each VM's rendered manifest in RV(vms[].manifest).
-      - V(false) leaves the manifests out of the result (everything else stays, NICs and their IPs included): with
-        thousands of VMs in one task that is most of what Ansible carries, logs and an automation controller stores.
+      - V(false) leaves the manifests out of the result; everything else stays, NICs and their IPs included. With
+        thousands of VMs in one task the manifests are most of what Ansible carries, logs and an automation controller stores.
         Cannot be combined with O(render_only=true). Diff mode (C(--diff)) still shows every change.
     type: bool
     default: true
@@ -651,11 +651,11 @@ namespaces_created:
 import copy
 
 from ansible_collections.kubernetes.core.plugins.module_utils.k8s.core import AnsibleK8SModule
-from ansible_collections.vmnet.kubevirt.plugins.module_utils._k8s import KubeApi, KubeApiError, api_argument_spec
+from ansible_collections.vmnet.kubevirt.plugins.module_utils._k8s import KubeApi, api_argument_spec
 from ansible_collections.vmnet.kubevirt.plugins.module_utils._options import StrictModule
 from ansible_collections.vmnet.kubevirt.plugins.module_utils._vm_run import run
 from ansible_collections.vmnet.kubevirt.plugins.module_utils._vm_spec import USER_DATA_PLACES
-from ansible_collections.vmnet.kubevirt.plugins.module_utils._problems import finish
+from ansible_collections.vmnet.kubevirt.plugins.module_utils._problems import run_module
 
 NIC_SPEC = dict(
     name=dict(type='str'),
@@ -728,16 +728,7 @@ def argument_spec():
 def main():
     module = AnsibleK8SModule(argument_spec=argument_spec(), mutually_exclusive=[('name', 'vms')], supports_check_mode=True,
                               check_k8s=False, check_pyyaml=False, module_class=StrictModule)
-    params = module.params
-
-    def connect():
-        return KubeApi.from_params(params, check_mode=module.check_mode)
-
-    try:
-        result = run(params, connect, check_mode=module.check_mode, want_diff=module._diff)
-    except KubeApiError as err:
-        module.fail_json(msg=str(err), vms=[])
-    finish(module, result)
+    run_module(module, run, connect=KubeApi.from_params)
 
 
 if __name__ == '__main__':

@@ -35,13 +35,15 @@ def test_the_rules_catch_what_they_are_for():
     assert not HOST_IO.search("    result = run(module.params, HostIO, check_mode=module.check_mode)")
 
 
-# vm_network and vm_network_info still end on their own (API errors raised by their flows).
-OWN_ENDING = ('vm_network.py', 'vm_network_info.py')
-
-
-@pytest.mark.parametrize('path', [p for p in MODULES if p.name not in OWN_ENDING], ids=lambda path: path.name)
+@pytest.mark.parametrize('path', MODULES, ids=lambda path: path.name)
 def test_main_runs_the_one_contract_through_run_module(path):
     main = next(node for node in ast.parse(path.read_text()).body if isinstance(node, ast.FunctionDef) and node.name == 'main')
     called = [node.func.id for node in ast.walk(main) if isinstance(node, ast.Call) and isinstance(node.func, ast.Name)]
     assert 'run_module' in called and 'finish' not in called
     assert main.end_lineno - main.lineno <= 3
+
+
+@pytest.mark.parametrize('path', MODULES, ids=lambda path: path.name)
+def test_a_module_file_holds_no_flow_only_its_spec_and_main(path):
+    functions = sorted(node.name for node in ast.parse(path.read_text()).body if isinstance(node, ast.FunctionDef))
+    assert set(functions) <= {'main', 'argument_spec', 'module_kwargs', 'vm_options'}, functions  # main and spec builders
