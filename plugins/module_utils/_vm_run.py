@@ -12,7 +12,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 from ansible_collections.vmnet.kubevirt.plugins.module_utils._k8s import KubeApiError
-from ansible_collections.vmnet.kubevirt.plugins.module_utils._problems import nothing_written, problem
+from ansible_collections.vmnet.kubevirt.plugins.module_utils._problems import nothing_written
 from ansible_collections.vmnet.kubevirt.plugins.module_utils import _spiderpool_ipam
 from ansible_collections.vmnet.kubevirt.plugins.module_utils import _vm_lifecycle
 from ansible_collections.vmnet.kubevirt.plugins.module_utils import _spiderpool_model as model
@@ -196,10 +196,6 @@ def run(params, connect, check_mode=False, want_diff=False):
     entries, found = normalize_request(params)
     if found:
         return _fail(found.items)
-    render_only = params.get('render_only')
-    if render_only and params.get('return_manifests') is False:
-        rule = 'with render_only leaves nothing to return: the rule is return_manifests true (the default) when render_only is true'
-        return _fail([problem('return_manifests', False, rule)])
     try:
         out = _run_checked(params, entries, connect, check_mode, want_diff)
     except KubeApiError as err:  # the cluster could not be reached or refused a read: the message says which

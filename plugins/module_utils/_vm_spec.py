@@ -156,6 +156,9 @@ def _entry_params(params, entry):
 def normalize_request(params):
     """Return ``(entries, problems)``: every VM entry normalised, every problem found."""
     problems = Problems()
+    if params.get('render_only') and params.get('return_manifests') is False:
+        problems.add('return_manifests', False, 'with render_only leaves nothing to return: the rule is return_manifests true '
+                                                '(the default) when render_only is true')
     vms = params.get('vms')
     entries = []
     if vms is not None:
